@@ -1,0 +1,318 @@
+import Flatbush from 'flatbush';
+import RBush from 'rbush';
+import { DEG, EARTH_RADIUS_M, M_PER_DEG } from './earth.js';
+import type { PreparedZone } from './prepared-zone.js';
+
+export interface ZoneIndexOptions {
+  /** Children per node of the static tree. Default 16. */
+  nodeSize?: number;
+  /**
+   * Changes (added boxes plus deleted static boxes) held in the dynamic overlay before the
+   * static tree is rebuilt. The effective limit grows with the index (see rebuildFraction) so
+   * rebuild cost stays amortised. Infinity keeps everything in the rbush overlay (no flatbush).
+   * Default 1024.
+   */
+  overlayMax?: number;
+  /** The overlay may also grow to this fraction of the static size before a rebuild. Default 0.05. */
+  rebuildFraction?: number;
+}
+
+/** Query results, reused across queries so a query allocates nothing of its own. */
+export class ZoneHits {
+  count = 0;
+  zones: PreparedZone[];
+  /** Signed distances (near queries only): positive inside, negative outside. */
+  distM: Float64Array;
+
+  constructor(capacity = 16) {
+    this.zones = new Array<PreparedZone>(capacity);
+    this.distM = new Float64Array(capacity);
+  }
+
+  push(zone: PreparedZone, distM: number, unique: boolean): void {
+    if (unique) for (let i = 0; i < this.count; i++) if (this.zones[i] === zone) return;
+    if (this.count === this.distM.length) {
+      const grown = new Float64Array(this.count * 2);
+      grown.set(this.distM);
+      this.distM = grown;
+    }
+    this.zones[this.count] = zone;
+    this.distM[this.count++] = distM;
+  }
+}
+
+interface OverlayEntry {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+  slot: number;
+}
+
+const MODE_CONTAINS = 0;
+const MODE_NEAR = 1;
+
+/**
+ * All zones, searchable by point. A static packed Hilbert R-tree (flatbush) holds the bulk; a
+ * small dynamic R-tree (rbush) holds boxes added since the last rebuild, and deleted zones are
+ * tombstoned (their slot emptied). When overlay and tombstones outgrow a fraction of the whole,
+ * the static tree is rebuilt in one go: no rebuild per change, and queries always see the
+ * current set. Why this pair and not either alone: see docs/geo.md (bench/geo measures it).
+ */
+export class ZoneIndex {
+  private readonly nodeSize: number;
+  private readonly overlayMax: number;
+  private readonly rebuildFraction: number;
+
+  /** slot → zone; null once the zone is deleted or replaced. Slots are compacted on rebuild. */
+  private slots: (PreparedZone | null)[] = [];
+  private readonly slotById = new Map<string, number>();
+  /** Slots below this are in the static tree; the rest are in the overlay. */
+  private staticSlotEnd = 0;
+  private staticTree: Flatbush | null = null;
+  /** static tree item → slot */
+  private staticItemSlot = new Int32Array(0);
+  private staticDead = 0;
+  private overlay = new RBush<OverlayEntry>();
+  private overlayEntries = new Map<number, OverlayEntry[]>();
+  private overlayCount = 0;
+
+  /** Bounding-box candidates examined by the last query (for benchmarks and diagnostics). */
+  lastCandidates = 0;
+
+  // Query state, set once per query and read by the visitor: no closure per query.
+  private qLon = 0;
+  private qLat = 0;
+  private qMaxM = 0;
+  private qMode = MODE_CONTAINS;
+  private qUnique = false;
+  private qOut: ZoneHits = new ZoneHits(0);
+  private readonly qBox = { minX: 0, minY: 0, maxX: 0, maxY: 0 };
+  private readonly visitStatic = (item: number): boolean => {
+    this.visit(this.staticItemSlot[item]);
+    return false; // collected into qOut, not into flatbush's result array
+  };
+
+  constructor(options: ZoneIndexOptions = {}) {
+    this.nodeSize = options.nodeSize ?? 16;
+    this.overlayMax = options.overlayMax ?? 1024;
+    this.rebuildFraction = options.rebuildFraction ?? 0.05;
+  }
+
+  static from(zones: Iterable<PreparedZone>, options?: ZoneIndexOptions): ZoneIndex {
+    const index = new ZoneIndex(options);
+    index.setMany(zones);
+    return index;
+  }
+
+  get size(): number {
+    return this.slotById.size;
+  }
+
+  get(id: string): PreparedZone | undefined {
+    const slot = this.slotById.get(id);
+    return slot === undefined ? undefined : (this.slots[slot] ?? undefined);
+  }
+
+  has(id: string): boolean {
+    return this.slotById.has(id);
+  }
+
+  *values(): IterableIterator<PreparedZone> {
+    for (const slot of this.slotById.values()) yield this.slots[slot] as PreparedZone;
+  }
+
+  /** Adds the zone, or replaces the zone with the same id. */
+  set(zone: PreparedZone): void {
+    this.unlink(zone.id);
+    const slot = this.slots.length;
+    this.slots.push(zone);
+    this.slotById.set(zone.id, slot);
+    this.addToOverlay(slot, zone);
+    this.maybeRebuild();
+  }
+
+  /** Adds or replaces many zones, bulk-loading instead of inserting one by one. */
+  setMany(zones: Iterable<PreparedZone>): void {
+    const added: number[] = [];
+    for (const zone of zones) {
+      this.unlink(zone.id);
+      const slot = this.slots.length;
+      this.slots.push(zone);
+      this.slotById.set(zone.id, slot);
+      added.push(slot);
+    }
+    const pendingBoxes = added.reduce((n, s) => n + (this.slots[s] as PreparedZone).boxes.length / 4, 0);
+    if (this.overlayCount + this.staticDead + pendingBoxes > this.rebuildThreshold()) {
+      this.rebuild();
+      return;
+    }
+    const entries: OverlayEntry[] = [];
+    for (const slot of added) entries.push(...this.entriesFor(slot, this.slots[slot] as PreparedZone));
+    this.overlay.load(entries);
+  }
+
+  delete(id: string): boolean {
+    if (!this.unlink(id)) return false;
+    this.maybeRebuild();
+    return true;
+  }
+
+  /**
+   * Zones containing the point (boundary included), each once, into out.zones[0 .. n).
+   * Returns n.
+   */
+  containing(lon: number, lat: number, out: ZoneHits): number {
+    this.begin(lon, lat, 0, MODE_CONTAINS, out);
+    this.search(lon, lat, lon, lat);
+    // ±180 is one meridian: a zone may have been drawn on either side of it.
+    if (lon === 180 || lon === -180) {
+      this.qUnique = true;
+      this.qLon = -lon;
+      this.search(-lon, lat, -lon, lat);
+      this.qLon = lon;
+    }
+    return out.count;
+  }
+
+  /**
+   * Zones the point is inside or within maxDistM of, with signed distances to their edges
+   * (positive inside, negative outside; +Infinity when inside deeper than maxDistM).
+   * Returns the number of hits in out.
+   */
+  near(lon: number, lat: number, maxDistM: number, out: ZoneHits): number {
+    this.begin(lon, lat, maxDistM, MODE_NEAR, out);
+    const dLat = maxDistM / M_PER_DEG;
+    const minLat = lat - dLat, maxLat = lat + dLat;
+    if (minLat <= -90 || maxLat >= 90) {
+      this.qUnique = true;
+      this.search(-180, minLat, 180, maxLat);
+      return out.count;
+    }
+    // Exact longitude half-width of a spherical cap of radius maxDistM.
+    const s = Math.sin(maxDistM / EARTH_RADIUS_M) / Math.cos(lat * DEG);
+    const dLon = s >= 1 ? 180 : Math.asin(s) / DEG + 1e-9;
+    const minLon = lon - dLon, maxLon = lon + dLon;
+    if (minLon < -180 || maxLon > 180) {
+      this.qUnique = true;
+      this.search(Math.max(minLon, -180), minLat, Math.min(maxLon, 180), maxLat);
+      if (minLon < -180) this.search(minLon + 360, minLat, 180, maxLat);
+      if (maxLon > 180) this.search(-180, minLat, maxLon - 360, maxLat);
+    } else {
+      this.search(minLon, minLat, maxLon, maxLat);
+    }
+    return out.count;
+  }
+
+  private begin(lon: number, lat: number, maxM: number, mode: number, out: ZoneHits): void {
+    out.count = 0;
+    this.lastCandidates = 0;
+    this.qLon = lon;
+    this.qLat = lat;
+    this.qMaxM = maxM;
+    this.qMode = mode;
+    this.qOut = out;
+    this.qUnique = false;
+  }
+
+  private search(minX: number, minY: number, maxX: number, maxY: number): void {
+    if (this.staticTree !== null) this.staticTree.search(minX, minY, maxX, maxY, this.visitStatic);
+    if (this.overlayCount > 0) {
+      const box = this.qBox;
+      box.minX = minX;
+      box.minY = minY;
+      box.maxX = maxX;
+      box.maxY = maxY;
+      const found = this.overlay.search(box);
+      for (let i = 0; i < found.length; i++) this.visit(found[i].slot);
+    }
+  }
+
+  private visit(slot: number): void {
+    const zone = this.slots[slot];
+    if (zone === null) return;
+    this.lastCandidates++;
+    // A zone with several boxes (split at the antimeridian) can be met more than once.
+    const unique = this.qUnique || zone.boxes.length > 4;
+    if (this.qMode === MODE_CONTAINS) {
+      if (zone.contains(this.qLon, this.qLat)) this.qOut.push(zone, 0, unique);
+    } else {
+      const d = zone.signedDistanceM(this.qLon, this.qLat, this.qMaxM);
+      if (d !== -Infinity) this.qOut.push(zone, d, unique);
+    }
+  }
+
+  /** Removes the zone with this id from every structure; false if there was none. */
+  private unlink(id: string): boolean {
+    const slot = this.slotById.get(id);
+    if (slot === undefined) return false;
+    const zone = this.slots[slot] as PreparedZone;
+    this.slots[slot] = null;
+    this.slotById.delete(id);
+    if (slot < this.staticSlotEnd) {
+      this.staticDead += zone.boxes.length / 4;
+    } else {
+      const entries = this.overlayEntries.get(slot);
+      if (entries) {
+        for (const e of entries) this.overlay.remove(e);
+        this.overlayCount -= entries.length;
+        this.overlayEntries.delete(slot);
+      }
+    }
+    return true;
+  }
+
+  private entriesFor(slot: number, zone: PreparedZone): OverlayEntry[] {
+    const b = zone.boxes;
+    const entries: OverlayEntry[] = [];
+    for (let i = 0; i < b.length; i += 4) entries.push({ minX: b[i], minY: b[i + 1], maxX: b[i + 2], maxY: b[i + 3], slot });
+    this.overlayEntries.set(slot, entries);
+    this.overlayCount += entries.length;
+    return entries;
+  }
+
+  private addToOverlay(slot: number, zone: PreparedZone): void {
+    for (const e of this.entriesFor(slot, zone)) this.overlay.insert(e);
+  }
+
+  private rebuildThreshold(): number {
+    const staticItems = this.staticItemSlot.length;
+    return Math.max(this.overlayMax, this.rebuildFraction * staticItems);
+  }
+
+  private maybeRebuild(): void {
+    if (this.overlayCount + this.staticDead > this.rebuildThreshold()) this.rebuild();
+  }
+
+  /** Compacts the slots and packs every live zone into a new static tree; empties the overlay. */
+  rebuild(): void {
+    const live: PreparedZone[] = [];
+    for (const zone of this.slots) if (zone !== null) live.push(zone);
+    this.slots = live;
+    this.slotById.clear();
+    let items = 0;
+    for (let s = 0; s < live.length; s++) {
+      this.slotById.set(live[s].id, s);
+      items += live[s].boxes.length / 4;
+    }
+    this.overlay.clear();
+    this.overlayEntries.clear();
+    this.overlayCount = 0;
+    this.staticDead = 0;
+    this.staticSlotEnd = live.length;
+    if (items === 0) {
+      this.staticTree = null;
+      this.staticItemSlot = new Int32Array(0);
+      return;
+    }
+    const tree = new Flatbush(items, this.nodeSize);
+    const itemSlot = new Int32Array(items);
+    for (let s = 0; s < live.length; s++) {
+      const b = live[s].boxes;
+      for (let i = 0; i < b.length; i += 4) itemSlot[tree.add(b[i], b[i + 1], b[i + 2], b[i + 3])] = s;
+    }
+    tree.finish();
+    this.staticTree = tree;
+    this.staticItemSlot = itemSlot;
+  }
+}
