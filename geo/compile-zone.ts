@@ -104,6 +104,9 @@ function compilePart(rings: unknown[], where: string, opts: CompileOptions, fail
     const label = `${where}, ${r === 0 ? 'outer ring' : `hole ${r}`} (ring ${r})`;
     if (!Array.isArray(ring)) fail('ZONE_BAD_GEOMETRY', `${label} must be an array of positions, got ${describe(ring)}`);
     const positions = ring as unknown[];
+    if (positions.length > 0 && !Array.isArray(positions[0])) {
+      fail('ZONE_BAD_GEOMETRY', `${label} must be an array of [longitude, latitude] positions, got ${describe(positions[0])} as its first element (coordinates nested one level too shallow?)`);
+    }
     if (positions.length < 4) fail('ZONE_RING_TOO_SHORT', `${label} has ${positions.length} positions; a ring needs at least 4 (3 corners and the first repeated)`);
     const xy: number[] = [];
     let minLon = Infinity, maxLon = -Infinity;

@@ -143,7 +143,7 @@ export class PolygonPart {
    * the query point (edges stay straight there, as they are straight in lon/lat), then measured
    * exactly with haversine: the frame only chooses the point, it never sets the distance.
    */
-  edgeDistanceM(lon: number, lat: number, maxDistM: number): number {
+  edgeDistanceM(lon: number, lat: number, maxDistM: number, skipSeam = false): number {
     const maxDLat = maxDistM / M_PER_DEG;
     if (lat < this.minLat - maxDLat || lat > this.maxLat + maxDLat) return Infinity;
     // Longitude gap to the bbox, measured the short way round, at the part's highest latitude.
@@ -158,6 +158,7 @@ export class PolygonPart {
     best2 = Infinity;
     bestI = -1;
     bestT = 0;
+    seam = skipSeam;
     if (this.bandCount > 0) {
       let lo = Math.floor((lat - maxDLat - this.bandMinLat) * this.bandsPerDeg);
       let hi = Math.floor((lat + maxDLat - this.bandMinLat) * this.bandsPerDeg);
@@ -195,9 +196,12 @@ export class PolygonPart {
 let best2 = Infinity;
 let bestI = -1;
 let bestT = 0;
+/** Skip edges along ±180: in a zone split at the antimeridian they are cuts, not boundaries. */
+let seam = false;
 
 /** Squared distance from the origin (the query point) to edge i in the local frame; keeps the best. */
 function scanEdge(c: Float64Array, i: number, lon: number, lat: number, kx: number): void {
+  if (seam && c[i] === c[i + 2] && (c[i] === 180 || c[i] === -180)) return;
   const ax = wrapDLon(c[i] - lon) * kx, ay = (c[i + 1] - lat) * M_PER_DEG;
   const bx = wrapDLon(c[i + 2] - lon) * kx, by = (c[i + 3] - lat) * M_PER_DEG;
   const dx = bx - ax, dy = by - ay;

@@ -127,6 +127,8 @@ export class PolygonZone implements PreparedZone {
   readonly boxes: Float64Array;
   /** The single part when there is one (the common case), so contains() skips the loop. */
   private readonly only: PolygonPart | null;
+  /** Parts meet at ±180 (a zone split at the antimeridian): edges along the cut are not edges. */
+  private readonly splitAtAntimeridian: boolean;
 
   constructor(
     readonly id: string,
@@ -149,6 +151,7 @@ export class PolygonZone implements PreparedZone {
     this.maxLon = maxLon;
     this.maxLat = maxLat;
     this.only = parts.length === 1 ? parts[0] : null;
+    this.splitAtAntimeridian = parts.some((p) => p.maxLon === 180) && parts.some((p) => p.minLon === -180);
     // A MultiPolygon split at the antimeridian gets one box per part, not one box round the world.
     if (maxLon - minLon > 180) {
       this.boxes = new Float64Array(parts.length * 4);
@@ -170,7 +173,7 @@ export class PolygonZone implements PreparedZone {
     let d = Infinity;
     const parts = this.parts;
     for (let i = 0; i < parts.length; i++) {
-      const pd = parts[i].edgeDistanceM(lon, lat, d < maxDistM ? d : maxDistM);
+      const pd = parts[i].edgeDistanceM(lon, lat, d < maxDistM ? d : maxDistM, this.splitAtAntimeridian);
       if (pd < d) d = pd;
     }
     if (d === Infinity) return inside ? Infinity : -Infinity;

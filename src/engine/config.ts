@@ -1,0 +1,298 @@
+import { z } from 'zod';
+import { compileZone, ZoneError, ZoneIndex, type PreparedZone } from '../../geo/index.js';
+import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
+import { parseTime } from './time.js';
+
+/**
+ * Configuration (contract section 2): settings, zones and subjects with their conditions.
+ * The schemas here are the single source for the replay CLI and the HTTP API.
+ */
+
+export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+const deviceId = z.string().regex(DEVICE_ID_RE, 'must be 1..64 characters of [A-Za-z0-9._:-]');
+const ident = z.string().min(1).max(128);
+const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const t = parseTime(v);
+  if (Number.isNaN(t)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 date-time or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return t;
+});
+const metres = z.number().finite().nonnegative();
+const seconds = z.number().finite().nonnegative();
+
+export const SettingsSchema = z.object({
+  /** battery_low opens below this charge (0..1). */
+  batteryLowBelow: z.number().min(0).max(1).default(0.2),
+  /** no_fix opens after this long with messages but no position. */
+  noFixAfterS: z.number().positive().default(900),
+  /** device_offline opens after this long with no message at all. */
+  offlineAfterS: z.number().positive().default(1800),
+  /** Accuracy assumed for a fix that gives none. */
+  defaultAccuracyM: metres.default(10),
+  /** An episode closes only on a fix at least this far on the safe side of its boundary (anti-flap). */
+  hysteresisM: metres.default(10),
+  /** battery_low closes only once the charge is back above batteryLowBelow + this. */
+  batteryHysteresis: z.number().min(0).max(1).default(0.05),
+  /** A victim position older than this (relative to the subject's fix) makes a proximity alert at most "possible". */
+  victimStaleS: z.number().positive().default(600),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+export const ScheduleSchema = z.object({
+  windows: z.array(z.object({
+    days: z.array(weekday).min(1),
+    start: z.string(),
+    end: z.string(),
+  })).min(1),
+  except: z.array(z.object({ from: z.union([z.string(), z.number()]), to: z.union([z.string(), z.number()]) })).optional(),
+});
+
+const common = {
+  id: ident,
+  /** Metres on the safe side a fix must reach to close an episode; default settings.hysteresisM. */
+  hysteresisM: metres.optional(),
+  /** Opt-in: a breach must last this long (between fixes) before the episode opens. Default 0. */
+  dwellS: seconds.optional(),
+};
+
+export const ExclusionSchema = z.object({
+  ...common,
+  type: z.literal('exclusion'),
+  zone: ident.optional(),
+  layer: ident.optional(),
+  bufferM: metres.optional(),
+  schedule: ScheduleSchema.optional(),
+}).refine((c) => (c.zone === undefined) !== (c.layer === undefined), {
+  message: 'an exclusion names exactly one of "zone" or "layer"',
+});
+
+export const CurfewSchema = z.object({
+  ...common,
+  type: z.literal('curfew'),
+  zone: ident,
+  graceS: seconds.default(0),
+  schedule: ScheduleSchema,
+});
+
+export const ProximitySchema = z.object({
+  ...common,
+  type: z.literal('proximity'),
+  victimDeviceId: deviceId,
+  distanceM: z.number().finite().positive(),
+  warnM: z.number().finite().positive().optional(),
+}).refine((c) => c.warnM === undefined || c.warnM > c.distanceM, {
+  message: 'warnM must be greater than distanceM', path: ['warnM'],
+});
+
+export const ConditionSchema = z.discriminatedUnion('type', [ExclusionSchema, CurfewSchema, ProximitySchema]);
+
+export const SubjectSchema = z.object({
+  id: ident,
+  deviceId,
+  team: ident,
+  cohort: z.enum(['fixed', 'flex', 'free']).optional(),
+  risk: z.enum(['low', 'medium', 'high', 'very_high']).default('medium'),
+  mappaLevel: z.number().int().min(1).max(3).optional(),
+  wisdom: z.boolean().optional(),
+  domesticAbuse: z.boolean().optional(),
+  timezone: z.string().default('Europe/London').refine(isValidTimeZone, 'is not a known IANA time zone'),
+  validFrom: time.optional(),
+  validTo: time.optional(),
+  status: z.enum(['active', 'suspended']).default('active'),
+  conditions: z.array(ConditionSchema).default([]),
+});
+
+export const ConfigSchema = z.object({
+  settings: SettingsSchema.default(SettingsSchema.parse({})),
+  zones: z.array(z.unknown()).default([]),
+  subjects: z.array(SubjectSchema).default([]),
+});
+
+export type SubjectInput = z.input<typeof SubjectSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+type SubjectParsed = z.output<typeof SubjectSchema>;
+type ConditionParsed = z.output<typeof ConditionSchema>;
+type ScheduleParsed = z.output<typeof ScheduleSchema>;
+
+export type Risk = SubjectParsed['risk'];
+
+/** A configuration problem, with the JSON path where it is. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly code: string, readonly path: string, detail: string) {
+    super(`${path}: ${detail}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiled forms: what the engine reads per fix.
+
+export interface CompiledCondition {
+  readonly id: string;
+  readonly type: 'exclusion' | 'curfew' | 'proximity';
+  readonly index: number;
+  readonly zone: PreparedZone | null;
+  readonly layer: string | null;
+  /** exclusion: bufferM; proximity: warnM - distanceM; 0 = no warning band. */
+  readonly warnBandM: number;
+  readonly hysteresisM: number;
+  readonly dwellMs: number;
+  readonly schedule: CompiledSchedule | null;
+  readonly graceMs: number;
+  readonly victimDeviceId: string | null;
+  readonly distanceM: number;
+}
+
+export interface CompiledSubject {
+  readonly id: string;
+  readonly deviceId: string;
+  readonly team: string;
+  readonly risk: Risk;
+  /** Risk after MAPPA level 3 / WISDOM cases are raised to at least "high". */
+  readonly effectiveRisk: Risk;
+  readonly timezone: string;
+  readonly validFromMs: number;
+  readonly validToMs: number;
+  readonly active: boolean;
+  readonly conditions: readonly CompiledCondition[];
+  readonly input: SubjectParsed;
+}
+
+export interface CompiledConfig {
+  readonly settings: Settings;
+  readonly zones: Map<string, PreparedZone>;
+  /** One index per shared layer, for layer-wide exclusions. */
+  readonly layers: Map<string, ZoneIndex>;
+  readonly subjects: CompiledSubject[];
+}
+
+const RISK_ORDER: Risk[] = ['low', 'medium', 'high', 'very_high'];
+
+/** Parses and compiles a whole configuration. Throws ConfigError naming the first fault's path. */
+export function compileConfig(input: unknown): CompiledConfig {
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) throw fromZod(parsed.error, '');
+  const cfg = parsed.data;
+
+  const zones = new Map<string, PreparedZone>();
+  cfg.zones.forEach((feature, i) => {
+    let zone: PreparedZone;
+    try {
+      zone = compileZone(feature);
+    } catch (e) {
+      if (e instanceof ZoneError) throw new ConfigError(e.code, `zones[${i}]`, e.message);
+      throw e;
+    }
+    if (zones.has(zone.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `zones[${i}].id`, `zone id ${JSON.stringify(zone.id)} is used twice`);
+    zones.set(zone.id, zone);
+  });
+  const layers = new Map<string, ZoneIndex>();
+  const byLayer = new Map<string, PreparedZone[]>();
+  for (const zone of zones.values()) {
+    if (zone.layer === null) continue;
+    const list = byLayer.get(zone.layer) ?? [];
+    list.push(zone);
+    byLayer.set(zone.layer, list);
+  }
+  for (const [layer, list] of byLayer) layers.set(layer, ZoneIndex.from(list));
+
+  const subjects = compileSubjects(cfg.subjects, zones, cfg.settings, '');
+  return { settings: cfg.settings, zones, layers, subjects };
+}
+
+export function compileSubjects(
+  list: SubjectParsed[], zones: Map<string, PreparedZone>, settings: Settings, base: string,
+): CompiledSubject[] {
+  const seenIds = new Set<string>();
+  const seenDevices = new Map<string, string>();
+  const subjects = list.map((s, i) => {
+    const at = `${base}subjects[${i}]`;
+    if (seenIds.has(s.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `${at}.id`, `subject id ${JSON.stringify(s.id)} is used twice`);
+    seenIds.add(s.id);
+    const other = seenDevices.get(s.deviceId);
+    if (other !== undefined) {
+      throw new ConfigError('CONFIG_DUPLICATE_DEVICE', `${at}.deviceId`, `device ${JSON.stringify(s.deviceId)} is already worn by subject ${JSON.stringify(other)}`);
+    }
+    seenDevices.set(s.deviceId, s.id);
+    return compileSubject(s, zones, settings, at);
+  });
+  for (const [i, s] of subjects.entries()) {
+    for (const c of s.conditions) {
+      if (c.victimDeviceId !== null && seenDevices.has(c.victimDeviceId)) {
+        throw new ConfigError('CONFIG_VICTIM_IS_SUBJECT', `${base}subjects[${i}].conditions[${c.index}].victimDeviceId`,
+          `device ${JSON.stringify(c.victimDeviceId)} is a subject's tag, not a victim's device`);
+      }
+    }
+  }
+  return subjects;
+}
+
+export function compileSubject(s: SubjectParsed, zones: Map<string, PreparedZone>, settings: Settings, at: string): CompiledSubject {
+  const validFromMs = s.validFrom ?? -Infinity;
+  const validToMs = s.validTo ?? Infinity;
+  if (validFromMs >= validToMs) throw new ConfigError('CONFIG_INVALID', `${at}.validTo`, 'validTo must be later than validFrom');
+  const condIds = new Set<string>();
+  const conditions = s.conditions.map((c, k) => {
+    const cat = `${at}.conditions[${k}]`;
+    if (condIds.has(c.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `${cat}.id`, `condition id ${JSON.stringify(c.id)} is used twice in this subject`);
+    condIds.add(c.id);
+    return compileCondition(c, k, zones, settings, s.timezone, cat);
+  });
+  let effectiveRisk = s.risk;
+  if ((s.mappaLevel === 3 || s.wisdom === true) && RISK_ORDER.indexOf(effectiveRisk) < RISK_ORDER.indexOf('high')) effectiveRisk = 'high';
+  return {
+    id: s.id, deviceId: s.deviceId, team: s.team, risk: s.risk, effectiveRisk, timezone: s.timezone,
+    validFromMs, validToMs, active: s.status === 'active', conditions, input: s,
+  };
+}
+
+function compileCondition(
+  c: ConditionParsed, index: number, zones: Map<string, PreparedZone>, settings: Settings, tz: string, at: string,
+): CompiledCondition {
+  const zoneRef = (id: string): PreparedZone => {
+    const z = zones.get(id);
+    if (z === undefined) throw new ConfigError('CONFIG_UNKNOWN_ZONE', `${at}.zone`, `no zone with id ${JSON.stringify(id)}`);
+    return z;
+  };
+  const schedule = (spec: ScheduleParsed | undefined): CompiledSchedule | null => {
+    if (spec === undefined) return null;
+    try {
+      return new CompiledSchedule(spec, tz);
+    } catch (e) {
+      if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, e.message);
+      throw e;
+    }
+  };
+  const base = {
+    id: c.id, index,
+    hysteresisM: c.hysteresisM ?? settings.hysteresisM,
+    dwellMs: (c.dwellS ?? 0) * 1000,
+  };
+  switch (c.type) {
+    case 'exclusion':
+      return {
+        ...base, type: 'exclusion', zone: c.zone === undefined ? null : zoneRef(c.zone), layer: c.layer ?? null,
+        warnBandM: c.bufferM ?? 0, schedule: schedule(c.schedule), graceMs: 0, victimDeviceId: null, distanceM: 0,
+      };
+    case 'curfew':
+      return {
+        ...base, type: 'curfew', zone: zoneRef(c.zone), layer: null, warnBandM: 0, schedule: schedule(c.schedule),
+        graceMs: c.graceS * 1000, victimDeviceId: null, distanceM: 0,
+      };
+    case 'proximity':
+      return {
+        ...base, type: 'proximity', zone: null, layer: null, warnBandM: c.warnM === undefined ? 0 : c.warnM - c.distanceM,
+        schedule: null, graceMs: 0, victimDeviceId: c.victimDeviceId, distanceM: c.distanceM,
+      };
+  }
+}
+
+export function fromZod(error: z.ZodError, base: string): ConfigError {
+  const issue = error.issues[0];
+  let path = base;
+  for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : `${path === '' ? '' : '.'}${String(p)}`;
+  return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : path, issue.message);
+}
