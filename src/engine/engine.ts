@@ -1,4 +1,4 @@
-import { haversineM, ZoneHits, type PreparedZone } from '../../geo/index.js';
+import { haversineM, ZoneHits, ZoneIndex, type PreparedZone } from '../../geo/index.js';
 import { severityOf, type AlertEvent, type AlertType, type Confidence, type EpisodeEvent } from './alert.js';
 import type { CompiledCondition, CompiledConfig, CompiledSubject, Settings } from './config.js';
 import { Fix, STRAP_NONE, STRAP_OK } from './fix.js';
@@ -63,6 +63,31 @@ class Slot {
     this.histN++;
   }
 
+  copyHistory(from: Slot): void {
+    this.hist = from.hist === null ? null : from.hist.slice();
+    this.histN = from.histN;
+  }
+
+  toJSON(): SlotSnapshot | null {
+    if (this.open === null && this.late === null && this.hist === null) return null;
+    return {
+      open: this.open === null ? null : episodeToJson(this.open),
+      late: this.late === null ? null : episodeToJson(this.late),
+      lateLastMs: this.lateLastMs,
+      hist: this.hist === null ? [] : Array.from(this.hist, num),
+      histN: this.histN,
+    };
+  }
+
+  load(j: SlotSnapshot | null): void {
+    if (j === null) return;
+    this.open = j.open === null ? null : episodeFromJson(j.open);
+    this.late = j.late === null ? null : episodeFromJson(j.late);
+    this.lateLastMs = j.lateLastMs;
+    this.hist = j.hist.length === 0 ? null : Float64Array.from(j.hist, (x) => den(x, 0));
+    this.histN = j.histN;
+  }
+
   covers(t: number): boolean {
     if (this.open !== null && this.open.startMs <= t) return true;
     if (this.late !== null && this.late.startMs <= t && t <= this.lateLastMs) return true;
@@ -83,7 +108,8 @@ class Track {
 
   constructor(
     readonly subject: SubjectState,
-    readonly cond: CompiledCondition,
+    /** Rebound when the condition's zone is replaced through the API. */
+    public cond: CompiledCondition,
     readonly zoneId: string | null,
   ) {
     const base = `${subject.cfg.id}:${cond.id}${zoneId === null ? '' : `:${zoneId}`}`;
@@ -91,6 +117,16 @@ class Track {
     const warnType: AlertType = cond.type === 'exclusion' ? 'exclusion_buffer' : 'proximity_warning';
     this.breach = new Slot(mainType, base, this);
     this.warn = cond.warnBandM > 0 ? new Slot(warnType, `${base}:${warnType}`, this) : null;
+  }
+
+  toJSON(): TrackSnapshot {
+    return { pendingSinceMs: num(this.pendingSinceMs), breach: this.breach.toJSON(), warn: this.warn === null ? null : this.warn.toJSON() };
+  }
+
+  load(j: TrackSnapshot): void {
+    this.pendingSinceMs = den(j.pendingSinceMs, NaN);
+    this.breach.load(j.breach);
+    if (this.warn !== null) this.warn.load(j.warn);
   }
 
   /** Nothing open and no breach pending. */
@@ -139,7 +175,10 @@ class SubjectState {
   /** Scheduled exclusions: the window end for which a closing timer is armed. */
   readonly endTimerMs: Float64Array;
 
-  constructor(readonly cfg: CompiledSubject, readonly device: DeviceState) {
+  /** Set when the subject is replaced or deleted: its timers still in the queue are ignored. */
+  retired = false;
+
+  constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
     this.tracks = cfg.conditions.map((c) => (c.layer === null ? new Track(this, c, null) : null));
     this.layerTracks = cfg.conditions.map((c) => (c.layer === null ? null : new Map()));
     this.tamper = new Slot('tamper', `${cfg.id}:tamper`, null);
@@ -172,7 +211,9 @@ interface EngineTimer extends Timer {
 export class Engine {
   readonly settings: Settings;
   private readonly devices = new Map<string, DeviceState>();
-  private readonly subjects: SubjectState[] = [];
+  private readonly subjects = new Map<string, SubjectState>();
+  /** zone id → subjects with a condition naming it (to rebind when the zone is replaced) */
+  private readonly zoneUsers = new Map<string, Set<SubjectState>>();
   /** victim device → proximity conditions watching it */
   private readonly watchers = new Map<string, { subject: SubjectState; cond: CompiledCondition }[]>();
   private readonly timers = new TimerQueue<EngineTimer>();
@@ -185,23 +226,7 @@ export class Engine {
   constructor(private readonly config: CompiledConfig, options: EngineOptions = {}) {
     this.settings = config.settings;
     this.fixClock = (options.clock ?? 'fixes') === 'fixes';
-    for (const cfg of config.subjects) {
-      const device = new DeviceState(cfg.deviceId);
-      const subject = new SubjectState(cfg, device);
-      device.subject = subject;
-      this.devices.set(cfg.deviceId, device);
-      this.subjects.push(subject);
-      for (const cond of cfg.conditions) {
-        if (cond.victimDeviceId === null) continue;
-        let list = this.watchers.get(cond.victimDeviceId);
-        if (list === undefined) {
-          list = [];
-          this.watchers.set(cond.victimDeviceId, list);
-          this.devices.set(cond.victimDeviceId, new DeviceState(cond.victimDeviceId));
-        }
-        list.push({ subject, cond });
-      }
-    }
+    for (const cfg of config.subjects) this.addSubject(cfg);
   }
 
   /** The engine's clock (epoch ms); -Infinity before the first fix or advanceTo. */
@@ -297,14 +322,22 @@ export class Engine {
   private start(now: number): void {
     this.started = true;
     this.clockMs = now;
-    for (const s of this.subjects) {
-      if (s.cfg.validToMs !== Infinity && s.cfg.validToMs > now) {
-        this.timers.push({ due: s.cfg.validToMs, order: 0, kind: T_VALID_TO, subject: s, cond: -1, endMs: 0 });
-      }
-      s.cfg.conditions.forEach((c, k) => {
-        if (c.type === 'curfew') this.armCurfew(s, k, now, true);
-      });
+    for (const s of this.subjects.values()) this.armSubject(s, now);
+  }
+
+  /** Arms a subject's timers that come from configuration: validTo and each curfew's next deadline. */
+  private armSubject(s: SubjectState, now: number): void {
+    if (s.cfg.validToMs !== Infinity && s.cfg.validToMs > now) {
+      this.timers.push({ due: s.cfg.validToMs, order: 0, kind: T_VALID_TO, subject: s, cond: -1, endMs: 0 });
     }
+    s.cfg.conditions.forEach((c, k) => {
+      if (c.type === 'curfew') this.armCurfew(s, k, now, true);
+    });
+  }
+
+  private pushTimer(t: EngineTimer): void {
+    // An always-active schedule has no start or end: nothing to time.
+    if (Number.isFinite(t.due)) this.timers.push(t);
   }
 
   /** Arms the curfew's next deadline (window start + grace) at or after `from`. */
@@ -317,9 +350,9 @@ export class Engine {
       const deadline = cur.startMs + c.graceMs;
       // Started mid-window past its deadline: fixes decide from here on; the end still closes.
       if (deadline > from && deadline < cur.endMs) {
-        this.timers.push({ due: deadline, order: 0, kind: T_CURFEW_DEADLINE, subject: s, cond: k, endMs: cur.endMs });
+        this.pushTimer({ due: deadline, order: 0, kind: T_CURFEW_DEADLINE, subject: s, cond: k, endMs: cur.endMs });
       } else {
-        this.timers.push({ due: cur.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: k, endMs: cur.endMs });
+        this.pushTimer({ due: cur.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: k, endMs: cur.endMs });
       }
       return;
     }
@@ -327,9 +360,9 @@ export class Engine {
     if (next === null) return;
     const deadline = next.startMs + c.graceMs;
     if (deadline < next.endMs) {
-      this.timers.push({ due: deadline, order: 0, kind: T_CURFEW_DEADLINE, subject: s, cond: k, endMs: next.endMs });
+      this.pushTimer({ due: deadline, order: 0, kind: T_CURFEW_DEADLINE, subject: s, cond: k, endMs: next.endMs });
     } else {
-      this.timers.push({ due: next.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: k, endMs: next.endMs });
+      this.pushTimer({ due: next.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: k, endMs: next.endMs });
     }
   }
 
@@ -350,6 +383,7 @@ export class Engine {
 
   private fire(t: EngineTimer): void {
     const s = t.subject;
+    if (s.retired) return;
     const device = s.device;
     switch (t.kind) {
       case T_CURFEW_DEADLINE: {
@@ -361,7 +395,7 @@ export class Engine {
           const d = (c.zone as PreparedZone).signedDistanceM(last.lon, last.lat, this.margin(c, last));
           this.update(track, -d, false, this.accuracy(last), false, t.due, last);
         }
-        this.timers.push({ due: t.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: t.cond, endMs: t.endMs });
+        this.pushTimer({ due: t.endMs, order: 0, kind: T_CURFEW_END, subject: s, cond: t.cond, endMs: t.endMs });
         break;
       }
       case T_CURFEW_END:
@@ -559,15 +593,10 @@ export class Engine {
   }
 
   private closeCondition(s: SubjectState, k: number, at: number): void {
-    const closeTrack = (track: Track): void => {
-      track.pendingSinceMs = NaN;
-      if (track.breach.open !== null) this.close(s, track, track.breach, at, null);
-      if (track.warn !== null && track.warn.open !== null) this.close(s, track, track.warn, at, null);
-    };
     const single = s.tracks[k];
-    if (single !== null) closeTrack(single);
+    if (single !== null) this.closeTrack(s, single, at);
     const layer = s.layerTracks[k];
-    if (layer !== null) for (const track of layer.values()) closeTrack(track);
+    if (layer !== null) for (const track of layer.values()) this.closeTrack(s, track, at);
   }
 
   private hasOpen(s: SubjectState, k: number): boolean {
@@ -734,8 +763,345 @@ export class Engine {
     return fix.accuracy === fix.accuracy ? fix.accuracy : this.settings.defaultAccuracyM;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Configuration changes while fixes flow (the API applies them without a restart)
+
+  /** The zone with this id, as the engine currently uses it. */
+  getZone(id: string): PreparedZone | undefined {
+    return this.config.zones.get(id);
+  }
+
+  /** Subject ids whose conditions name this zone. */
+  zoneUsersOf(id: string): string[] {
+    return [...(this.zoneUsers.get(id) ?? [])].map((s) => s.cfg.id).sort();
+  }
+
+  getSubject(id: string): CompiledSubject | undefined {
+    return this.subjects.get(id)?.cfg;
+  }
+
+  /** Adds or replaces a zone; conditions naming it use the new geometry from the next fix. */
+  setZone(zone: PreparedZone): void {
+    const old = this.config.zones.get(zone.id);
+    if (old !== undefined && old.layer !== null && old.layer !== zone.layer) this.config.layers.get(old.layer)?.delete(zone.id);
+    this.config.zones.set(zone.id, zone);
+    if (zone.layer !== null) {
+      let index = this.config.layers.get(zone.layer);
+      if (index === undefined) {
+        index = new ZoneIndex();
+        this.config.layers.set(zone.layer, index);
+      }
+      index.set(zone);
+    }
+    for (const s of this.zoneUsers.get(zone.id) ?? []) {
+      const conditions = s.cfg.conditions.map((c) => (c.zone !== null && c.zone.id === zone.id ? { ...c, zone } : c));
+      s.cfg = { ...s.cfg, conditions };
+      s.tracks.forEach((track, k) => {
+        if (track !== null) track.cond = conditions[k];
+      });
+    }
+  }
+
+  /**
+   * Removes a zone. Refused (false) while a condition names it: delete or change the condition
+   * first. A layer zone's open episodes close now.
+   */
+  deleteZone(id: string): boolean {
+    const zone = this.config.zones.get(id);
+    if (zone === undefined) return true;
+    if ((this.zoneUsers.get(id)?.size ?? 0) > 0) return false;
+    this.config.zones.delete(id);
+    if (zone.layer !== null) {
+      this.config.layers.get(zone.layer)?.delete(id);
+      for (const s of this.subjects.values()) {
+        s.layerTracks.forEach((tracks) => {
+          const track = tracks?.get(id);
+          if (track !== undefined) {
+            this.closeTrack(s, track, this.clockMs);
+            tracks?.delete(id);
+          }
+        });
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Adds or replaces a subject. State carries over where it still means the same thing: the
+   * device's history, device-health episodes, and each condition kept with the same id and
+   * type. Episodes of conditions that are gone close now.
+   */
+  setSubject(cfg: CompiledSubject): void {
+    for (const c of cfg.conditions) {
+      if (c.zone !== null && this.config.zones.get(c.zone.id) !== c.zone) {
+        throw new Error(`subject ${cfg.id}: condition ${c.id} names zone ${c.zone.id}, which the engine does not hold`);
+      }
+    }
+    const other = this.devices.get(cfg.deviceId);
+    if (other !== undefined && other.subject !== null && other.subject.cfg.id !== cfg.id) {
+      throw new Error(`device ${cfg.deviceId} is already worn by subject ${other.subject.cfg.id}`);
+    }
+    const old = this.subjects.get(cfg.id);
+    if (old === undefined) {
+      const s = this.addSubject(cfg);
+      if (this.started) this.armSubject(s, this.clockMs);
+      return;
+    }
+    const next = this.addSubject(cfg, old);
+    for (const [k, c] of old.cfg.conditions.entries()) {
+      const keep = cfg.conditions.findIndex((n) => n.id === c.id && n.type === c.type);
+      if (keep < 0) {
+        this.closeCondition(old, k, this.clockMs);
+        continue;
+      }
+      const track = old.tracks[k];
+      if (track !== null && next.tracks[keep] !== null) {
+        track.cond = cfg.conditions[keep];
+        (track as { subject: SubjectState }).subject = next;
+        next.tracks[keep] = track;
+      }
+      const layer = old.layerTracks[k];
+      if (layer !== null && next.layerTracks[keep] !== null) {
+        for (const t of layer.values()) {
+          t.cond = cfg.conditions[keep];
+          (t as { subject: SubjectState }).subject = next;
+        }
+        next.layerTracks[keep] = layer;
+      }
+    }
+    if (this.started) {
+      this.armSubject(next, this.clockMs);
+      next.device.noFixDue = Infinity;
+      next.device.offlineDue = Infinity;
+      this.armHealthTimers(next.device);
+    }
+  }
+
+  /** Removes a subject; its open episodes close now. Returns false if there was none. */
+  deleteSubject(id: string): boolean {
+    const s = this.subjects.get(id);
+    if (s === undefined) return false;
+    for (let k = 0; k < s.cfg.conditions.length; k++) this.closeCondition(s, k, this.clockMs);
+    for (const slot of [s.tamper, s.battery, s.noFix, s.offline]) this.close(s, null, slot, this.clockMs, null);
+    this.unlinkSubject(s);
+    if (this.devices.get(s.cfg.deviceId)?.subject === s) this.devices.delete(s.cfg.deviceId);
+    return true;
+  }
+
+  private addSubject(cfg: CompiledSubject, replacing?: SubjectState): SubjectState {
+    let device: DeviceState;
+    if (replacing !== undefined) {
+      this.unlinkSubject(replacing);
+      const same = replacing.cfg.deviceId === cfg.deviceId;
+      if (!same && this.devices.get(replacing.cfg.deviceId)?.subject === replacing) this.devices.delete(replacing.cfg.deviceId);
+      device = same ? replacing.device : this.deviceFor(cfg.deviceId);
+    } else {
+      device = this.deviceFor(cfg.deviceId);
+    }
+    const subject = new SubjectState(cfg, device);
+    if (replacing !== undefined && replacing.device === device) {
+      for (const key of ['tamper', 'battery', 'noFix', 'offline'] as const) {
+        const from = replacing[key], to = subject[key];
+        to.open = from.open;
+        to.late = from.late;
+        to.lateLastMs = from.lateLastMs;
+        to.copyHistory(from);
+      }
+      device.lateSlots.length = 0;
+    }
+    device.subject = subject;
+    this.subjects.set(cfg.id, subject);
+    for (const cond of cfg.conditions) {
+      if (cond.zone !== null) {
+        let users = this.zoneUsers.get(cond.zone.id);
+        if (users === undefined) this.zoneUsers.set(cond.zone.id, (users = new Set()));
+        users.add(subject);
+      }
+      if (cond.victimDeviceId === null) continue;
+      let list = this.watchers.get(cond.victimDeviceId);
+      if (list === undefined) {
+        list = [];
+        this.watchers.set(cond.victimDeviceId, list);
+        if (!this.devices.has(cond.victimDeviceId)) this.devices.set(cond.victimDeviceId, new DeviceState(cond.victimDeviceId));
+      }
+      list.push({ subject, cond });
+    }
+    return subject;
+  }
+
+  private deviceFor(id: string): DeviceState {
+    const existing = this.devices.get(id);
+    if (existing !== undefined && existing.subject === null) return existing;
+    const device = new DeviceState(id);
+    this.devices.set(id, device);
+    return device;
+  }
+
+  private unlinkSubject(s: SubjectState): void {
+    s.retired = true;
+    this.subjects.delete(s.cfg.id);
+    for (const users of this.zoneUsers.values()) users.delete(s);
+    for (const [victim, list] of this.watchers) {
+      const kept = list.filter((w) => w.subject !== s);
+      if (kept.length > 0) this.watchers.set(victim, kept);
+      else {
+        this.watchers.delete(victim);
+        const d = this.devices.get(victim);
+        if (d !== undefined && d.subject === null) this.devices.delete(victim);
+      }
+    }
+  }
+
+  private closeTrack(s: SubjectState, track: Track, at: number): void {
+    track.pendingSinceMs = NaN;
+    if (track.breach.open !== null) this.close(s, track, track.breach, at, null);
+    if (track.warn !== null && track.warn.open !== null) this.close(s, track, track.warn, at, null);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Snapshot and restore: the live service persists engine state so a restart resumes exactly.
+
+  snapshot(): EngineSnapshot {
+    const devices: DeviceSnapshot[] = [];
+    for (const d of this.devices.values()) {
+      devices.push({
+        id: d.id, seen: d.seen.toJSON(), newestMs: num(d.newestMs), firstMessageMs: num(d.firstMessageMs),
+        lastMessageMs: num(d.lastMessageMs), lastPositionMs: num(d.lastPositionMs),
+        lastFix: d.lastFix === null ? null : fixToJson(d.lastFix),
+        recent: Array.from(d.recent, num), recentN: d.recentN, lastLateMs: num(d.lastLateMs),
+      });
+    }
+    const subjects: SubjectSnapshot[] = [];
+    for (const s of this.subjects.values()) {
+      subjects.push({
+        id: s.cfg.id,
+        health: [s.tamper.toJSON(), s.battery.toJSON(), s.noFix.toJSON(), s.offline.toJSON()],
+        conditions: s.cfg.conditions.map((c, k) => ({
+          id: c.id,
+          type: c.type,
+          track: s.tracks[k]?.toJSON() ?? null,
+          layer: s.layerTracks[k] === null ? null : [...(s.layerTracks[k] as Map<string, Track>)].map(([z, t]) => [z, t.toJSON()] as [string, TrackSnapshot]),
+          endTimerMs: num(s.endTimerMs[k]),
+        })),
+      });
+    }
+    const timers: TimerSnapshot[] = [];
+    for (const t of this.timers.items()) {
+      if (t.subject.retired) continue;
+      timers.push({ due: t.due, order: t.order, kind: t.kind, subjectId: t.subject.cfg.id, cond: t.cond, endMs: num(t.endMs) });
+    }
+    timers.sort((a, b) => a.due - b.due || a.order - b.order);
+    return { v: 1, clockMs: num(this.clockMs), started: this.started, devices, subjects, timers };
+  }
+
+  /**
+   * Rebuilds the state a snapshot recorded, over the engine's current configuration. Subjects,
+   * conditions and zones that no longer exist are dropped; new ones start fresh.
+   */
+  restore(snap: EngineSnapshot): void {
+    if (snap.v !== 1) throw new Error(`engine snapshot version ${String(snap.v)} is not supported`);
+    this.clockMs = den(snap.clockMs, -Infinity);
+    this.started = snap.started;
+    for (const ds of snap.devices) {
+      const d = this.devices.get(ds.id);
+      if (d === undefined) continue;
+      d.seen.load(ds.seen);
+      d.newestMs = den(ds.newestMs, -Infinity);
+      d.firstMessageMs = den(ds.firstMessageMs, -Infinity);
+      d.lastMessageMs = den(ds.lastMessageMs, -Infinity);
+      d.lastPositionMs = den(ds.lastPositionMs, -Infinity);
+      d.lastFix = ds.lastFix === null ? null : fixFromJson(ds.id, ds.lastFix);
+      ds.recent.forEach((x, i) => (d.recent[i] = den(x, Infinity)));
+      d.recentN = ds.recentN;
+      d.lastLateMs = den(ds.lastLateMs, Infinity);
+      d.noFixDue = Infinity;
+      d.offlineDue = Infinity;
+    }
+    for (const ss of snap.subjects) {
+      const s = this.subjects.get(ss.id);
+      if (s === undefined) continue;
+      [s.tamper, s.battery, s.noFix, s.offline].forEach((slot, i) => slot.load(ss.health[i]));
+      for (const cs of ss.conditions) {
+        const k = s.cfg.conditions.findIndex((c) => c.id === cs.id && c.type === cs.type);
+        if (k < 0) continue;
+        const track = s.tracks[k];
+        if (track !== null && cs.track !== null) track.load(cs.track);
+        const layer = s.layerTracks[k];
+        if (layer !== null && cs.layer !== null) {
+          for (const [zoneId, ts] of cs.layer) {
+            if (!this.config.zones.has(zoneId)) continue;
+            const t = new Track(s, s.cfg.conditions[k], zoneId);
+            t.load(ts);
+            layer.set(zoneId, t);
+          }
+        }
+        s.endTimerMs[k] = den(cs.endTimerMs, -Infinity);
+      }
+      for (const slot of [s.tamper, ...s.tracks.map((t) => t?.breach)]) {
+        if (slot !== undefined && slot.late !== null) s.device.lateSlots.push(slot);
+      }
+    }
+    for (const ts of snap.timers) {
+      const s = this.subjects.get(ts.subjectId);
+      if (s === undefined) continue;
+      if (ts.kind === T_NO_FIX) s.device.noFixDue = Math.min(s.device.noFixDue, ts.due);
+      if (ts.kind === T_OFFLINE) s.device.offlineDue = Math.min(s.device.offlineDue, ts.due);
+      this.timers.push({ due: ts.due, order: 0, kind: ts.kind, subject: s, cond: ts.cond, endMs: den(ts.endMs, 0) });
+    }
+  }
+
   /** How far from a zone's edge distances must be exact for this condition and fix. */
   private margin(c: CompiledCondition, fix: Fix): number {
     return c.warnBandM + c.hysteresisM + this.accuracy(fix) + 1;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot format (JSON-safe: infinities and NaN become null)
+
+type EpisodeSnapshot = [id: string, type: AlertType, startMs: number, confidence: Confidence, late: boolean];
+interface SlotSnapshot { open: EpisodeSnapshot | null; late: EpisodeSnapshot | null; lateLastMs: number; hist: (number | null)[]; histN: number }
+interface TrackSnapshot { pendingSinceMs: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null }
+type FixSnapshot = [seq: number, ts: number, lat: number, lon: number, accuracy: number | null];
+interface DeviceSnapshot {
+  id: string; seen: number[]; newestMs: number | null; firstMessageMs: number | null; lastMessageMs: number | null;
+  lastPositionMs: number | null; lastFix: FixSnapshot | null; recent: (number | null)[]; recentN: number; lastLateMs: number | null;
+}
+interface SubjectSnapshot {
+  id: string;
+  health: (SlotSnapshot | null)[];
+  conditions: { id: string; type: string; track: TrackSnapshot | null; layer: [string, TrackSnapshot][] | null; endTimerMs: number | null }[];
+}
+interface TimerSnapshot { due: number; order: number; kind: number; subjectId: string; cond: number; endMs: number | null }
+export interface EngineSnapshot {
+  v: 1;
+  clockMs: number | null;
+  started: boolean;
+  devices: DeviceSnapshot[];
+  subjects: SubjectSnapshot[];
+  timers: TimerSnapshot[];
+}
+
+function num(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+function den(x: number | null, absent: number): number {
+  return x === null ? absent : x;
+}
+
+function episodeToJson(e: Episode): EpisodeSnapshot {
+  return [e.id, e.type, e.startMs, e.confidence, e.late];
+}
+
+function episodeFromJson(j: EpisodeSnapshot): Episode {
+  return new Episode(j[0], j[1], j[2], j[3], j[4]);
+}
+
+function fixToJson(f: Fix): FixSnapshot {
+  return [f.seq, f.ts, f.lat, f.lon, num(f.accuracy)];
+}
+
+function fixFromJson(deviceId: string, j: FixSnapshot): Fix {
+  return new Fix(deviceId, j[0], j[1], j[2], j[3], den(j[4], NaN), NaN, STRAP_NONE);
 }

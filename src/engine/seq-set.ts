@@ -69,12 +69,13 @@ export class SeqSet {
     return out;
   }
 
-  static fromJSON(flat: number[]): SeqSet {
-    const s = new SeqSet();
+  /** Replaces the contents with ranges from toJSON(). */
+  load(flat: number[]): void {
+    this.lo = [];
+    this.hi = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      s.lo.push(flat[i]);
-      s.hi.push(flat[i + 1]);
+      this.lo.push(flat[i]);
+      this.hi.push(flat[i + 1]);
     }
-    return s;
   }
 }

@@ -11,6 +11,11 @@ const MAX_MS = 8.64e15;
 export function parseTime(v: unknown): number {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 && v <= MAX_MS ? Math.floor(v) : NaN;
   if (typeof v !== 'string' || !RFC3339.test(v)) return NaN;
+  // Date.parse rolls impossible dates over (Feb 30 becomes Mar 2): check the calendar first.
+  const y = +v.slice(0, 4), mo = +v.slice(5, 7), d = +v.slice(8, 10);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return NaN;
+  if (+v.slice(11, 13) > 23 || +v.slice(14, 16) > 59 || +v.slice(17, 19) > 60) return NaN;
   const t = Date.parse(v.length > 10 && v[10] !== 'T' ? `${v.slice(0, 10)}T${v.slice(11)}` : v);
   return Number.isFinite(t) ? t : NaN;
 }

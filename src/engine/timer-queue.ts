@@ -28,6 +28,11 @@ export class TimerQueue<T extends Timer> {
     }
   }
 
+  /** Every queued timer, in no particular order (for snapshots). */
+  items(): readonly T[] {
+    return this.heap;
+  }
+
   peek(): T | undefined {
     return this.heap[0];
   }
