@@ -113,7 +113,7 @@ export const ConfigSchema = z.object({
 
 export type SubjectInput = z.input<typeof SubjectSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
-type SubjectParsed = z.output<typeof SubjectSchema>;
+export type SubjectParsed = z.output<typeof SubjectSchema>;
 type ConditionParsed = z.output<typeof ConditionSchema>;
 type ScheduleParsed = z.output<typeof ScheduleSchema>;
 
@@ -230,7 +230,7 @@ export function compileSubjects(
   return subjects;
 }
 
-export function compileSubject(s: SubjectParsed, zones: Map<string, PreparedZone>, settings: Settings, at: string): CompiledSubject {
+export function compileSubject(s: SubjectParsed, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, at: string): CompiledSubject {
   const validFromMs = s.validFrom ?? -Infinity;
   const validToMs = s.validTo ?? Infinity;
   if (validFromMs >= validToMs) throw new ConfigError('CONFIG_INVALID', `${at}.validTo`, 'validTo must be later than validFrom');
@@ -250,7 +250,7 @@ export function compileSubject(s: SubjectParsed, zones: Map<string, PreparedZone
 }
 
 function compileCondition(
-  c: ConditionParsed, index: number, zones: Map<string, PreparedZone>, settings: Settings, tz: string, at: string,
+  c: ConditionParsed, index: number, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, tz: string, at: string,
 ): CompiledCondition {
   const zoneRef = (id: string): PreparedZone => {
     const z = zones.get(id);

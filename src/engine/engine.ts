@@ -234,6 +234,16 @@ export class Engine {
     return this.clockMs;
   }
 
+  /** Whether the clock has been set (first fix or advanceTo). */
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** When the next timer is due (epoch ms), or Infinity. */
+  nextDue(): number {
+    return this.timers.peek()?.due ?? Infinity;
+  }
+
   /** Events raised since the last call, in the order they happened. */
   drain(): AlertEvent[] {
     const out = this.out;
@@ -765,6 +775,19 @@ export class Engine {
 
   // -------------------------------------------------------------------------------------------
   // Configuration changes while fixes flow (the API applies them without a restart)
+
+  /** Every zone the engine holds, by id (read-only view for compiling subjects). */
+  get zones(): ReadonlyMap<string, PreparedZone> {
+    return this.config.zones;
+  }
+
+  /** Devices worn by subjects, and victim devices watched by proximity conditions. */
+  deviceRole(deviceId: string): { subjectId: string } | { victimOf: string[] } | null {
+    const d = this.devices.get(deviceId);
+    if (d === undefined) return null;
+    if (d.subject !== null) return { subjectId: d.subject.cfg.id };
+    return { victimOf: (this.watchers.get(deviceId) ?? []).map((w) => w.subject.cfg.id) };
+  }
 
   /** The zone with this id, as the engine currently uses it. */
   getZone(id: string): PreparedZone | undefined {

@@ -1,0 +1,67 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AlertEvent, Severity } from '../engine/alert.js';
+import { ALERT_QUEUE, alertJobId, type Keys } from './keys.js';
+
+/** BullMQ priority: lower runs first, so a backlog of battery warnings never delays a proximity alert. */
+export const PRIORITY: Record<Severity, number> = { critical: 1, high: 2, medium: 3, low: 4 };
+
+/** How long finished job ids are kept: BullMQ refuses a duplicate id only while the job is kept. */
+export const JOB_ID_RETENTION_S = 14 * 86400;
+
+/**
+ * Moves committed alert events from the Redis outbox (written in the same MULTI as the fixes
+ * that raised them) into the BullMQ queue. Job ids derive from episodeId and event, so moving
+ * the same event twice (a crash between add and trim, a replayed log) adds one job.
+ */
+export class AlertOutbox {
+  readonly queue: Queue;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis) {
+    this.queue = new Queue(ALERT_QUEUE, {
+      connection,
+      prefix: keys.bull,
+      defaultJobOptions: {
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: JOB_ID_RETENTION_S },
+        removeOnFail: { age: JOB_ID_RETENTION_S },
+      },
+    });
+  }
+
+  /** Starts a pass, or asks the running one to go round again. */
+  kick(): Promise<void> {
+    if (this.running !== null) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.run().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      for (;;) {
+        const raw = await this.redis.lrange(this.keys.outbox, 0, 499);
+        if (raw.length === 0) break;
+        const jobs = raw.map((json) => {
+          const e = JSON.parse(json) as AlertEvent;
+          return { name: e.type, data: e, opts: { jobId: alertJobId(e.episodeId, e.event), priority: PRIORITY[e.severity] } };
+        });
+        await this.queue.addBulk(jobs);
+        await this.redis.ltrim(this.keys.outbox, raw.length, -1);
+      }
+    } while (this.again);
+  }
+
+  async close(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.queue.close();
+  }
+}

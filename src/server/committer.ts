@@ -1,0 +1,301 @@
+import type { Redis, ChainableCommander } from 'ioredis';
+import type { AlertEvent } from '../engine/alert.js';
+import type { Engine, IngestOutcome } from '../engine/engine.js';
+import { Fix } from '../engine/fix.js';
+import { parseTime } from '../engine/time.js';
+import type { Keys } from './keys.js';
+
+/**
+ * Group commit: the one path by which anything reaches Redis while the service runs.
+ *
+ * Fixes are evaluated by the engine synchronously as they arrive and staged into the current
+ * group together with what they produced (trail entries, alert records, outbox events). A group
+ * is written as one MULTI/EXEC while the next one fills, so there is one round trip per group,
+ * not per fix. Each group's input (fixes in order, clock ticks) is also appended as one entry to
+ * the ingest log, so that state = snapshot + log, exactly.
+ *
+ * If a write fails, the engine has seen fixes Redis has not: every waiter of that group and of
+ * any group staged after it is told "not recorded", the engine is thrown away, and the owner
+ * rebuilds it from Redis (the `onBroken` callback). Nothing is acknowledged that is not in Redis.
+ */
+
+export interface CommitStats {
+  /** Seconds an EXEC took. */
+  observeRedisSeconds(s: number): void;
+  observeAlert(e: AlertEvent): void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+class Group {
+  readonly log: unknown[] = [];
+  readonly trail: Fix[] = [];
+  readonly events: AlertEvent[] = [];
+  readonly writes: ((m: ChainableCommander) => void)[] = [];
+  readonly waiters: Waiter[] = [];
+  fixes = 0;
+  snapshot = false;
+}
+
+export class StorageUnavailableError extends Error {
+  readonly code = 'STORAGE_UNAVAILABLE';
+  constructor(detail: string) {
+    super(`not recorded: storage unavailable (${detail}); send again`);
+  }
+}
+
+export interface CommitterOptions {
+  trailMaxPerDevice: number;
+  snapshotIntervalMs: number;
+}
+
+/** Compact trail/log encoding of a fix: same fields every time, integers where possible. */
+export function encodeFix(f: Fix): (string | number)[] {
+  return [
+    's', f.seq, 't', f.ts,
+    'y', f.hasPosition ? Math.round(f.lat * 1e7) : '', 'x', f.hasPosition ? Math.round(f.lon * 1e7) : '',
+    'a', f.accuracy === f.accuracy ? f.accuracy : '', 'b', f.battery === f.battery ? f.battery : '', 'p', f.strap,
+  ];
+}
+
+/** Inverse of encodeFix for one stream entry's field list. */
+export function decodeFix(deviceId: string, fields: string[]): Fix {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i], fields[i + 1]);
+  const num = (k: string): number => {
+    const v = m.get(k);
+    return v === undefined || v === '' ? NaN : Number(v);
+  };
+  return new Fix(deviceId, num('s'), num('t'), num('y') / 1e7, num('x') / 1e7, num('a'), num('b'), num('p'));
+}
+
+/** Log entries: a fix as a compact array, or a clock tick. */
+type LogItem = [deviceId: string, seq: number, ts: number, lat: number | null, lon: number | null, accuracy: number | null, battery: number | null, strap: number] | { tick: number };
+
+function logFix(f: Fix): LogItem {
+  const n = (x: number): number | null => (x === x ? x : null);
+  return [f.deviceId, f.seq, f.ts, n(f.lat), n(f.lon), n(f.accuracy), n(f.battery), f.strap];
+}
+
+export function fixFromLog(item: LogItem): Fix | null {
+  if (!Array.isArray(item)) return null;
+  const d = (x: number | null): number => (x === null ? NaN : x);
+  return new Fix(item[0], item[1], item[2], d(item[3]), d(item[4]), d(item[5]), d(item[6]), item[7]);
+}
+
+export function tickFromLog(item: LogItem): number | null {
+  return Array.isArray(item) ? null : item.tick;
+}
+
+export class Committer {
+  private current = new Group();
+  private flushing: Promise<void> | null = null;
+  private lastLogMs = 0;
+  private lastLogSeq = 0;
+  private lastSnapshotMs = 0;
+  private broken = false;
+  private readonly queued: Group[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private engine: Engine,
+    private readonly keys: Keys,
+    private readonly options: CommitterOptions,
+    private readonly stats: CommitStats,
+    /** Called once when a write fails; the owner rebuilds the engine and calls resume(). */
+    private readonly onBroken: (error: Error) => void,
+    lastLogId: string | null,
+  ) {
+    if (lastLogId !== null) [this.lastLogMs, this.lastLogSeq] = lastLogId.split('-').map(Number);
+    this.lastSnapshotMs = Date.now();
+  }
+
+  get isBroken(): boolean {
+    return this.broken;
+  }
+
+  /** Fixes staged but not yet written. */
+  get pendingFixes(): number {
+    return this.current.fixes + this.queued.reduce((n, g) => n + g.fixes, 0);
+  }
+
+  /** After a rebuild: continue with the new engine. */
+  resume(engine: Engine, lastLogId: string | null): void {
+    this.engine = engine;
+    if (lastLogId !== null) [this.lastLogMs, this.lastLogSeq] = lastLogId.split('-').map(Number);
+    this.current = new Group();
+    this.broken = false;
+  }
+
+  /**
+   * Evaluates fixes (already validated) in order and stages them. Returns each fix's outcome at
+   * once, and a promise that settles when they are durably recorded (or rejects: not recorded).
+   */
+  submit(fixes: readonly Fix[]): { outcomes: IngestOutcome[]; recorded: Promise<void> } {
+    if (this.broken) throw new StorageUnavailableError('recovering');
+    const g = this.current;
+    const outcomes: IngestOutcome[] = [];
+    for (const f of fixes) {
+      const o = this.engine.ingest(f);
+      outcomes.push(o);
+      if (o === 'accepted' || o === 'late') {
+        g.log.push(logFix(f));
+        g.trail.push(f);
+        g.fixes++;
+      }
+    }
+    this.stageEvents(g);
+    return { outcomes, recorded: this.wait(g) };
+  }
+
+  /** Moves the engine's clock; logs the tick only if a timer was due (so replay repeats it). */
+  tick(now: number): Promise<void> {
+    if (this.broken) return Promise.resolve();
+    const due = this.engine.nextDue();
+    if (!(due < now) && this.engine.isStarted) {
+      this.engine.advanceTo(now);
+      return Promise.resolve();
+    }
+    const g = this.current;
+    g.log.push({ tick: now });
+    this.engine.advanceTo(now);
+    this.stageEvents(g);
+    return this.wait(g);
+  }
+
+  /**
+   * A configuration change: `apply` changes the engine (synchronously, throwing if it refuses),
+   * `write` stages the matching configuration writes; a snapshot goes in the same MULTI, so
+   * the log never spans a configuration change.
+   */
+  change(apply: () => void, write: (m: ChainableCommander) => void): Promise<void> {
+    if (this.broken) return Promise.reject(new StorageUnavailableError('recovering'));
+    apply();
+    const g = this.current;
+    g.writes.push(write);
+    g.snapshot = true;
+    this.stageEvents(g);
+    return this.wait(g);
+  }
+
+  /** Resolves when everything staged so far is written. */
+  async drain(): Promise<void> {
+    while (this.flushing !== null || this.current.waiters.length > 0 || this.current.log.length > 0) {
+      if (this.flushing === null) this.kick();
+      await this.flushing;
+    }
+  }
+
+  /** Forces a snapshot in the next group. */
+  snapshotSoon(): Promise<void> {
+    const g = this.current;
+    g.snapshot = true;
+    return this.wait(g);
+  }
+
+  private stageEvents(g: Group): void {
+    for (const e of this.engine.drain()) g.events.push(e);
+  }
+
+  private wait(g: Group): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      g.waiters.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing !== null || this.broken) return;
+    const g = this.current;
+    if (g.waiters.length === 0) return;
+    this.current = new Group();
+    // Snapshot now, synchronously: the engine state is exactly "after this group" at this point.
+    const snap = g.snapshot || Date.now() - this.lastSnapshotMs >= this.options.snapshotIntervalMs;
+    const snapshotJson = snap ? JSON.stringify(this.engine.snapshot()) : null;
+    this.flushing = this.flush(g, snapshotJson).finally(() => {
+      this.flushing = null;
+      this.kick();
+    });
+  }
+
+  private nextLogId(): string {
+    const now = Date.now();
+    if (now > this.lastLogMs) {
+      this.lastLogMs = now;
+      this.lastLogSeq = 0;
+    } else {
+      this.lastLogSeq++;
+    }
+    return `${this.lastLogMs}-${this.lastLogSeq}`;
+  }
+
+  private async flush(g: Group, snapshotJson: string | null): Promise<void> {
+    const k = this.keys;
+    const m = this.redis.multi();
+    const logId = this.nextLogId();
+    m.xadd(k.log, logId, 'b', JSON.stringify(g.log));
+    for (const f of g.trail) {
+      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, '*', ...encodeFix(f));
+    }
+    if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
+    for (const w of g.writes) w(m);
+    writeAlertRecords(m, k, g.events);
+    if (snapshotJson !== null) {
+      m.set(k.snapshot, JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }));
+      // Everything up to and including this group is in the snapshot.
+      m.xtrim(k.log, 'MINID', `${this.lastLogMs}-${this.lastLogSeq + 1}`);
+    }
+    const started = performance.now();
+    try {
+      const results = await m.exec();
+      if (results === null) throw new Error('transaction aborted');
+      for (const [err] of results) if (err) throw err;
+    } catch (e) {
+      this.fail(g, e as Error);
+      return;
+    }
+    this.stats.observeRedisSeconds((performance.now() - started) / 1000);
+    if (snapshotJson !== null) this.lastSnapshotMs = Date.now();
+    for (const e of g.events) this.stats.observeAlert(e);
+    for (const w of g.waiters) w.resolve();
+    if (g.events.length > 0) {
+      // Best effort: the live stream is a convenience; the outbox and the queue are the record.
+      this.redis.publish(k.live, JSON.stringify(g.events)).catch(() => undefined);
+    }
+  }
+
+  private fail(g: Group, e: Error): void {
+    this.broken = true;
+    const err = new StorageUnavailableError(e.message);
+    for (const w of g.waiters) w.reject(err);
+    // Everything staged after the failed group was evaluated on top of it: none of it stands.
+    for (const w of this.current.waiters) w.reject(err);
+    this.current = new Group();
+    this.onBroken(e);
+  }
+}
+
+/**
+ * Alert records for GET /v1/alerts, written idempotently (a replayed log writes the same
+ * fields again), and the outbox for the queue.
+ */
+export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[]): void {
+  for (const e of events) {
+    const key = k.alert(e.episodeId);
+    m.hset(key, e.event, JSON.stringify(e), 'team', e.team, 'subjectId', e.subjectId, 'type', e.type, 'severity', e.severity);
+    if (e.event === 'opened') {
+      const score = parseTime(e.at);
+      m.zadd(k.alertsAll, score, e.episodeId);
+      m.zadd(k.alertsOfTeam(e.team), score, e.episodeId);
+      m.sadd(k.openAll, e.episodeId);
+      m.sadd(k.openOfTeam(e.team), e.episodeId);
+    } else if (e.event === 'closed') {
+      m.srem(k.openAll, e.episodeId);
+      m.srem(k.openOfTeam(e.team), e.episodeId);
+    }
+    m.rpush(k.outbox, JSON.stringify(e));
+  }
+}

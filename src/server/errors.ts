@@ -1,0 +1,29 @@
+/**
+ * Every error the API returns: a stable code, an HTTP status and what it means. One registry
+ * (fastify's habit); a test checks each code is unique and listed in docs/api-errors.md.
+ */
+export const API_ERRORS = {
+  AUTH_REQUIRED: { status: 401, meaning: 'no bearer token was sent' },
+  AUTH_INVALID: { status: 401, meaning: 'the bearer token is not one this service knows' },
+  FORBIDDEN: { status: 403, meaning: 'the token\'s role may not do this, or the resource belongs to another team' },
+  NOT_FOUND: { status: 404, meaning: 'no such zone, subject, alert or route' },
+  VALIDATION: { status: 400, meaning: 'the request body or query is malformed; details name the field' },
+  ZONE_INVALID: { status: 400, meaning: 'the zone geometry or properties were refused; details.zoneCode names the fault' },
+  ZONE_IN_USE: { status: 409, meaning: 'the zone is named by subjects\' conditions; change those first' },
+  SUBJECT_CONFLICT: { status: 409, meaning: 'the subject clashes with another (device worn by another subject, or a victim device that is a subject\'s tag)' },
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
+  RATE_LIMITED: { status: 429, meaning: 'this token sent more requests than its per-second allowance' },
+  STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
+  NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
+  INTERNAL: { status: 500, meaning: 'an unexpected fault; it is logged' },
+} as const;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(readonly code: ApiErrorCode, message: string, readonly details?: unknown) {
+    super(message);
+    this.status = API_ERRORS[code].status;
+  }
+}

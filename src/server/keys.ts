@@ -1,0 +1,40 @@
+/**
+ * Every Redis key the service uses, built in one place (BullMQ's habit). `p` is the prefix,
+ * so tests and several deployments can share one Redis.
+ */
+export class Keys {
+  constructor(readonly p: string) {}
+  /** hash: zone id → GeoJSON Feature */
+  get zones(): string { return `${this.p}:zones`; }
+  /** hash: subject id → subject JSON (as accepted) */
+  get subjects(): string { return `${this.p}:subjects`; }
+  /** stream: the engine's input log since the last snapshot (fix batches and clock ticks) */
+  get log(): string { return `${this.p}:log`; }
+  /** string: the engine snapshot and the log id it includes */
+  get snapshot(): string { return `${this.p}:snapshot`; }
+  /** stream per device: its accepted fixes (the trail) */
+  trail(deviceId: string): string { return `${this.p}:trail:${deviceId}`; }
+  /** set: devices with a trail (for retention sweeps) */
+  get trailDevices(): string { return `${this.p}:trail-devices`; }
+  /** hash per episode: opened/updated/closed event JSON, ack */
+  alert(episodeId: string): string { return `${this.p}:alert:${episodeId}`; }
+  /** sorted set: episode ids by opening time, all teams / one team */
+  get alertsAll(): string { return `${this.p}:alerts`; }
+  alertsOfTeam(team: string): string { return `${this.p}:alerts:team:${team}`; }
+  /** set: open episode ids, all teams / one team */
+  get openAll(): string { return `${this.p}:alerts:open`; }
+  openOfTeam(team: string): string { return `${this.p}:alerts:open:${team}`; }
+  /** list: alert events committed but not yet handed to the queue (outbox) */
+  get outbox(): string { return `${this.p}:outbox`; }
+  /** pub/sub channel: committed alert events, for the live stream */
+  get live(): string { return `${this.p}:live`; }
+  /** BullMQ prefix for the alert queue */
+  get bull(): string { return `${this.p}:bull`; }
+}
+
+export const ALERT_QUEUE = 'alerts';
+
+/** BullMQ refuses custom job ids containing ':'; percent-encode so ids stay reversible. */
+export function alertJobId(episodeId: string, event: string): string {
+  return `${episodeId}|${event}`.replace(/%/g, '%25').replace(/:/g, '%3A');
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the service with sensible local defaults.
+ * - Redis: REDIS_URL if set; else the one on 127.0.0.1:6379 if it answers; else a private
+ *   redis-server (AOF on, data under ./data/redis) started here and stopped on exit.
+ * - Tokens: API_TOKENS if set; else fresh random tokens for this run, printed once.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { resolve } from 'node:path';
+import { settingsFromEnv } from './settings.js';
+import { startService } from './service.js';
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const s = connect({ host, port });
+    const finish = (ok: boolean): void => {
+      s.destroy();
+      done(ok);
+    };
+    s.setTimeout(500, () => finish(false));
+    s.on('error', () => finish(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => finish(d.toString().startsWith('+PONG')));
+  });
+}
+
+async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
+  if (spawnSync('redis-server', ['--version']).error !== undefined) {
+    process.stderr.write(
+      'No Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n' +
+      'Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)\n' +
+      'or point the service at one: REDIS_URL=redis://host:6379 npm start\n',
+    );
+    process.exit(1);
+  }
+  const port = Number(process.env.PRIVATE_REDIS_PORT ?? 6390);
+  const dir = resolve('data/redis');
+  mkdirSync(dir, { recursive: true });
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    if (await answers('127.0.0.1', port)) return { url: `redis://127.0.0.1:${port}`, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`the private redis-server did not answer on port ${port}`);
+}
+
+async function main(): Promise<void> {
+  let child: ChildProcess | null = null;
+  let redisUrl = process.env.REDIS_URL;
+  if (redisUrl === undefined) {
+    if (await answers('127.0.0.1', 6379)) redisUrl = 'redis://127.0.0.1:6379';
+    else {
+      const p = await privateRedis();
+      child = p.child;
+      redisUrl = p.url;
+      process.stdout.write(`started a private redis-server at ${redisUrl} (AOF on, data in ./data/redis)\n`);
+    }
+  }
+  let apiTokens = process.env.API_TOKENS;
+  const generated: [string, string][] = [];
+  if (apiTokens === undefined || apiTokens === '') {
+    for (const role of ['operator', 'ingest', 'admin', 'team:iom-demo']) generated.push([randomBytes(24).toString('base64url'), role]);
+    apiTokens = generated.map(([t, r]) => `${t}=${r}`).join(',');
+  }
+  const service = await startService(settingsFromEnv({ redisUrl, apiTokens }));
+  process.stdout.write(`iom-geofence listening on ${service.url} (Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
+  if (generated.length > 0) {
+    process.stdout.write('No API_TOKENS configured: tokens for this run only:\n');
+    for (const [t, r] of generated) process.stdout.write(`  ${r.padEnd(14)} ${t}\n`);
+    process.stdout.write(`Try: curl -H "Authorization: Bearer ${generated[0][0]}" ${service.url}/readyz\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`${signal}: stopping (finishing writes and acks)\n`);
+    service.stop().then(
+      () => {
+        child?.kill('SIGTERM');
+        process.exit(0);
+      },
+      (e: Error) => {
+        process.stderr.write(`error while stopping: ${e.message}\n`);
+        child?.kill('SIGTERM');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`iom-geofence failed to start: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AlertEvent } from '../engine/alert.js';
+
+/** Prometheus metrics, one registry per service instance (tests run several in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly fixesReceived = new Counter({ name: 'iom_fixes_received_total', help: 'Fixes received over ingest', registers: [this.registry] });
+  readonly fixesAccepted = new Counter({ name: 'iom_fixes_accepted_total', help: 'Fixes durably recorded and acknowledged', registers: [this.registry] });
+  readonly fixesRejected = new Counter({ name: 'iom_fixes_rejected_total', help: 'Fixes refused, by the field at fault', labelNames: ['reason'], registers: [this.registry] });
+  readonly evaluationSeconds = new Histogram({
+    name: 'iom_fix_evaluation_seconds', help: 'Engine time per fix (batch average)', registers: [this.registry],
+    buckets: [1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 1e-3],
+  });
+  readonly ingestLagSeconds = new Histogram({
+    name: 'iom_ingest_lag_seconds', help: 'Arrival time minus fix time', registers: [this.registry],
+    buckets: [0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400],
+  });
+  readonly alerts = new Counter({ name: 'iom_alerts_total', help: 'Alert events committed', labelNames: ['type', 'event'], registers: [this.registry] });
+  readonly redisSeconds = new Histogram({
+    name: 'iom_redis_commit_seconds', help: 'Redis MULTI/EXEC time per group commit', registers: [this.registry],
+    buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'iom_' });
+  }
+
+  observeRedisSeconds(s: number): void {
+    this.redisSeconds.observe(s);
+  }
+
+  observeAlert(e: AlertEvent): void {
+    this.alerts.inc({ type: e.type, event: e.event });
+  }
+}

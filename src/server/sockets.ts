@@ -1,0 +1,202 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { AlertEvent } from '../engine/alert.js';
+import type { Engine } from '../engine/engine.js';
+import { FixError, parseFix, type Fix } from '../engine/fix.js';
+import { bearer, type Principal, type TokenTable } from './auth.js';
+import type { Committer } from './committer.js';
+import type { Metrics } from './metrics.js';
+import type { ServiceSettings } from './settings.js';
+
+export interface IngestContext {
+  settings: ServiceSettings;
+  tokens: TokenTable;
+  committer: () => Committer;
+  engine: () => Engine;
+  metrics: Metrics;
+  /** A fresh Redis connection for a subscriber (alert stream). */
+  subscriber: () => Redis;
+  liveChannel: string;
+  log: { warn(o: object, m: string): void };
+}
+
+interface ItemError {
+  index: number;
+  deviceId?: string;
+  seq?: number;
+  error: string;
+}
+
+/**
+ * The two WebSocket endpoints on the HTTP server's upgrade event: /v1/ingest (monitoring
+ * centres send fixes, get acks once recorded) and /v1/alerts/stream (a team's live alerts).
+ * Authentication happens before the upgrade, so an unauthorised client never gets a socket.
+ */
+export class Sockets {
+  private readonly ingestWss: WebSocketServer;
+  private readonly streamWss: WebSocketServer;
+  /** Connections paused because too many fixes await writing, resumed as writes complete. */
+  private readonly globallyPaused = new Set<WebSocket>();
+  private closing = false;
+
+  constructor(private readonly ctx: IngestContext) {
+    this.ingestWss = new WebSocketServer({ noServer: true, maxPayload: ctx.settings.ingestMaxMessageBytes });
+    this.streamWss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refuse = (status: number, text: string): void => {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${text}\n`);
+      socket.destroy();
+    };
+    if (this.closing) return refuse(503, 'Service Unavailable');
+    const token = bearer(req.headers.authorization) ?? url.searchParams.get('access_token');
+    const principal = token === null ? null : this.ctx.tokens.lookup(token);
+    if (principal === null) return refuse(401, 'Unauthorized');
+    const kind = principal.role.kind;
+    if (url.pathname === '/v1/ingest') {
+      if (kind !== 'ingest' && kind !== 'operator' && kind !== 'admin') return refuse(403, 'Forbidden');
+      this.ingestWss.handleUpgrade(req, socket, head, (ws) => this.ingest(ws, principal));
+    } else if (url.pathname === '/v1/alerts/stream') {
+      if (kind === 'ingest') return refuse(403, 'Forbidden');
+      this.streamWss.handleUpgrade(req, socket, head, (ws) => this.stream(ws, principal));
+    } else {
+      refuse(404, 'Not Found');
+    }
+  }
+
+  private ingest(ws: WebSocket, _principal: Principal): void {
+    const { settings, metrics } = this.ctx;
+    let inFlight = 0;
+    // Replies go out in message order even when a later message fails fast.
+    let replyChain: Promise<void> = Promise.resolve();
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const arrived = Date.now();
+      inFlight++;
+      if (inFlight >= settings.ingestMaxInFlight && !ws.isPaused) ws.pause();
+      const reply = this.handleMessage(data, isBinary, arrived);
+      replyChain = replyChain.then(async () => {
+        const body = await reply;
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+        inFlight--;
+        if (inFlight < settings.ingestMaxInFlight && ws.isPaused && !this.globallyPaused.has(ws)) ws.resume();
+        this.resumeIfDrained();
+      });
+      const committer = this.ctx.committer();
+      if ((committer.isBroken || committer.pendingFixes > settings.ingestMaxPendingFixes) && !ws.isPaused) {
+        ws.pause();
+        this.globallyPaused.add(ws);
+      }
+    });
+    ws.on('close', () => this.globallyPaused.delete(ws));
+    ws.on('error', () => undefined);
+  }
+
+  /** Resumes connections paused for global pressure once writes have caught up. */
+  resumeIfDrained(): void {
+    if (this.globallyPaused.size === 0 || this.closing) return;
+    const committer = this.ctx.committer();
+    if (committer.isBroken || committer.pendingFixes > this.ctx.settings.ingestMaxPendingFixes / 2) return;
+    for (const ws of this.globallyPaused) ws.resume();
+    this.globallyPaused.clear();
+  }
+
+  private async handleMessage(data: RawData, isBinary: boolean, arrived: number): Promise<object> {
+    const { settings, metrics } = this.ctx;
+    if (isBinary) return { error: 'send fixes as a text message: a JSON object, or a JSON array of objects' };
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString());
+    } catch (e) {
+      return { error: `message is not valid JSON: ${(e as Error).message}` };
+    }
+    const items = Array.isArray(value) ? value : [value];
+    if (items.length > settings.ingestMaxItems) {
+      return { error: `message holds ${items.length} fixes; at most ${settings.ingestMaxItems} per message` };
+    }
+    metrics.fixesReceived.inc(items.length);
+    const errors: ItemError[] = [];
+    const good: Fix[] = [];
+    const engine = this.ctx.engine();
+    const maxTs = arrived + settings.ingestMaxFutureS * 1000;
+    items.forEach((item, index) => {
+      const ids = identify(item);
+      try {
+        const fix = parseFix(item);
+        if (fix.ts > maxTs) throw new FixError('ts', `is more than ${settings.ingestMaxFutureS} s in the future (device clock?)`);
+        if (!engine.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it and no proximity condition watches it');
+        good.push(fix);
+      } catch (e) {
+        if (!(e instanceof FixError)) throw e;
+        errors.push({ index, ...ids, error: e.message });
+        metrics.fixesRejected.inc({ reason: e.field });
+      }
+    });
+    const ack: [string, number][] = [];
+    if (good.length > 0) {
+      let recorded: Promise<void>;
+      const started = performance.now();
+      try {
+        recorded = this.ctx.committer().submit(good).recorded;
+      } catch (e) {
+        return { error: (e as Error).message, nack: good.map((f) => [f.deviceId, f.seq]), ...(errors.length > 0 ? { errors } : {}) };
+      }
+      metrics.evaluationSeconds.observe((performance.now() - started) / 1000 / good.length);
+      try {
+        await recorded;
+      } catch (e) {
+        return { error: (e as Error).message, nack: good.map((f) => [f.deviceId, f.seq]), ...(errors.length > 0 ? { errors } : {}) };
+      }
+      for (const f of good) {
+        ack.push([f.deviceId, f.seq]);
+        metrics.ingestLagSeconds.observe(Math.max(0, arrived - f.ts) / 1000);
+      }
+      metrics.fixesAccepted.inc(good.length);
+    }
+    return errors.length > 0 ? { ack, errors } : { ack };
+  }
+
+  private stream(ws: WebSocket, principal: Principal): void {
+    const sub = this.ctx.subscriber();
+    const team = principal.role.kind === 'team' ? principal.role.team : null;
+    sub.subscribe(this.ctx.liveChannel).catch(() => ws.close(1011, 'alert stream unavailable'));
+    sub.on('message', (_channel: string, message: string) => {
+      let events: AlertEvent[];
+      try {
+        events = JSON.parse(message) as AlertEvent[];
+      } catch {
+        return;
+      }
+      for (const e of events) {
+        if (team !== null && e.team !== team) continue;
+        if (ws.readyState === ws.OPEN && ws.bufferedAmount < 1 << 22) ws.send(JSON.stringify(e));
+      }
+    });
+    ws.on('close', () => void sub.quit().catch(() => undefined));
+    ws.on('error', () => undefined);
+  }
+
+  /** Stops accepting connections and closes the open ones once their replies are out. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const ws of this.ingestWss.clients) ws.pause();
+    for (const ws of this.streamWss.clients) ws.close(1001, 'server shutting down');
+  }
+
+  closeIngestClients(): void {
+    for (const ws of this.ingestWss.clients) ws.close(1001, 'server shutting down');
+  }
+}
+
+/** deviceId and seq of a bad item, when it has them, so the error names the fix. */
+function identify(item: unknown): { deviceId?: string; seq?: number } {
+  if (typeof item !== 'object' || item === null) return {};
+  const o = item as Record<string, unknown>;
+  const out: { deviceId?: string; seq?: number } = {};
+  if (typeof o.deviceId === 'string' && o.deviceId.length <= 64) out.deviceId = o.deviceId;
+  if (typeof o.seq === 'number' && Number.isFinite(o.seq)) out.seq = o.seq;
+  return out;
+}
