@@ -1,4 +1,4 @@
-import { DEG, M_PER_DEG, haversineM, wrapDLon } from './earth.js';
+import { DEG, EARTH_RADIUS_M, M_PER_DEG, haversineM, wrapDLon } from './earth.js';
 
 /**
  * A point closer than this (in degrees, planar) to an edge is on the boundary, and the boundary
@@ -28,8 +28,6 @@ export class PolygonPart {
   readonly minLat: number;
   readonly maxLon: number;
   readonly maxLat: number;
-  /** cos of the largest |lat| the part reaches: a lower bound on metres per degree of longitude. */
-  private readonly minCos: number;
   /** Vertex index where each ring starts; ringStart[ringCount] is the end. */
   readonly ringStart: Int32Array;
   readonly edgeCount: number;
@@ -54,7 +52,6 @@ export class PolygonPart {
     this.minLat = minLat;
     this.maxLon = maxLon;
     this.maxLat = maxLat;
-    this.minCos = Math.cos(Math.max(Math.abs(minLat), Math.abs(maxLat)) * DEG);
     const ringCount = ringStart.length - 1;
     this.edgeCount = ringStart[ringCount] - ringCount;
 
@@ -143,22 +140,23 @@ export class PolygonPart {
    * the query point (edges stay straight there, as they are straight in lon/lat), then measured
    * exactly with haversine: the frame only chooses the point, it never sets the distance.
    */
-  edgeDistanceM(lon: number, lat: number, maxDistM: number, skipSeam = false): number {
+  edgeDistanceM(lon: number, lat: number, maxDistM: number, seamCover: SeamCover | null = null): number {
     const maxDLat = maxDistM / M_PER_DEG;
     if (lat < this.minLat - maxDLat || lat > this.maxLat + maxDLat) return Infinity;
-    // Longitude gap to the bbox, measured the short way round, at the part's highest latitude.
-    let gapLon = 0;
+    // Longitude gap to the bbox, the short way round. Every point of the part is at least as far
+    // as the meridian at that gap, and the distance from the query point to a meridian Δλ away
+    // is R·asin(cos φ · sin Δλ) (for Δλ < 90°): a true lower bound, even near the poles.
     if (lon < this.minLon || lon > this.maxLon) {
-      gapLon = Math.min(Math.abs(wrapDLon(this.minLon - lon)), Math.abs(wrapDLon(lon - this.maxLon)));
+      const gapLon = Math.min(Math.abs(wrapDLon(this.minLon - lon)), Math.abs(wrapDLon(lon - this.maxLon)));
+      if (gapLon < 90 && EARTH_RADIUS_M * Math.asin(Math.cos(lat * DEG) * Math.sin(gapLon * DEG)) > maxDistM * 1.0001 + 1e-6) return Infinity;
     }
-    if (gapLon * M_PER_DEG * this.minCos * 0.99 > maxDistM) return Infinity;
 
     const kx = Math.cos(lat * DEG) * M_PER_DEG;
     const c = this.coords;
     best2 = Infinity;
-    bestI = -1;
-    bestT = 0;
-    seam = skipSeam;
+    bestLon = NaN;
+    bestLat = NaN;
+    seam = seamCover;
     if (this.bandCount > 0) {
       let lo = Math.floor((lat - maxDLat - this.bandMinLat) * this.bandsPerDeg);
       let hi = Math.floor((lat + maxDLat - this.bandMinLat) * this.bandsPerDeg);
@@ -174,11 +172,8 @@ export class PolygonPart {
     } else {
       this.scanAll(lon, lat, kx);
     }
-    const i = bestI;
-    if (i < 0) return Infinity;
-    const nLon = c[i] + bestT * wrapDLon(c[i + 2] - c[i]);
-    const nLat = c[i + 1] + bestT * (c[i + 3] - c[i + 1]);
-    const d = haversineM(lon, lat, nLon, nLat);
+    if (bestLon !== bestLon) return Infinity;
+    const d = haversineM(lon, lat, bestLon, bestLat);
     return d <= maxDistM ? d : Infinity;
   }
 
@@ -194,16 +189,46 @@ export class PolygonPart {
 // Scratch for the nearest-edge search: module state instead of a closure or a result object,
 // so a distance query allocates nothing. Queries never nest, so one set suffices.
 let best2 = Infinity;
-let bestI = -1;
-let bestT = 0;
-/** Skip edges along ±180: in a zone split at the antimeridian they are cuts, not boundaries. */
-let seam = false;
+let bestLon = NaN;
+let bestLat = NaN;
+/**
+ * For a zone split at the antimeridian: the latitude stretches of ±180 that parts on the other
+ * side also cover. There the meridian is a cut, not a boundary, so it is not measured.
+ */
+let seam: SeamCover | null = null;
+
+export interface SeamCover {
+  /** Merged [lo, hi] latitude intervals (flat) of seam edges on +180 and on -180. */
+  readonly east: Float64Array;
+  readonly west: Float64Array;
+}
 
 /** Squared distance from the origin (the query point) to edge i in the local frame; keeps the best. */
 function scanEdge(c: Float64Array, i: number, lon: number, lat: number, kx: number): void {
-  if (seam && c[i] === c[i + 2] && (c[i] === 180 || c[i] === -180)) return;
-  const ax = wrapDLon(c[i] - lon) * kx, ay = (c[i + 1] - lat) * M_PER_DEG;
-  const bx = wrapDLon(c[i + 2] - lon) * kx, by = (c[i + 3] - lat) * M_PER_DEG;
+  const x0 = c[i], y0 = c[i + 1], x1 = c[i + 2], y1 = c[i + 3];
+  if (seam !== null && x0 === x1 && (x0 === 180 || x0 === -180)) {
+    scanSeamEdge(x0, Math.min(y0, y1), Math.max(y0, y1), x0 === 180 ? seam.west : seam.east, lon, lat, kx);
+    return;
+  }
+  scanSegment(x0, y0, x1, y1, lon, lat, kx);
+}
+
+/** Measures only the stretches of a ±180 edge that the other side does not cover. */
+function scanSeamEdge(x: number, lo: number, hi: number, cover: Float64Array, lon: number, lat: number, kx: number): void {
+  let from = lo;
+  for (let k = 0; k < cover.length && from < hi; k += 2) {
+    const cLo = cover[k], cHi = cover[k + 1];
+    if (cHi <= from) continue;
+    if (cLo >= hi) break;
+    if (cLo > from) scanSegment(x, from, x, cLo, lon, lat, kx);
+    from = Math.max(from, cHi);
+  }
+  if (from < hi) scanSegment(x, from, x, hi, lon, lat, kx);
+}
+
+function scanSegment(x0: number, y0: number, x1: number, y1: number, lon: number, lat: number, kx: number): void {
+  const ax = wrapDLon(x0 - lon) * kx, ay = (y0 - lat) * M_PER_DEG;
+  const bx = wrapDLon(x1 - lon) * kx, by = (y1 - lat) * M_PER_DEG;
   const dx = bx - ax, dy = by - ay;
   const len2 = dx * dx + dy * dy;
   let t = len2 > 0 ? -(ax * dx + ay * dy) / len2 : 0;
@@ -213,8 +238,8 @@ function scanEdge(c: Float64Array, i: number, lon: number, lat: number, kx: numb
   const d2 = x * x + y * y;
   if (d2 < best2) {
     best2 = d2;
-    bestI = i;
-    bestT = t;
+    bestLon = x0 + t * wrapDLon(x1 - x0);
+    bestLat = y0 + t * (y1 - y0);
   }
 }
 

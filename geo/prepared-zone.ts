@@ -1,5 +1,5 @@
 import { DEG, EARTH_RADIUS_M, M_PER_DEG, haversineM, wrapDLon } from './earth.js';
-import type { PolygonPart } from './polygon.js';
+import { BOUNDARY_EPS_DEG, type PolygonPart, type SeamCover } from './polygon.js';
 
 /**
  * A zone compiled for queries. Two concrete shapes (circle, polygon) with one interface, so the
@@ -127,8 +127,8 @@ export class PolygonZone implements PreparedZone {
   readonly boxes: Float64Array;
   /** The single part when there is one (the common case), so contains() skips the loop. */
   private readonly only: PolygonPart | null;
-  /** Parts meet at ±180 (a zone split at the antimeridian): edges along the cut are not edges. */
-  private readonly splitAtAntimeridian: boolean;
+  /** Parts meet at ±180 (a zone split at the antimeridian): where they do, the cut is no edge. */
+  private readonly seamCover: SeamCover | null;
 
   constructor(
     readonly id: string,
@@ -151,13 +151,15 @@ export class PolygonZone implements PreparedZone {
     this.maxLon = maxLon;
     this.maxLat = maxLat;
     this.only = parts.length === 1 ? parts[0] : null;
-    this.splitAtAntimeridian = parts.some((p) => p.maxLon === 180) && parts.some((p) => p.minLon === -180);
+    this.seamCover = parts.some((p) => p.maxLon === 180) && parts.some((p) => p.minLon === -180) ? seamCover(parts) : null;
     // A MultiPolygon split at the antimeridian gets one box per part, not one box round the world.
+    // Index boxes carry the boundary tolerance, so the index finds every zone contains() accepts.
+    const e = BOUNDARY_EPS_DEG;
     if (maxLon - minLon > 180) {
       this.boxes = new Float64Array(parts.length * 4);
-      parts.forEach((p, i) => this.boxes.set([p.minLon, p.minLat, p.maxLon, p.maxLat], i * 4));
+      parts.forEach((p, i) => this.boxes.set([p.minLon - e, p.minLat - e, p.maxLon + e, p.maxLat + e], i * 4));
     } else {
-      this.boxes = Float64Array.of(minLon, minLat, maxLon, maxLat);
+      this.boxes = Float64Array.of(minLon - e, minLat - e, maxLon + e, maxLat + e);
     }
   }
 
@@ -173,10 +175,32 @@ export class PolygonZone implements PreparedZone {
     let d = Infinity;
     const parts = this.parts;
     for (let i = 0; i < parts.length; i++) {
-      const pd = parts[i].edgeDistanceM(lon, lat, d < maxDistM ? d : maxDistM, this.splitAtAntimeridian);
+      const pd = parts[i].edgeDistanceM(lon, lat, d < maxDistM ? d : maxDistM, this.seamCover);
       if (pd < d) d = pd;
     }
     if (d === Infinity) return inside ? Infinity : -Infinity;
     return inside ? d : -d;
   }
+}
+
+/** Latitude intervals of the ±180 edges of each side, merged (see SeamCover). */
+function seamCover(parts: readonly PolygonPart[]): SeamCover {
+  const east: number[][] = [], west: number[][] = [];
+  for (const p of parts) {
+    p.forEachEdge((i) => {
+      const c = p.coords;
+      if (c[i] !== c[i + 2] || (c[i] !== 180 && c[i] !== -180)) return;
+      (c[i] === 180 ? east : west).push([Math.min(c[i + 1], c[i + 3]), Math.max(c[i + 1], c[i + 3])]);
+    });
+  }
+  const merge = (list: number[][]): Float64Array => {
+    list.sort((a, b) => a[0] - b[0]);
+    const out: number[] = [];
+    for (const [lo, hi] of list) {
+      if (out.length > 0 && lo <= out[out.length - 1]) out[out.length - 1] = Math.max(out[out.length - 1], hi);
+      else out.push(lo, hi);
+    }
+    return Float64Array.from(out);
+  };
+  return { east: merge(east), west: merge(west) };
 }

@@ -51,6 +51,7 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
   // Parse and validate every line before replaying any: bad input writes nothing.
   const fixes: Fix[] = [];
   const lines: number[] = [];
+  const seen = new Set<string>();
   let lineNo = 0;
   let start = 0;
   while (start <= fixesText.length) {
@@ -73,6 +74,11 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
         warnings.push(`${fixesName}:${lineNo}: unknown device ${JSON.stringify(fix.deviceId)}: no subject wears it and no condition watches it; skipped`);
         continue;
       }
+      // A repeat of (deviceId, seq) changes nothing: drop it before ordering, so that its
+      // (possibly altered) ts cannot move the device's place in the replay order either.
+      const key = `${fix.deviceId}\u0000${fix.seq}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       fixes.push(fix);
       lines.push(lineNo);
     } catch (e) {

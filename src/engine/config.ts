@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compileZone, ZoneError, ZoneIndex, type PreparedZone } from '../../geo/index.js';
+import { CircleZone, compileZone, ZoneError, ZoneIndex, type PreparedZone } from '../../geo/index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
 import { parseTime } from './time.js';
 
@@ -277,17 +277,30 @@ function compileCondition(
         ...base, type: 'exclusion', zone: c.zone === undefined ? null : zoneRef(c.zone), layer: c.layer ?? null,
         warnBandM: c.bufferM ?? 0, schedule: schedule(c.schedule), graceMs: 0, victimDeviceId: null, distanceM: 0,
       };
-    case 'curfew':
+    case 'curfew': {
+      const zone = zoneRef(c.zone);
       return {
-        ...base, type: 'curfew', zone: zoneRef(c.zone), layer: null, warnBandM: 0, schedule: schedule(c.schedule),
+        ...base, type: 'curfew', zone, layer: null, warnBandM: 0, schedule: schedule(c.schedule),
+        // Coming home must be able to close the episode: at most half the address's inner size.
+        hysteresisM: Math.min(base.hysteresisM, innerSizeM(zone) / 2),
         graceMs: c.graceS * 1000, victimDeviceId: null, distanceM: 0,
       };
+    }
     case 'proximity':
       return {
         ...base, type: 'proximity', zone: null, layer: null, warnBandM: c.warnM === undefined ? 0 : c.warnM - c.distanceM,
         schedule: null, graceMs: 0, victimDeviceId: c.victimDeviceId, distanceM: c.distanceM,
       };
   }
+}
+
+/** Radius of a circle, or half the smaller side of a polygon's bounding box, in metres. */
+function innerSizeM(z: PreparedZone): number {
+  if (z instanceof CircleZone) return z.radiusM;
+  const mPerDeg = 111_195;
+  const w = (z.maxLon - z.minLon) * mPerDeg * Math.cos(((z.minLat + z.maxLat) / 2) * (Math.PI / 180));
+  const h = (z.maxLat - z.minLat) * mPerDeg;
+  return Math.min(w, h) / 2;
 }
 
 export function fromZod(error: z.ZodError, base: string): ConfigError {

@@ -105,6 +105,8 @@ class Track {
   readonly warn: Slot | null;
   /** Dwell: when the current unbroken run of breaching fixes began (NaN: none). */
   pendingSinceMs = NaN;
+  /** Curfew: when the previous window ended (a position from before it says nothing about tonight). */
+  prevWindowEndMs = -Infinity;
 
   constructor(
     readonly subject: SubjectState,
@@ -120,11 +122,12 @@ class Track {
   }
 
   toJSON(): TrackSnapshot {
-    return { pendingSinceMs: num(this.pendingSinceMs), breach: this.breach.toJSON(), warn: this.warn === null ? null : this.warn.toJSON() };
+    return { pendingSinceMs: num(this.pendingSinceMs), prevWindowEndMs: num(this.prevWindowEndMs), breach: this.breach.toJSON(), warn: this.warn === null ? null : this.warn.toJSON() };
   }
 
   load(j: TrackSnapshot): void {
     this.pendingSinceMs = den(j.pendingSinceMs, NaN);
+    this.prevWindowEndMs = den(j.prevWindowEndMs ?? null, -Infinity);
     this.breach.load(j.breach);
     if (this.warn !== null) this.warn.load(j.warn);
   }
@@ -195,7 +198,8 @@ class SubjectState {
 
 const T_CURFEW_DEADLINE = 1;
 const T_CURFEW_END = 2;
-const T_EXCLUSION_END = 3;
+/** Closes a scheduled condition's episodes at its window's end (exclusion, and curfew episodes opened late in the window). */
+const T_WINDOW_END = 3;
 const T_VALID_TO = 4;
 const T_NO_FIX = 5;
 const T_OFFLINE = 6;
@@ -400,8 +404,13 @@ export class Engine {
         const c = s.cfg.conditions[t.cond];
         const track = s.tracks[t.cond] as Track;
         const last = device.lastFix;
-        // Not home by start + grace: judged on the latest position known at the deadline.
-        if (s.validAt(t.due) && last !== null && track.breach.open === null) {
+        // Not home by start + grace: judged on the latest position known at the deadline, if it
+        // is recent: taken since the previous window ended and within offlineAfterS. An older
+        // one says nothing about tonight; device-health alerts report the silence and the next
+        // fix decides.
+        const recent = last !== null && last.ts >= track.prevWindowEndMs && t.due - last.ts <= this.settings.offlineAfterS * 1000;
+        if (s.validAt(t.due) && recent && track.breach.open === null) {
+          track.pendingSinceMs = NaN;
           const d = (c.zone as PreparedZone).signedDistanceM(last.lon, last.lat, this.margin(c, last));
           this.update(track, -d, false, this.accuracy(last), false, t.due, last);
         }
@@ -409,10 +418,11 @@ export class Engine {
         break;
       }
       case T_CURFEW_END:
+        (s.tracks[t.cond] as Track).prevWindowEndMs = t.due;
         this.closeCondition(s, t.cond, t.due);
         this.armCurfew(s, t.cond, t.due, false);
         break;
-      case T_EXCLUSION_END:
+      case T_WINDOW_END:
         if (s.endTimerMs[t.cond] === t.due) {
           s.endTimerMs[t.cond] = -Infinity;
           this.closeCondition(s, t.cond, t.due);
@@ -488,18 +498,17 @@ export class Engine {
       if (c.type === 'curfew') {
         const d = (c.zone as PreparedZone).signedDistanceM(fix.lon, fix.lat, this.margin(c, fix));
         this.update(s.tracks[k] as Track, -d, false, this.accuracy(fix), false, fix.ts, fix);
-        continue;
-      }
-      // exclusion
-      if (c.zone !== null) {
+      } else if (c.zone !== null) {
         const d = c.zone.signedDistanceM(fix.lon, fix.lat, this.margin(c, fix));
         this.update(s.tracks[k] as Track, d, true, this.accuracy(fix), false, fix.ts, fix);
       } else {
         this.layerExclusion(s, k, fix);
       }
+      // An episode opened in a window must close at its end, even when that end has passed on the
+      // clock already (a live backlog uploaded in order after the window's own timer fired).
       if (windowEnd !== Infinity && this.hasOpen(s, k) && s.endTimerMs[k] !== windowEnd) {
         s.endTimerMs[k] = windowEnd;
-        this.timers.push({ due: windowEnd, order: 0, kind: T_EXCLUSION_END, subject: s, cond: k, endMs: windowEnd });
+        this.timers.push({ due: windowEnd, order: 0, kind: T_WINDOW_END, subject: s, cond: k, endMs: windowEnd });
       }
     }
   }
@@ -583,6 +592,12 @@ export class Engine {
 
     if (breaching) {
       if (track.pendingSinceMs !== track.pendingSinceMs) track.pendingSinceMs = t;
+      // A breach inside an episode already reported (and closed by a timer that ran ahead of
+      // this device's fixes) is covered: reopening it would report it twice.
+      if (track.breach.covers(t)) {
+        track.pendingSinceMs = NaN;
+        return;
+      }
       if (t - track.pendingSinceMs >= c.dwellMs) {
         if (track.warn !== null && track.warn.open !== null) this.close(s, track, track.warn, t, shown, distanceM);
         this.open(s, track, track.breach, t, track.pendingSinceMs, breachConf, shown, false, distanceM);
@@ -597,7 +612,7 @@ export class Engine {
     if (warn.open !== null) {
       if (!inBand && depth <= -(band + h)) this.close(s, track, warn, t, shown, distanceM);
       else if (warnConf === 'confirmed' && warn.open.confidence === 'possible') this.upgrade(s, track, warn, t, shown, distanceM);
-    } else if (inBand) {
+    } else if (inBand && !warn.covers(t)) {
       this.open(s, track, warn, t, t, warnConf, shown, false, distanceM);
     }
   }
@@ -693,7 +708,12 @@ export class Engine {
   private endLate(s: SubjectState, track: Track | null, slot: Slot): void {
     const ep = slot.late;
     if (ep === null) return;
-    const at = this.successor(s.device, slot.lateLastMs);
+    let at = this.successor(s.device, slot.lateLastMs);
+    // Never past the end of the rules that made it a breach: the window, or the order itself.
+    const sched = track?.cond.schedule ?? null;
+    const iv = sched === null ? null : sched.intervalAt(slot.lateLastMs);
+    if (iv !== null && iv.endMs < at) at = iv.endMs;
+    if (s.cfg.validToMs < at) at = s.cfg.validToMs;
     this.emit(s, track, ep, 'closed', at, null, true);
     slot.remember(ep.startMs, at);
     slot.late = null;
@@ -1084,7 +1104,7 @@ export class Engine {
 
 type EpisodeSnapshot = [id: string, type: AlertType, startMs: number, confidence: Confidence, late: boolean];
 interface SlotSnapshot { open: EpisodeSnapshot | null; late: EpisodeSnapshot | null; lateLastMs: number; hist: (number | null)[]; histN: number }
-interface TrackSnapshot { pendingSinceMs: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null }
+interface TrackSnapshot { pendingSinceMs: number | null; prevWindowEndMs?: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null }
 type FixSnapshot = [seq: number, ts: number, lat: number, lon: number, accuracy: number | null];
 interface DeviceSnapshot {
   id: string; seen: number[]; newestMs: number | null; firstMessageMs: number | null; lastMessageMs: number | null;
