@@ -261,10 +261,6 @@ export class Committer {
     if (snapshotJson !== null) this.lastSnapshotMs = Date.now();
     for (const e of g.events) this.stats.observeAlert(e);
     for (const w of g.waiters) w.resolve();
-    if (g.events.length > 0) {
-      // Best effort: the live stream is a convenience; the outbox and the queue are the record.
-      this.redis.publish(k.live, JSON.stringify(g.events)).catch(() => undefined);
-    }
   }
 
   private fail(g: Group, e: Error): void {

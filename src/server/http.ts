@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import { parseTime } from '../engine/time.js';
 import { bearer, roleName, type Principal, type TokenTable } from './auth.js';
 import { decodeFix, StorageUnavailableError, type Committer } from './committer.js';
+import { redactTeamConfig, TeamConfigSchema } from '../alerts/team-config.js';
 import { API_ERRORS, ApiError } from './errors.js';
 import type { Keys } from './keys.js';
 import type { Metrics } from './metrics.js';
@@ -197,15 +198,16 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
       throw e;
     }
   };
-  route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody }, async (_req, _reply, { params, body }) => {
+  route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady();
     if (body.id !== undefined && String(body.id) !== params.id) throw new ApiError('VALIDATION', `body id ${JSON.stringify(body.id)} differs from the path's ${JSON.stringify(params.id)}`);
     const feature = { ...body, id: params.id };
     const zone = compile(feature);
     await ctx.committer().change(() => ctx.engine().setZone(zone), (m) => m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature)));
+    await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
   });
-  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body }) => {
+  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
     mustBeReady();
     const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
     const good: { zone: PreparedZone; json: string }[] = [];
@@ -236,6 +238,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
         },
       );
     }
+    await audit(ctx, 'zone.import', `${good.length} zones`, principal);
     return { accepted: good.length, rejected };
   });
   route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
@@ -249,7 +252,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     }
     return JSON.parse(raw) as unknown;
   });
-  route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params }) => {
+  route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
     mustBeReady();
     const engine = ctx.engine();
     const users = engine.zoneUsersOf(params.id);
@@ -258,11 +261,12 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     await ctx.committer().change(() => {
       if (!ctx.engine().deleteZone(params.id)) throw new ApiError('ZONE_IN_USE', `zone ${JSON.stringify(params.id)} is in use`);
     }, (m) => m.hdel(ctx.keys.zones, params.id));
+    await audit(ctx, 'zone.delete', params.id, principal);
     return reply.code(204).send();
   });
 
   // --- subjects -----------------------------------------------------------------------------
-  route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: z.record(z.string(), z.unknown()) }, async (_req, _reply, { params, body }) => {
+  route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: z.record(z.string(), z.unknown()) }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady();
     if (body.id !== undefined && body.id !== params.id) throw new ApiError('VALIDATION', `body id ${JSON.stringify(body.id)} differs from the path's ${JSON.stringify(params.id)}`);
     const input = { ...body, id: params.id };
@@ -288,13 +292,15 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
       if (v !== null && 'subjectId' in v) throw new ApiError('SUBJECT_CONFLICT', `condition ${c.id}: victimDeviceId ${c.victimDeviceId} is subject ${v.subjectId}'s tag`);
     }
     await ctx.committer().change(() => engine.setSubject(compiled), (m) => m.hset(ctx.keys.subjects, compiled.id, JSON.stringify(input)));
+    await audit(ctx, 'subject.put', compiled.id, principal);
     return input;
   });
   route({ method: 'GET', url: '/v1/subjects/:id', summary: 'A subject with its conditions', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => subjectOrThrow(params.id, principal));
-  route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params }) => {
+  route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
     mustBeReady();
     if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', `no subject ${JSON.stringify(params.id)}`);
     await ctx.committer().change(() => void ctx.engine().deleteSubject(params.id), (m) => m.hdel(ctx.keys.subjects, params.id));
+    await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
   });
   route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery }, async (_req, _reply, { params, query, principal }) => {
@@ -322,6 +328,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
       if (features.length >= query.limit) break;
     }
     features.sort((a, b) => a.properties.ts.localeCompare(b.properties.ts));
+    await audit(ctx, 'trail.read', params.id, principal);
     return { type: 'FeatureCollection', subjectId: params.id, deviceId, features };
   });
 
@@ -352,6 +359,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
       alerts.push(a);
     }
     alerts.sort((a, b) => String(b.openedAt).localeCompare(String(a.openedAt)) || String(a.episodeId).localeCompare(String(b.episodeId)));
+    await audit(ctx, 'alerts.read', team ?? '*', principal);
     return { alerts: alerts.slice(0, query.limit) };
   });
   route({ method: 'GET', url: '/v1/alerts/:episodeId', summary: 'One episode with its events and acknowledgements', roles: ['operator', 'admin', 'team'], params: EpisodeParam }, async (_req, _reply, { params, principal }) => {
@@ -369,12 +377,41 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     const ack = { ...body, at: new Date().toISOString(), role: roleName(principal.role), tokenId: principal.tokenId };
     await ctx.redis.rpush(`${ctx.keys.alert(params.episodeId)}:acks`, JSON.stringify(ack));
     await ctx.redis.hset(ctx.keys.alert(params.episodeId), 'acked', JSON.stringify(ack));
+    await audit(ctx, 'alert.ack', params.episodeId, principal);
     return loadAlert(params.episodeId);
   });
 
+  // --- teams: alert routing (webhooks, escalation) --------------------------------------------
+  route({ method: 'PUT', url: '/v1/teams/:id', summary: 'Set a team\'s alert routing: webhooks (URL + signing secret) and escalation', roles: ['operator', 'admin'], params: IdParam, body: TeamConfigSchema }, async (_req, _reply, { params, body, principal }) => {
+    await ctx.redis.hset(ctx.keys.teams, params.id, JSON.stringify(body));
+    await audit(ctx, 'team.set', params.id, principal);
+    return { id: params.id, ...(redactTeamConfig(body) as object) };
+  });
+  route({ method: 'GET', url: '/v1/teams/:id', summary: 'A team\'s alert routing (secrets never shown)', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
+    const own = teamOf(principal);
+    if (own !== null && own !== params.id) throw new ApiError('FORBIDDEN', `team ${own} may not read team ${params.id}'s routing`);
+    const raw = await ctx.redis.hget(ctx.keys.teams, params.id);
+    if (raw === null) throw new ApiError('NOT_FOUND', `no routing configured for team ${JSON.stringify(params.id)}`);
+    return { id: params.id, ...(redactTeamConfig(TeamConfigSchema.parse(JSON.parse(raw))) as object) };
+  });
+  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first', roles: ['operator', 'admin'], query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) }, async (_req, _reply, { query }) => {
+    const rows = await ctx.redis.zrevrange(ctx.keys.deadLetters, 0, query.limit - 1);
+    return { total: await ctx.redis.zcard(ctx.keys.deadLetters), deadLetters: rows.map((r) => JSON.parse(r) as unknown) };
+  });
+
+  route({ method: 'GET', url: '/v1/audit', summary: 'The audit log: who changed zones, subjects or routing, who read trails or alerts, who acknowledged', roles: ['admin'], query: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(500) }) }, async (_req, _reply, { query }) => {
+    const rows = await ctx.redis.xrevrange(`${ctx.keys.p}:audit`, '+', '-', 'COUNT', query.limit);
+    return { entries: rows.map(([, f]) => JSON.parse(f[1]) as unknown) };
+  });
+
   await app.ready();
-  void API_ERRORS;
   return app;
+}
+
+/** Appends to the audit log (who changed or read what, when); kept in Redis, read by admin. */
+export async function audit(ctx: HttpContext, action: string, target: string, who?: Principal): Promise<void> {
+  const entry = { at: new Date().toISOString(), action, target, ...(who === undefined ? {} : { role: roleName(who.role), tokenId: who.tokenId }) };
+  await ctx.redis.xadd(`${ctx.keys.p}:audit`, 'MAXLEN', '~', 1_000_000, '*', 'e', JSON.stringify(entry));
 }
 
 /** The REST alert resource: the episode, from its stored events. */
@@ -401,6 +438,8 @@ function alertResource(episodeId: string, h: Record<string, string>): Record<str
     late: first.late,
     events: [opened, updated, closed].filter((e) => e !== null),
     ...(h.acked === undefined ? {} : { acknowledged: JSON.parse(h.acked) as unknown }),
+    ...(h.escalations === undefined ? {} : { escalations: Number(h.escalations) }),
+    delivery: Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('delivered:') || k.startsWith('dead:')).map(([k, v]) => [k, k.startsWith('dead:') ? (JSON.parse(v) as unknown) : v])),
   };
 }
 

@@ -28,6 +28,14 @@ export class Keys {
   get outbox(): string { return `${this.p}:outbox`; }
   /** pub/sub channel: committed alert events, for the live stream */
   get live(): string { return `${this.p}:live`; }
+  /** hash: team id → delivery config (webhooks, escalation) */
+  get teams(): string { return `${this.p}:teams`; }
+  /** marker: this idempotency key was published to the live stream */
+  published(key: string): string { return `${this.p}:published:${key}`; }
+  /** marker: this idempotency key was delivered on this channel */
+  delivered(key: string, channel: string): string { return `${this.p}:delivered:${channel}:${key}`; }
+  /** sorted set: dead-lettered deliveries (JSON), by time */
+  get deadLetters(): string { return `${this.p}:dead-letters`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
 }

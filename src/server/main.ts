@@ -9,7 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { settingsFromEnv } from './settings.js';
 import { startService } from './service.js';
 
@@ -69,7 +70,9 @@ async function main(): Promise<void> {
     for (const role of ['operator', 'ingest', 'admin', 'team:iom-demo']) generated.push([randomBytes(24).toString('base64url'), role]);
     apiTokens = generated.map(([t, r]) => `${t}=${r}`).join(',');
   }
-  const service = await startService(settingsFromEnv({ redisUrl, apiTokens }));
+  const settings = settingsFromEnv({ redisUrl, apiTokens });
+  const service = await startService(settings);
+  const workers = startWorkers(Number(process.env.WORKERS ?? 1), { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
   process.stdout.write(`iom-geofence listening on ${service.url} (Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   if (generated.length > 0) {
     process.stdout.write('No API_TOKENS configured: tokens for this run only:\n');
@@ -82,7 +85,8 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`${signal}: stopping (finishing writes and acks)\n`);
     service.stop().then(
-      () => {
+      async () => {
+        await workers.stop();
         child?.kill('SIGTERM');
         process.exit(0);
       },
@@ -95,6 +99,34 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Delivery workers as child processes, restarted if one dies (a crash must not stop delivery). */
+function startWorkers(n: number, env: NodeJS.ProcessEnv): { stop(): Promise<void> } {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../workers/main.js');
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  const launch = (): void => {
+    const c = spawn(process.execPath, [script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.add(c);
+    c.on('exit', (code, signal) => {
+      children.delete(c);
+      if (stopping) return;
+      process.stderr.write(`delivery worker exited (${signal ?? code}); restarting\n`);
+      setTimeout(launch, 1000);
+    });
+  };
+  for (let i = 0; i < n; i++) launch();
+  return {
+    stop: async () => {
+      stopping = true;
+      await Promise.all([...children].map((c) => new Promise<void>((done) => {
+        c.once('exit', () => done());
+        c.kill('SIGTERM');
+        setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+      })));
+    },
+  };
 }
 
 main().catch((e: Error) => {

@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { AlertEvent } from '../engine/alert.js';
 import type { Engine } from '../engine/engine.js';
 import { FixError, parseFix, type Fix } from '../engine/fix.js';
 import { bearer, type Principal, type TokenTable } from './auth.js';
@@ -159,24 +158,41 @@ export class Sockets {
     return errors.length > 0 ? { ack, errors } : { ack };
   }
 
+  /** One Redis subscriber per process, fanned out to this process's stream clients. */
+  private subscriber: Redis | null = null;
+  private readonly streamClients = new Map<WebSocket, { team: string | null; recent: Set<string> }>();
+
   private stream(ws: WebSocket, principal: Principal): void {
-    const sub = this.ctx.subscriber();
     const team = principal.role.kind === 'team' ? principal.role.team : null;
-    sub.subscribe(this.ctx.liveChannel).catch(() => ws.close(1011, 'alert stream unavailable'));
-    sub.on('message', (_channel: string, message: string) => {
-      let events: AlertEvent[];
-      try {
-        events = JSON.parse(message) as AlertEvent[];
-      } catch {
-        return;
-      }
-      for (const e of events) {
-        if (team !== null && e.team !== team) continue;
-        if (ws.readyState === ws.OPEN && ws.bufferedAmount < 1 << 22) ws.send(JSON.stringify(e));
-      }
-    });
-    ws.on('close', () => void sub.quit().catch(() => undefined));
+    this.streamClients.set(ws, { team, recent: new Set() });
+    ws.on('close', () => this.streamClients.delete(ws));
     ws.on('error', () => undefined);
+    if (this.subscriber !== null) return;
+    const sub = this.ctx.subscriber();
+    this.subscriber = sub;
+    sub.subscribe(this.ctx.liveChannel).catch(() => {
+      for (const client of this.streamClients.keys()) client.close(1011, 'alert stream unavailable');
+    });
+    sub.on('message', (_channel: string, message: string) => this.fanOut(message));
+  }
+
+  private fanOut(message: string): void {
+    let e: { team?: string; idempotencyKey?: string };
+    try {
+      e = JSON.parse(message) as { team?: string; idempotencyKey?: string };
+    } catch {
+      return;
+    }
+    for (const [ws, client] of this.streamClients) {
+      if (client.team !== null && e.team !== client.team) continue;
+      // Workers publish at least once; a repeat of a key this client already has is dropped.
+      if (e.idempotencyKey !== undefined) {
+        if (client.recent.has(e.idempotencyKey)) continue;
+        client.recent.add(e.idempotencyKey);
+        if (client.recent.size > 10_000) client.recent.delete(client.recent.values().next().value as string);
+      }
+      if (ws.readyState === ws.OPEN && ws.bufferedAmount < 1 << 22) ws.send(message);
+    }
   }
 
   /** Stops accepting connections and closes the open ones once their replies are out. */
@@ -184,6 +200,7 @@ export class Sockets {
     this.closing = true;
     for (const ws of this.ingestWss.clients) ws.pause();
     for (const ws of this.streamWss.clients) ws.close(1001, 'server shutting down');
+    await this.subscriber?.quit().catch(() => undefined);
   }
 
   closeIngestClients(): void {

@@ -1,0 +1,225 @@
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AlertEvent } from '../src/engine/alert.js';
+import { PRIORITY, JOB_ID_RETENTION_S } from '../src/server/alert-queue.js';
+import { ALERT_QUEUE, type Keys } from '../src/server/keys.js';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../src/alerts/signature.js';
+import { TeamConfigSchema, type TeamConfig, type WebhookConfig } from '../src/alerts/team-config.js';
+
+/**
+ * Alert delivery, in three BullMQ queues:
+ *  - `alerts` (filled from the service's outbox): the router. Per episode event it publishes to
+ *    the live stream once, adds one `deliveries` job per channel of the team, and for a critical
+ *    or high `opened` schedules the first escalation check.
+ *  - `deliveries`: one signed webhook POST per job; retried with exponential backoff and jitter;
+ *    when attempts run out, the job is recorded in the dead-letter set.
+ *  - `escalations`: delayed checks; an episode still unacknowledged is escalated to the team's
+ *    escalation route, and checked again after repeatS, up to max times.
+ *
+ * Delivery is at least once: a job may run again after a crash. Every payload and request carries
+ * the idempotency key `episodeId:event` (escalations: `episodeId:escalation:n`) so receivers drop
+ * repeats, and a delivered-marker in Redis stops repeats this side in all but the narrowest window
+ * (crash between the receiver's 2xx and the marker write). Job ids are kept JOB_ID_RETENTION_S,
+ * so the same event cannot be queued twice within that time. Priorities come from severity:
+ * critical before high before the rest, in every queue.
+ */
+
+export const DELIVERY_QUEUE = 'deliveries';
+export const ESCALATION_QUEUE = 'escalations';
+
+export interface DeliveryJob {
+  key: string;
+  team: string;
+  channel: string;
+  /** 'alert' or 'escalation' */
+  kind: string;
+  payload: unknown;
+  severity: AlertEvent['severity'];
+}
+
+export interface WorkerOptions {
+  /** Jobs processed at once per delivery worker (slow receivers wait in parallel). Default 64. */
+  concurrency?: number;
+  /** Deliveries to one team in flight at once in this worker; more wait briefly (no head-of-line blocking). Default 8. */
+  perTeamInFlight?: number;
+  /** Delivery attempts before a job is dead-lettered. Default 8. */
+  attempts?: number;
+  /** First retry delay; doubles each attempt, with jitter. Default 1000 ms. */
+  backoffMs?: number;
+  log?: (obj: object, msg: string) => void;
+}
+
+const encode = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
+
+export class AlertWorkers {
+  readonly deliveries: Queue;
+  readonly escalations: Queue;
+  private readonly workers: Worker[] = [];
+  private readonly teamCache = new Map<string, { config: TeamConfig | null; at: number }>();
+  private readonly inFlight = new Map<string, number>();
+  private readonly opts: Required<WorkerOptions>;
+
+  constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis, options: WorkerOptions = {}) {
+    this.opts = {
+      concurrency: options.concurrency ?? 64,
+      perTeamInFlight: options.perTeamInFlight ?? 8,
+      attempts: options.attempts ?? 8,
+      backoffMs: options.backoffMs ?? 1000,
+      log: options.log ?? (() => undefined),
+    };
+    const common = { connection, prefix: keys.bull };
+    const keep = { removeOnComplete: { age: JOB_ID_RETENTION_S }, removeOnFail: { age: JOB_ID_RETENTION_S } };
+    this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
+    this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } });
+
+    const backoffMs = this.opts.backoffMs;
+    this.workers.push(
+      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, concurrency: 16 }),
+      new Worker(DELIVERY_QUEUE, (job, token) => this.deliver(job, token), {
+        ...common,
+        concurrency: this.opts.concurrency,
+        settings: {
+          // Exponential backoff with full jitter, so a receiver coming back is not hit by a herd.
+          backoffStrategy: (attemptsMade: number) => Math.round(backoffMs * 2 ** (attemptsMade - 1) * (0.5 + Math.random())),
+        },
+      }),
+      new Worker(ESCALATION_QUEUE, (job) => this.escalate(job), { ...common, concurrency: 8 }),
+    );
+    const deliveryWorker = this.workers[1];
+    deliveryWorker.on('failed', (job, err) => {
+      if (job === undefined || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+      void this.deadLetter(job as Job<DeliveryJob>, err).catch(() => undefined);
+    });
+    for (const w of this.workers) w.on('error', (err) => this.opts.log({ err: err.message }, 'worker error'));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.deliveries.close();
+    await this.escalations.close();
+  }
+
+  private async team(team: string): Promise<TeamConfig | null> {
+    const hit = this.teamCache.get(team);
+    if (hit !== undefined && Date.now() - hit.at < 2000) return hit.config;
+    const raw = await this.redis.hget(this.keys.teams, team);
+    const config = raw === null ? null : TeamConfigSchema.parse(JSON.parse(raw));
+    this.teamCache.set(team, { config, at: Date.now() });
+    return config;
+  }
+
+  /** alerts queue: fan out one episode event. Safe to run twice (every step is idempotent). */
+  private async route(job: Job<AlertEvent>): Promise<void> {
+    const e = job.data;
+    const key = `${e.episodeId}:${e.event}`;
+    const payload = { ...e, idempotencyKey: key };
+    // Live stream: publish, then mark; API processes drop a repeat by its key.
+    if ((await this.redis.exists(this.keys.published(key))) === 0) {
+      await this.redis.publish(this.keys.live, JSON.stringify(payload));
+      await this.redis.set(this.keys.published(key), '1', 'EX', JOB_ID_RETENTION_S);
+    }
+    const team = await this.team(e.team);
+    if (team === null) return;
+    const priority = PRIORITY[e.severity];
+    await this.deliveries.addBulk(team.webhooks.map((w) => ({
+      name: 'alert',
+      data: { key, team: e.team, channel: w.id, kind: 'alert', payload, severity: e.severity } satisfies DeliveryJob,
+      opts: { jobId: `${encode(key)}|${w.id}`, priority },
+    })));
+    if (e.event === 'opened' && (e.severity === 'critical' || e.severity === 'high') && team.escalation !== undefined) {
+      const afterS = team.escalation.afterS[e.severity];
+      await this.escalations.add('check', { episodeId: e.episodeId, team: e.team, n: 1 }, {
+        jobId: `${encode(e.episodeId)}|esc|1`, delay: afterS * 1000, priority,
+      });
+    }
+  }
+
+  /** deliveries queue: one signed POST. Throws to retry. */
+  private async deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
+    const d = job.data;
+    const marker = this.keys.delivered(d.key, d.channel);
+    if ((await this.redis.exists(marker)) === 1) return 'already delivered';
+    const config = await this.team(d.team);
+    const hook = d.kind === 'escalation' ? config?.escalation?.webhook : config?.webhooks.find((w) => w.id === d.channel);
+    if (hook === undefined) return 'channel no longer configured';
+    // A slow team must not hold every slot: past its share, this job steps aside briefly.
+    const n = this.inFlight.get(d.team) ?? 0;
+    if (n >= this.opts.perTeamInFlight) {
+      await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 100), token);
+      throw new DelayedError();
+    }
+    this.inFlight.set(d.team, n + 1);
+    try {
+      await post(hook, d.payload, d.key);
+    } finally {
+      const left = (this.inFlight.get(d.team) ?? 1) - 1;
+      if (left <= 0) this.inFlight.delete(d.team);
+      else this.inFlight.set(d.team, left);
+    }
+    await this.redis.set(marker, String(Date.now()), 'EX', JOB_ID_RETENTION_S);
+    await this.redis.hset(this.keys.alert(episodeOf(d.key)), `delivered:${d.channel}${d.kind === 'escalation' ? ':escalation' : ''}`, new Date().toISOString());
+    return 'delivered';
+  }
+
+  /** escalations queue: escalate if still unacknowledged; schedule the next check. */
+  private async escalate(job: Job<{ episodeId: string; team: string; n: number }>): Promise<string> {
+    const { episodeId, team: teamId, n } = job.data;
+    const alertKey = this.keys.alert(episodeId);
+    const record = await this.redis.hgetall(alertKey);
+    if (record.acked !== undefined) return 'acknowledged';
+    const team = await this.team(teamId);
+    if (team?.escalation === undefined) return 'no escalation route';
+    const opened = record.opened === undefined ? null : (JSON.parse(record.opened) as AlertEvent);
+    if (opened === null) return 'no such episode';
+    const key = `${episodeId}:escalation:${n}`;
+    const closed = record.closed === undefined ? null : (JSON.parse(record.closed) as AlertEvent);
+    const payload = {
+      kind: 'escalation', escalation: n, reason: `not acknowledged within ${team.escalation.afterS[opened.severity as 'critical' | 'high'] ?? '?'} s`,
+      idempotencyKey: key, alert: { ...opened, state: closed === null ? 'open' : 'closed', ...(closed === null ? {} : { closedAt: closed.at }) },
+    };
+    await this.redis.hset(alertKey, 'escalations', String(n), `escalated:${n}`, new Date().toISOString());
+    await this.deliveries.add('escalation', { key, team: teamId, channel: team.escalation.webhook.id, kind: 'escalation', payload, severity: opened.severity } satisfies DeliveryJob, {
+      jobId: `${encode(key)}|${team.escalation.webhook.id}|esc`, priority: PRIORITY[opened.severity],
+    });
+    if (n < team.escalation.max) {
+      await this.escalations.add('check', { episodeId, team: teamId, n: n + 1 }, {
+        jobId: `${encode(episodeId)}|esc|${n + 1}`, delay: team.escalation.repeatS * 1000, priority: PRIORITY[opened.severity],
+      });
+    }
+    return `escalated ${n}`;
+  }
+
+  private async deadLetter(job: Job<DeliveryJob>, err: Error): Promise<void> {
+    const entry = { jobId: job.id, key: job.data.key, team: job.data.team, channel: job.data.channel, kind: job.data.kind, attempts: job.attemptsMade, error: err.message, at: new Date().toISOString() };
+    await this.redis.zadd(this.keys.deadLetters, Date.now(), JSON.stringify(entry));
+    await this.redis.hset(this.keys.alert(episodeOf(job.data.key)), `dead:${job.data.channel}`, JSON.stringify(entry));
+    this.opts.log(entry, 'delivery dead-lettered');
+  }
+}
+
+/** The episode id in an idempotency key (`episodeId:event` or `episodeId:escalation:n`). */
+function episodeOf(key: string): string {
+  const esc = key.lastIndexOf(':escalation:');
+  return esc >= 0 ? key.slice(0, esc) : key.slice(0, key.lastIndexOf(':'));
+}
+
+/** One signed POST; resolves on 2xx, throws otherwise (so BullMQ retries). */
+export async function post(hook: WebhookConfig, payload: unknown, key: string): Promise<void> {
+  const body = JSON.stringify(payload);
+  const ts = Math.floor(Date.now() / 1000);
+  const res = await fetch(hook.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'iom-geofence/0.1',
+      [IDEMPOTENCY_HEADER]: key,
+      [TIMESTAMP_HEADER]: String(ts),
+      [SIGNATURE_HEADER]: sign(hook.secret, ts, body),
+    },
+    body,
+    redirect: 'error',
+    signal: AbortSignal.timeout(hook.timeoutMs),
+  });
+  await res.arrayBuffer().catch(() => undefined);
+  if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered ${res.status}`);
+}
