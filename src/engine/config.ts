@@ -305,7 +305,7 @@ function innerSizeM(z: PreparedZone): number {
 
 export function fromZod(error: z.ZodError, base: string): ConfigError {
   const issue = error.issues[0];
-  let path = base;
+  let path = base.endsWith('.') ? base.slice(0, -1) : base;
   for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : `${path === '' ? '' : '.'}${String(p)}`;
   return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : path, issue.message);
 }

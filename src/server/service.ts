@@ -46,11 +46,13 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
   if (tokens.size === 0) throw new Error('API_TOKENS is empty: configure at least one token (e.g. API_TOKENS="<long-random>=operator")');
   const keys = new Keys(settings.keyPrefix);
   const metrics = new Metrics();
-  const redisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true };
-  const redis = new Redis(settings.redisUrl, redisOptions);
+  // Commands fail at once while Redis is unreachable (no offline queue): ingest then nacks and
+  // pushes back, the API answers 503, /readyz says so; ioredis reconnects by itself.
+  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined); // reported through failed commands and /readyz
   await redis.connect();
-  const bullConnection = new Redis(settings.redisUrl, redisOptions);
+  // BullMQ needs its connection to wait for Redis rather than fail.
+  const bullConnection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
   bullConnection.on('error', () => undefined);
 
   let ready = false;
@@ -61,9 +63,13 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
     info: (o: object, m: string) => logHolder.log?.info(o, m),
   };
 
-  let state = await loadState(redis, keys, settings.engineSettingsJson, logger);
+  // The log is not attached yet: keep what loading says, and log it once it is.
+  const early: [string, object, string][] = [];
+  let state = await loadState(redis, keys, settings.engineSettingsJson, {
+    warn: (o, m) => early.push(['warn', o, m]),
+    info: (o, m) => early.push(['info', o, m]),
+  });
   let engine = state.engine;
-  engine.advanceTo(Date.now());
   const outbox = new AlertOutbox(redis, keys, bullConnection);
 
   let sockets: Sockets | null = null;
@@ -78,6 +84,8 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
           state = await loadState(redis, keys, settings.engineSettingsJson, logger);
           engine = state.engine;
           committer.resume(engine, state.lastLogId);
+          // Timers that came due while recovering fire now, through the log like any tick.
+          await committer.tick(Date.now());
           ready = true;
           logger.info({ attempt }, 'engine state reloaded; ingest resumed');
           sockets?.resumeIfDrained();
@@ -121,6 +129,10 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
     log: { level: settings.logLevel },
   });
   logHolder.log = app.log;
+  for (const [level, o, m] of early) app.log[level as 'warn' | 'info'](o, m);
+  // Timers that came due while the service was down (curfew deadlines, offline) fire now,
+  // through the committer so their events are recorded and queued like any others.
+  await committer.tick(Date.now());
   await checkRedis(redis, app.log).catch(async (e: Error) => {
     await app.close();
     redis.disconnect();

@@ -204,7 +204,12 @@ export class Sockets {
   }
 
   closeIngestClients(): void {
-    for (const ws of this.ingestWss.clients) ws.close(1001, 'server shutting down');
+    for (const ws of this.ingestWss.clients) {
+      // Read again so the client's close frame can arrive; do not wait long for it.
+      ws.resume();
+      ws.close(1001, 'server shutting down');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
   }
 }
 
