@@ -53,12 +53,12 @@ export function compileZone(feature: unknown, options?: Partial<CompileOptions>)
   if (!isObject(g)) fail('ZONE_BAD_GEOMETRY', `"geometry" must be an object, got ${describe(g)}`);
   switch (g.type) {
     case 'Point':
-      return compileCircle(zoneId, layer, name, g.coordinates, p.radiusM, feature, opts, fail);
+      return compileCircle(zoneId, layer, name, g.coordinates, p.radiusM, opts, fail);
     case 'Polygon': {
       if (!Array.isArray(g.coordinates)) fail('ZONE_BAD_GEOMETRY', `Polygon coordinates must be an array of rings, got ${describe(g.coordinates)}`);
       checkVertexBudget([g.coordinates as unknown[]], opts, fail);
       const part = compilePart(g.coordinates as unknown[], 'polygon', opts, fail);
-      return new PolygonZone(zoneId, layer, name, [part], feature);
+      return new PolygonZone(zoneId, layer, name, [part]);
     }
     case 'MultiPolygon': {
       const polys = g.coordinates;
@@ -69,7 +69,7 @@ export function compileZone(feature: unknown, options?: Partial<CompileOptions>)
       });
       checkVertexBudget(list as unknown[][], opts, fail);
       const parts = list.map((poly, i) => compilePart(poly as unknown[], `polygon ${i}`, opts, fail));
-      return new PolygonZone(zoneId, layer, name, parts, feature);
+      return new PolygonZone(zoneId, layer, name, parts);
     }
     default:
       return fail('ZONE_UNSUPPORTED_TYPE', `geometry type ${describe(g.type)} is not supported: use Polygon, MultiPolygon, or Point with properties.radiusM`);
@@ -80,14 +80,14 @@ type Fail = (code: ZoneErrorCode, detail: string) => never;
 
 function compileCircle(
   id: string, layer: string | null, name: string | null,
-  coordinates: unknown, radius: unknown, feature: unknown, opts: CompileOptions, fail: Fail,
+  coordinates: unknown, radius: unknown, opts: CompileOptions, fail: Fail,
 ): PreparedZone {
   const [lon, lat] = readPosition(coordinates, 'the Point', fail);
   if (radius === undefined) fail('ZONE_BAD_RADIUS', 'a Point zone needs properties.radiusM (metres) to make it a circle');
   if (typeof radius !== 'number' || !Number.isFinite(radius) || radius <= 0 || radius > opts.maxRadiusM) {
     fail('ZONE_BAD_RADIUS', `properties.radiusM must be a number of metres in (0, ${opts.maxRadiusM}], got ${describe(radius)}`);
   }
-  return new CircleZone(id, layer, name, lon, lat, radius as number, feature);
+  return new CircleZone(id, layer, name, lon, lat, radius as number);
 }
 
 function checkVertexBudget(polys: unknown[][], opts: CompileOptions, fail: Fail): void {

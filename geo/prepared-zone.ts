@@ -20,8 +20,6 @@ export interface PreparedZone {
   readonly maxLat: number;
   /** Boxes to index, 4 numbers each (minLon, minLat, maxLon, maxLat): two where the zone wraps ±180. */
   readonly boxes: Float64Array;
-  /** The feature as given (validated), for storage and display. */
-  readonly feature: unknown;
   /** Is the point inside? The boundary counts as inside. */
   contains(lon: number, lat: number): boolean;
   /**
@@ -53,7 +51,6 @@ export class CircleZone implements PreparedZone {
     readonly lon: number,
     readonly lat: number,
     readonly radiusM: number,
-    readonly feature: unknown,
   ) {
     const rAng = radiusM / EARTH_RADIUS_M;
     const dLat = rAng / DEG;
@@ -135,7 +132,6 @@ export class PolygonZone implements PreparedZone {
     readonly layer: string | null,
     readonly name: string | null,
     readonly parts: readonly PolygonPart[],
-    readonly feature: unknown,
   ) {
     let minLon = Infinity, minLat = Infinity, maxLon = -Infinity, maxLat = -Infinity, n = 0;
     for (const p of parts) {

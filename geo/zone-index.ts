@@ -1,10 +1,10 @@
-import Flatbush from 'flatbush';
 import RBush from 'rbush';
 import { DEG, EARTH_RADIUS_M, M_PER_DEG } from './earth.js';
 import type { PreparedZone } from './prepared-zone.js';
+import { StaticGrid } from './static-grid.js';
 
 export interface ZoneIndexOptions {
-  /** Children per node of the static tree. Default 16. */
+  /** Children per node of the static tree over large zones (small ones are in a grid). Default 16. */
   nodeSize?: number;
   /**
    * Changes (added boxes plus deleted static boxes) held in the dynamic overlay before the
@@ -69,7 +69,7 @@ export class ZoneIndex {
   private readonly slotById = new Map<string, number>();
   /** Slots below this are in the static tree; the rest are in the overlay. */
   private staticSlotEnd = 0;
-  private staticTree: Flatbush | null = null;
+  private staticTree: StaticGrid | null = null;
   /** static tree item → slot */
   private staticItemSlot = new Int32Array(0);
   private staticDead = 0;
@@ -88,9 +88,8 @@ export class ZoneIndex {
   private qUnique = false;
   private qOut: ZoneHits = new ZoneHits(0);
   private readonly qBox = { minX: 0, minY: 0, maxX: 0, maxY: 0 };
-  private readonly visitStatic = (item: number): boolean => {
+  private readonly visitStatic = (item: number): void => {
     this.visit(this.staticItemSlot[item]);
-    return false; // collected into qOut, not into flatbush's result array
   };
 
   constructor(options: ZoneIndexOptions = {}) {
@@ -216,7 +215,10 @@ export class ZoneIndex {
   }
 
   private search(minX: number, minY: number, maxX: number, maxY: number): void {
-    if (this.staticTree !== null) this.staticTree.search(minX, minY, maxX, maxY, this.visitStatic);
+    if (this.staticTree !== null) {
+      if (minX === maxX && minY === maxY) this.staticTree.searchPoint(minX, minY, this.visitStatic);
+      else this.staticTree.searchRange(minX, minY, maxX, maxY, this.visitStatic);
+    }
     if (this.overlayCount > 0) {
       const box = this.qBox;
       box.minX = minX;
@@ -232,13 +234,13 @@ export class ZoneIndex {
     const zone = this.slots[slot];
     if (zone === null) return;
     this.lastCandidates++;
-    // A zone with several boxes (split at the antimeridian) can be met more than once.
-    const unique = this.qUnique || zone.boxes.length > 4;
+    // A zone with several boxes (split at the antimeridian) can be met more than once; the
+    // check is made only for hits, so misses never touch zone.boxes.
     if (this.qMode === MODE_CONTAINS) {
-      if (zone.contains(this.qLon, this.qLat)) this.qOut.push(zone, 0, unique);
+      if (zone.contains(this.qLon, this.qLat)) this.qOut.push(zone, 0, this.qUnique || zone.boxes.length > 4);
     } else {
       const d = zone.signedDistanceM(this.qLon, this.qLat, this.qMaxM);
-      if (d !== -Infinity) this.qOut.push(zone, d, unique);
+      if (d !== -Infinity) this.qOut.push(zone, d, this.qUnique || zone.boxes.length > 4);
     }
   }
 
@@ -305,14 +307,17 @@ export class ZoneIndex {
       this.staticItemSlot = new Int32Array(0);
       return;
     }
-    const tree = new Flatbush(items, this.nodeSize);
+    const boxes = new Float64Array(items * 4);
     const itemSlot = new Int32Array(items);
+    let item = 0;
     for (let s = 0; s < live.length; s++) {
       const b = live[s].boxes;
-      for (let i = 0; i < b.length; i += 4) itemSlot[tree.add(b[i], b[i + 1], b[i + 2], b[i + 3])] = s;
+      for (let i = 0; i < b.length; i += 4) {
+        boxes.set(b.subarray(i, i + 4), item * 4);
+        itemSlot[item++] = s;
+      }
     }
-    tree.finish();
-    this.staticTree = tree;
+    this.staticTree = new StaticGrid(boxes, this.nodeSize);
     this.staticItemSlot = itemSlot;
   }
 }
