@@ -16,6 +16,12 @@ export interface ServiceSettings {
   ingestMaxItems: number;
   /** Messages a connection may have awaiting their ack before reading from it pauses. */
   ingestMaxInFlight: number;
+  /** Ingest messages per second allowed per token (burst = 2 s worth); past it, reading pauses. */
+  ingestRateLimitPerS: number;
+  /** Replies a client has not read, in bytes, before reading from it pauses. */
+  ingestMaxBufferedBytes: number;
+  /** Ping interval; a connection that has not answered the previous ping is dropped. */
+  wsHeartbeatMs: number;
   /** Fixes waiting to be written before every connection pauses. */
   ingestMaxPendingFixes: number;
   /** A fix more than this far in the future (device clock) is refused. */
@@ -55,6 +61,9 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}): Servi
     ingestMaxItems: int('INGEST_MAX_ITEMS', 1000, 1),
     ingestMaxInFlight: int('INGEST_MAX_IN_FLIGHT', 16, 1),
     ingestMaxPendingFixes: int('INGEST_MAX_PENDING_FIXES', 100_000, 1),
+    ingestRateLimitPerS: int('INGEST_RATE_LIMIT_PER_S', 5000, 1),
+    ingestMaxBufferedBytes: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
+    wsHeartbeatMs: int('WS_HEARTBEAT_MS', 30_000, 100),
     ingestMaxFutureS: int('INGEST_MAX_FUTURE_S', 300),
     httpBodyLimitBytes: int('HTTP_BODY_LIMIT_BYTES', 1 << 20, 1024),
     zoneImportLimitBytes: int('ZONE_IMPORT_LIMIT_BYTES', 256 << 20, 1024),

@@ -33,16 +33,28 @@ interface ItemError {
  * centres send fixes, get acks once recorded) and /v1/alerts/stream (a team's live alerts).
  * Authentication happens before the upgrade, so an unauthorised client never gets a socket.
  */
+interface IngestConn {
+  ws: WebSocket;
+  /** Messages read whose reply is not yet sent. */
+  inFlight: number;
+  tokenId: string;
+  /** Answered the last heartbeat ping. */
+  alive: boolean;
+}
+
 export class Sockets {
   private readonly ingestWss: WebSocketServer;
   private readonly streamWss: WebSocketServer;
-  /** Connections paused because too many fixes await writing, resumed as writes complete. */
-  private readonly globallyPaused = new Set<WebSocket>();
+  private readonly conns = new Set<IngestConn>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly timers: NodeJS.Timeout[];
   private closing = false;
 
   constructor(private readonly ctx: IngestContext) {
     this.ingestWss = new WebSocketServer({ noServer: true, maxPayload: ctx.settings.ingestMaxMessageBytes });
     this.streamWss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    this.timers = [setInterval(() => this.tick(), 50), setInterval(() => this.heartbeat(), ctx.settings.wsHeartbeatMs)];
+    for (const t of this.timers) t.unref();
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -67,40 +79,85 @@ export class Sockets {
     }
   }
 
-  private ingest(ws: WebSocket, _principal: Principal): void {
-    const { settings, metrics } = this.ctx;
-    let inFlight = 0;
+  private ingest(ws: WebSocket, principal: Principal): void {
+    const conn: IngestConn = { ws, inFlight: 0, tokenId: principal.tokenId, alive: true };
+    this.conns.add(conn);
     // Replies go out in message order even when a later message fails fast.
     let replyChain: Promise<void> = Promise.resolve();
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const arrived = Date.now();
-      inFlight++;
-      if (inFlight >= settings.ingestMaxInFlight && !ws.isPaused) ws.pause();
+      conn.inFlight++;
+      this.take(conn.tokenId);
       const reply = this.handleMessage(data, isBinary, arrived);
+      this.reconsider(conn);
       replyChain = replyChain.then(async () => {
         const body = await reply;
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
-        inFlight--;
-        if (inFlight < settings.ingestMaxInFlight && ws.isPaused && !this.globallyPaused.has(ws)) ws.resume();
-        this.resumeIfDrained();
+        conn.inFlight--;
+        this.reconsider(conn);
       });
-      const committer = this.ctx.committer();
-      if ((committer.isBroken || committer.pendingFixes > settings.ingestMaxPendingFixes) && !ws.isPaused) {
-        ws.pause();
-        this.globallyPaused.add(ws);
-      }
     });
-    ws.on('close', () => this.globallyPaused.delete(ws));
+    ws.on('close', () => this.conns.delete(conn));
     ws.on('error', () => undefined);
   }
 
-  /** Resumes connections paused for global pressure once writes have caught up. */
-  resumeIfDrained(): void {
-    if (this.globallyPaused.size === 0 || this.closing) return;
+  /**
+   * Reads from a connection only while every limit allows: its unacknowledged messages, the
+   * replies it has not read, its token's message rate, and the service's unwritten fixes (or
+   * Redis being down). Otherwise the socket is paused and TCP pushes back on the sender;
+   * nothing is buffered without bound.
+   */
+  private reconsider(conn: IngestConn): void {
+    const { ws } = conn;
+    if (ws.readyState !== ws.OPEN) return;
+    const s = this.ctx.settings;
     const committer = this.ctx.committer();
-    if (committer.isBroken || committer.pendingFixes > this.ctx.settings.ingestMaxPendingFixes / 2) return;
-    for (const ws of this.globallyPaused) ws.resume();
-    this.globallyPaused.clear();
+    const pressure = ws.isPaused ? s.ingestMaxPendingFixes / 2 : s.ingestMaxPendingFixes;
+    const block = this.closing || conn.inFlight >= s.ingestMaxInFlight || committer.isBroken ||
+      committer.pendingFixes > pressure || ws.bufferedAmount > s.ingestMaxBufferedBytes || this.tokens(conn.tokenId) < 1;
+    if (block && !ws.isPaused) ws.pause();
+    else if (!block && ws.isPaused) ws.resume();
+  }
+
+  /** Re-checks paused connections (limits that clear with time). */
+  private tick(): void {
+    for (const conn of this.conns) if (conn.ws.isPaused) this.reconsider(conn);
+  }
+
+  /** Pings every ingest connection; one that did not answer the previous ping is dropped. */
+  private heartbeat(): void {
+    for (const conn of this.conns) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  /** Per-token message allowance: a token bucket of rate ingestRateLimitPerS, burst 2 s worth. */
+  private tokens(tokenId: string): number {
+    const rate = this.ctx.settings.ingestRateLimitPerS;
+    const now = Date.now();
+    let b = this.buckets.get(tokenId);
+    if (b === undefined) this.buckets.set(tokenId, (b = { tokens: rate * 2, at: now }));
+    b.tokens = Math.min(rate * 2, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    return b.tokens;
+  }
+
+  private take(tokenId: string): void {
+    this.tokens(tokenId);
+    (this.buckets.get(tokenId) as { tokens: number }).tokens -= 1;
+  }
+
+  /** Resumes connections paused for pressure once writes have caught up (or Redis is back). */
+  resumeIfDrained(): void {
+    for (const conn of this.conns) if (conn.ws.isPaused) this.reconsider(conn);
   }
 
   private async handleMessage(data: RawData, isBinary: boolean, arrived: number): Promise<object> {
@@ -198,6 +255,7 @@ export class Sockets {
   /** Stops accepting connections and closes the open ones once their replies are out. */
   async close(): Promise<void> {
     this.closing = true;
+    for (const t of this.timers) clearInterval(t);
     for (const ws of this.ingestWss.clients) ws.pause();
     for (const ws of this.streamWss.clients) ws.close(1001, 'server shutting down');
     await this.subscriber?.quit().catch(() => undefined);
