@@ -38,8 +38,8 @@ export function compileZone(feature: unknown, options?: Partial<CompileOptions>)
     fail('ZONE_NOT_FEATURE', `expected a GeoJSON Feature, got ${describe(isObject(f) ? f.type : f)}${isObject(f) ? ' as "type"' : ''}`);
   }
   const id = f.id;
-  if (!((typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isFinite(id)))) {
-    fail('ZONE_BAD_ID', `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters or a number, got ${describe(id)}`);
+  if (!((typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH && id.isWellFormed()) || (typeof id === 'number' && Number.isFinite(id)))) {
+    fail('ZONE_BAD_ID', `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters (well-formed Unicode) or a number, got ${describe(id)}`);
   }
   const zoneId = String(id);
 

@@ -47,6 +47,7 @@ export class ZoneError extends Error {
     readonly zoneId: string | null,
     detail: string,
   ) {
-    super(`zone ${zoneId === null ? '(without id)' : JSON.stringify(zoneId)}: ${detail} [${code}]`);
+    const shown = zoneId === null ? '(without id)' : JSON.stringify(zoneId.length > 80 ? `${zoneId.slice(0, 80)}…` : zoneId);
+    super(`zone ${shown}: ${detail} [${code}]`);
   }
 }

@@ -10,7 +10,8 @@ import { parseTime } from './time.js';
 
 export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const deviceId = z.string().regex(DEVICE_ID_RE, 'must be 1..64 characters of [A-Za-z0-9._:-]');
-const ident = z.string().min(1).max(128);
+/** Ids become Redis keys (UTF-8): a lone surrogate would collapse two ids into one. */
+const ident = z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
 const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const t = parseTime(v);
   if (Number.isNaN(t)) {
@@ -262,7 +263,7 @@ function compileCondition(
     try {
       return new CompiledSchedule(spec, tz);
     } catch (e) {
-      if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, e.message);
+      if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, clip(e.message, 300));
       throw e;
     }
   };
@@ -303,9 +304,14 @@ function innerSizeM(z: PreparedZone): number {
   return Math.min(w, h) / 2;
 }
 
+/** A message part never longer than max characters (a bad value is not echoed whole). */
+export function clip(s: string, max = 80): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`;
+}
+
 export function fromZod(error: z.ZodError, base: string): ConfigError {
   const issue = error.issues[0];
   let path = base.endsWith('.') ? base.slice(0, -1) : base;
   for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : `${path === '' ? '' : '.'}${String(p)}`;
-  return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : path, issue.message);
+  return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : clip(path, 200), clip(issue.message, 300));
 }

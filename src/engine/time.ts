@@ -17,7 +17,7 @@ export function parseTime(v: unknown): number {
   if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return NaN;
   if (+v.slice(11, 13) > 23 || +v.slice(14, 16) > 59 || +v.slice(17, 19) > 60) return NaN;
   const t = Date.parse(v.length > 10 && v[10] !== 'T' ? `${v.slice(0, 10)}T${v.slice(11)}` : v);
-  return Number.isFinite(t) ? t : NaN;
+  return Number.isFinite(t) && t >= 0 ? t : NaN;
 }
 
 /** Epoch ms as an RFC 3339 UTC string: seconds precision unless there are milliseconds. */

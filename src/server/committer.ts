@@ -233,6 +233,19 @@ export class Committer {
   }
 
   private async flush(g: Group, snapshotJson: string | null): Promise<void> {
+    let m: ChainableCommander;
+    try {
+      m = this.build(g, snapshotJson);
+    } catch (e) {
+      // A write that cannot even be built (it should not happen: bodies are bounded and
+      // shallow) must not crash the process; the engine state is rebuilt from Redis.
+      this.fail(g, e as Error);
+      return;
+    }
+    await this.exec(g, m, snapshotJson);
+  }
+
+  private build(g: Group, snapshotJson: string | null): ChainableCommander {
     const k = this.keys;
     const m = this.redis.multi();
     const logId = this.nextLogId();
@@ -248,6 +261,10 @@ export class Committer {
       // Everything up to and including this group is in the snapshot.
       m.xtrim(k.log, 'MINID', `${this.lastLogMs}-${this.lastLogSeq + 1}`);
     }
+    return m;
+  }
+
+  private async exec(g: Group, m: ChainableCommander, snapshotJson: string | null): Promise<void> {
     const started = performance.now();
     try {
       const results = await m.exec();

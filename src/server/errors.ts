@@ -12,6 +12,8 @@ export const API_ERRORS = {
   ZONE_IN_USE: { status: 409, meaning: 'the zone is named by subjects\' conditions; change those first' },
   SUBJECT_CONFLICT: { status: 409, meaning: 'the subject clashes with another (device worn by another subject, or a victim device that is a subject\'s tag)' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
+  HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },
   RATE_LIMITED: { status: 429, meaning: 'this token sent more requests than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { compileZone, ZoneError, type PreparedZone } from '../../geo/index.js';
 import type { AlertEvent } from '../engine/alert.js';
-import { compileSubject, fromZod, SubjectSchema, type ConfigError } from '../engine/config.js';
+import { clip, compileSubject, fromZod, SubjectSchema, type ConfigError } from '../engine/config.js';
 import type { Engine } from '../engine/engine.js';
 import { parseTime } from '../engine/time.js';
 import { bearer, roleName, type Principal, type TokenTable } from './auth.js';
@@ -36,7 +36,8 @@ declare module 'fastify' {
 // ---------------------------------------------------------------------------------------------
 // Schemas (validation and the OpenAPI document come from the same objects)
 
-const IdParam = z.object({ id: z.string().min(1).max(128) });
+/** Ids are stored as Redis keys (UTF-8): a lone surrogate would collapse two ids into one. */
+const IdParam = z.object({ id: z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode') });
 const EpisodeParam = z.object({ episodeId: z.string().min(1).max(400) });
 const AlertsQuery = z.object({
   team: z.string().min(1).max(128).optional(),
@@ -82,6 +83,31 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     bodyLimit: ctx.settings.httpBodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Ids may be 128 characters and episode ids several of those.
+    routerOptions: { maxParamLength: 512 },
+    // Router faults (a malformed percent-encoding in the path…) get a registered code too.
+    frameworkErrors: (error, _req, reply) => {
+      void (reply as FastifyReply).code(400).send({ code: 'VALIDATION', message: error.message });
+    },
+    // Faults before a request exists (an oversize request line or headers): still {code, message}.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify(tooLarge ? { code: 'HEADERS_TOO_LARGE', message: 'request line and headers are larger than the server accepts' } : { code: 'VALIDATION', message: 'malformed HTTP request' });
+      socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
+  });
+  // JSON bodies: refuse nesting deeper than MAX_JSON_DEPTH before parsing (nothing the API takes
+  // is deeper than ~10; very deep values would overflow the stack wherever they are walked),
+  // then fastify's own parser with its prototype-poisoning checks.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const depth = jsonDepth(body as string);
+    if (depth > MAX_JSON_DEPTH) {
+      done(new ApiError('VALIDATION', `JSON nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`), undefined);
+      return;
+    }
+    defaultJson(req, body as string, done);
   });
   app.decorateRequest('principal', null);
   const docs: RouteDoc[] = [];
@@ -116,6 +142,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     if (err instanceof StorageUnavailableError) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: err.message });
     if (isRedisUnavailable(err)) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: 'Redis is unavailable; nothing was changed; try again' });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ code: 'PAYLOAD_TOO_LARGE', message: err.message });
+    if (err.statusCode === 415) return reply.code(415).send({ code: 'UNSUPPORTED_MEDIA_TYPE', message: err.message });
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ code: 'VALIDATION', message: err.message });
     }
@@ -195,13 +222,13 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
     try {
       return compileZone(feature);
     } catch (e) {
-      if (e instanceof ZoneError) throw new ApiError('ZONE_INVALID', e.message, { zoneCode: e.code, zoneId: e.zoneId });
+      if (e instanceof ZoneError) throw new ApiError('ZONE_INVALID', e.message, { zoneCode: e.code, zoneId: e.zoneId === null ? null : clip(e.zoneId) });
       throw e;
     }
   };
   route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady();
-    if (body.id !== undefined && String(body.id) !== params.id) throw new ApiError('VALIDATION', `body id ${JSON.stringify(body.id)} differs from the path's ${JSON.stringify(params.id)}`);
+    if (body.id !== undefined && (typeof body.id !== 'string' && typeof body.id !== 'number' || String(body.id) !== params.id)) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
     const feature = { ...body, id: params.id };
     const zone = compile(feature);
     await ctx.committer().change(() => ctx.engine().setZone(zone), (m) => m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature)));
@@ -221,7 +248,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
         good.push({ zone, json: JSON.stringify(f) });
       } catch (e) {
         if (!(e instanceof ZoneError)) throw e;
-        rejected.push({ index, id: e.zoneId, code: e.code, message: e.message });
+        rejected.push({ index, id: e.zoneId === null ? null : clip(e.zoneId), code: e.code, message: e.message });
       }
     });
     if (good.length > 0) {
@@ -269,7 +296,7 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
   // --- subjects -----------------------------------------------------------------------------
   route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: z.record(z.string(), z.unknown()) }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady();
-    if (body.id !== undefined && body.id !== params.id) throw new ApiError('VALIDATION', `body id ${JSON.stringify(body.id)} differs from the path's ${JSON.stringify(params.id)}`);
+    if (body.id !== undefined && body.id !== params.id) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
     const input = { ...body, id: params.id };
     const parsed = SubjectSchema.safeParse(input);
     if (!parsed.success) {
@@ -407,6 +434,24 @@ export async function buildHttp(ctx: HttpContext): Promise<FastifyInstance> {
 
   await app.ready();
   return app;
+}
+
+const MAX_JSON_DEPTH = 64;
+
+/** Deepest nesting of objects and arrays in a JSON text (strings skipped). O(n), no parsing. */
+export function jsonDepth(text: string): number {
+  let depth = 0, max = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
 }
 
 /** ioredis refuses commands at once while disconnected (no offline queue): that is a 503, not a 500. */
