@@ -57,6 +57,8 @@ export class AlertWorkers {
   private readonly workers: Worker[] = [];
   private readonly teamCache = new Map<string, { config: TeamConfig | null; at: number }>();
   private readonly inFlight = new Map<string, number>();
+  /** team → when one of its critical/high deliveries last had to wait for a slot */
+  private readonly urgentWaitingAt = new Map<string, number>();
   private readonly opts: Required<WorkerOptions>;
 
   constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis, options: WorkerOptions = {}) {
@@ -68,27 +70,34 @@ export class AlertWorkers {
       log: options.log ?? (() => undefined),
     };
     const common = { connection, prefix: keys.bull };
+    // A killed worker's jobs are taken over within ~15 s (BullMQ's default is ~60 s); a running
+    // delivery keeps its lock renewed however long its request takes. Deliveries are idempotent,
+    // so a job that stalls repeatedly is simply run again.
+    const locks = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 10 };
     const keep = { removeOnComplete: { age: JOB_ID_RETENTION_S }, removeOnFail: { age: JOB_ID_RETENTION_S } };
     this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
     this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } });
 
     const backoffMs = this.opts.backoffMs;
     this.workers.push(
-      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, concurrency: 16 }),
+      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, ...locks, concurrency: 16 }),
       new Worker(DELIVERY_QUEUE, (job, token) => this.deliver(job, token), {
         ...common,
+        ...locks,
         concurrency: this.opts.concurrency,
         settings: {
           // Exponential backoff with full jitter, so a receiver coming back is not hit by a herd.
           backoffStrategy: (attemptsMade: number) => Math.round(backoffMs * 2 ** (attemptsMade - 1) * (0.5 + Math.random())),
         },
       }),
-      new Worker(ESCALATION_QUEUE, (job) => this.escalate(job), { ...common, concurrency: 8 }),
+      new Worker(ESCALATION_QUEUE, (job) => this.escalate(job), { ...common, ...locks, concurrency: 8 }),
     );
     const deliveryWorker = this.workers[1];
     deliveryWorker.on('failed', (job, err) => {
-      if (job === undefined || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-      void this.deadLetter(job as Job<DeliveryJob>, err).catch(() => undefined);
+      if (job === undefined) return;
+      // 'failed' fires for every failed attempt; only a job that ended in the failed state (retries
+      // used up, or failed by BullMQ itself) is dead-lettered.
+      void job.getState().then((state) => (state === 'failed' ? this.deadLetter(job as Job<DeliveryJob>, err) : undefined)).catch(() => undefined);
     });
     for (const w of this.workers) w.on('error', (err) => this.opts.log({ err: err.message }, 'worker error'));
   }
@@ -113,11 +122,9 @@ export class AlertWorkers {
     const e = job.data;
     const key = `${e.episodeId}:${e.event}`;
     const payload = { ...e, idempotencyKey: key };
-    // Live stream: publish, then mark; API processes drop a repeat by its key.
-    if ((await this.redis.exists(this.keys.published(key))) === 0) {
-      await this.redis.publish(this.keys.live, JSON.stringify(payload));
-      await this.redis.set(this.keys.published(key), '1', 'EX', JOB_ID_RETENTION_S);
-    }
+    // Live stream: at least once (a rerun publishes again); each stream client drops a key it
+    // already has, so nobody sees an event twice.
+    await this.redis.publish(this.keys.live, JSON.stringify(payload));
     const team = await this.team(e.team);
     if (team === null) return;
     const priority = PRIORITY[e.severity];
@@ -142,12 +149,36 @@ export class AlertWorkers {
     const config = await this.team(d.team);
     const hook = d.kind === 'escalation' ? config?.escalation?.webhook : config?.webhooks.find((w) => w.id === d.channel);
     if (hook === undefined) return 'channel no longer configured';
-    // A slow team must not hold every slot: past its share, this job steps aside briefly.
+    // An episode's updates and close go out after its opening on the same channel, so a case
+    // system never sees "closed" first (bounded: after a minute, or if the opening was
+    // dead-lettered, it goes anyway).
+    const ev = d.kind === 'alert' ? (d.payload as AlertEvent).event : 'opened';
+    if (ev !== 'opened' && Date.now() - job.timestamp < 60_000) {
+      const episode = episodeOf(d.key);
+      const [[, opened], [, dead]] = (await this.redis.multi()
+        .exists(this.keys.delivered(`${episode}:opened`, d.channel))
+        .hexists(this.keys.alert(episode), `dead:${d.channel}`)
+        .exec()) as [[null, number], [null, number]];
+      if (opened === 0 && dead === 0) {
+        await job.moveToDelayed(Date.now() + 200, token);
+        throw new DelayedError();
+      }
+    }
+    // A slow team must not hold every slot: past its share, this job steps aside briefly. How
+    // briefly depends on severity: a critical alert is back in the queue within ~10 ms and, by
+    // priority, takes the team's next free slot; low ones wait longer, so they do not crowd it.
+    // While an urgent job of the team waits for a slot, the team's routine jobs leave the freed
+    // slots to it.
     const n = this.inFlight.get(d.team) ?? 0;
-    if (n >= this.opts.perTeamInFlight) {
-      await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 100), token);
+    const urgent = d.severity === 'critical' || d.severity === 'high';
+    const urgentWaiting = Date.now() - (this.urgentWaitingAt.get(d.team) ?? 0) < 100;
+    if (n >= this.opts.perTeamInFlight || (!urgent && urgentWaiting)) {
+      if (urgent) this.urgentWaitingAt.set(d.team, Date.now());
+      const pause = d.severity === 'critical' ? 10 : d.severity === 'high' ? 25 : 100 + Math.floor(Math.random() * 200);
+      await job.moveToDelayed(Date.now() + pause, token);
       throw new DelayedError();
     }
+    if (urgent) this.urgentWaitingAt.delete(d.team);
     this.inFlight.set(d.team, n + 1);
     try {
       await post(hook, d.payload, d.key);
@@ -156,8 +187,10 @@ export class AlertWorkers {
       if (left <= 0) this.inFlight.delete(d.team);
       else this.inFlight.set(d.team, left);
     }
-    await this.redis.set(marker, String(Date.now()), 'EX', JOB_ID_RETENTION_S);
-    await this.redis.hset(this.keys.alert(episodeOf(d.key)), `delivered:${d.channel}${d.kind === 'escalation' ? ':escalation' : ''}`, new Date().toISOString());
+    await this.redis.multi()
+      .set(marker, String(Date.now()), 'EX', JOB_ID_RETENTION_S)
+      .hset(this.keys.alert(episodeOf(d.key)), `delivered:${d.channel}${d.kind === 'escalation' ? ':escalation' : ''}`, new Date().toISOString())
+      .exec();
     return 'delivered';
   }
 

@@ -46,7 +46,7 @@ Options
 Time. Fixes carry simulated time, one per tag per simulated minute. The service refuses a fix
 stamped more than 300 s ahead of its own clock, so the simulation must never run ahead of real
 time: it starts in the past, at now − minutes × (speed − 1) / speed, and catches up with the real
-clock exactly as it ends. The curfew starts ${'55 %'} of the way through the run.
+clock exactly as it ends. The curfew starts 55 % of the way through the run.
 The service runs its timers (device_offline after offlineAfterS of silence, curfew deadlines) on
 its own wall clock, which is ahead of the simulated one by up to minutes × (speed − 1) / speed.
 When that lead exceeds offlineAfterS (e.g. the default 120 minutes at 60x: 118 minutes against
@@ -319,7 +319,8 @@ async function main(): Promise<number> {
   lines.push(`  fixes: sent ${s.sentFixes.toLocaleString('en-GB')}, acked ${s.ackedFixes.toLocaleString('en-GB')}, refused ${s.refusedFixes}, not recorded ${s.nackedFixes}${drained ? '' : `, ${ingest.inFlight} messages unanswered`}`);
   const byType = [...counts.entries()].sort((a, b) => b[1].opened - a[1].opened);
   const totalOpened = byType.reduce((n, [, c]) => n + c.opened, 0);
-  lines.push(`  alert episodes opened: ${totalOpened} (${suppressedOffline} of them device_offline from the service clock running ahead, not printed); open now: ${open.size}`);
+  const openNow = [...open.keys()].filter((id) => !suppressed.has(id)).length;
+  lines.push(`  alert episodes opened: ${totalOpened}${suppressedOffline > 0 ? ` (${suppressedOffline} of them device_offline because the service's clock runs ahead of simulated time; not printed)` : ''}; open now: ${openNow}`);
   for (const [type, c] of byType) lines.push(`    ${type.padEnd(18)} opened ${String(c.opened).padStart(5)}  updated ${String(c.updated).padStart(4)}  closed ${String(c.closed).padStart(5)}`);
   if (scripted.size > 0) {
     let caught = 0;

@@ -30,8 +30,6 @@ export class Keys {
   get live(): string { return `${this.p}:live`; }
   /** hash: team id → delivery config (webhooks, escalation) */
   get teams(): string { return `${this.p}:teams`; }
-  /** marker: this idempotency key was published to the live stream */
-  published(key: string): string { return `${this.p}:published:${key}`; }
   /** marker: this idempotency key was delivered on this channel */
   delivered(key: string, channel: string): string { return `${this.p}:delivered:${channel}:${key}`; }
   /** sorted set: dead-lettered deliveries (JSON), by time */

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AlertEvent } from '../engine/alert.js';
 
 /** Prometheus metrics, one registry per service instance (tests run several in one process). */
@@ -21,8 +21,30 @@ export class Metrics {
     buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1],
   });
 
+  /** Read on scrape: deliveries whose retries ran out (the dead-letter set in Redis). */
+  private deadLetterSource: () => Promise<number> = async () => 0;
+  readonly deadLetters = new Gauge({
+    name: 'iom_deliveries_dead_letters', help: 'Alert deliveries dead-lettered (retries used up), in the dead-letter set', registers: [this.registry],
+    collect: async () => {
+      this.deadLetters.set(await this.deadLetterSource().catch(() => NaN));
+    },
+  });
+  readonly outboxLength = new Gauge({
+    name: 'iom_alert_outbox_length', help: 'Alert events committed but not yet handed to the queue', registers: [this.registry],
+    collect: async () => {
+      this.outboxLength.set(await this.outboxSource().catch(() => NaN));
+    },
+  });
+  private outboxSource: () => Promise<number> = async () => 0;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'iom_' });
+  }
+
+  /** Where the scrape-time gauges read from (Redis). */
+  sources(deadLetters: () => Promise<number>, outbox: () => Promise<number>): void {
+    this.deadLetterSource = deadLetters;
+    this.outboxSource = outbox;
   }
 
   observeRedisSeconds(s: number): void {

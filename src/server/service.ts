@@ -71,6 +71,7 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
   });
   let engine = state.engine;
   const outbox = new AlertOutbox(redis, keys, bullConnection);
+  metrics.sources(() => redis.zcard(keys.deadLetters), () => redis.llen(keys.outbox));
 
   let sockets: Sockets | null = null;
   let recovering: Promise<void> | null = null;

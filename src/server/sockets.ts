@@ -257,7 +257,10 @@ export class Sockets {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
     for (const ws of this.ingestWss.clients) ws.pause();
-    for (const ws of this.streamWss.clients) ws.close(1001, 'server shutting down');
+    for (const ws of this.streamWss.clients) {
+      ws.close(1001, 'server shutting down');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
     await this.subscriber?.quit().catch(() => undefined);
   }
 
