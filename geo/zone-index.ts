@@ -142,7 +142,10 @@ export class ZoneIndex {
       added.push(slot);
     }
     const pendingBoxes = added.reduce((n, s) => n + (this.slots[s] as PreparedZone).boxes.length / 4, 0);
-    if (this.overlayCount + this.staticDead + pendingBoxes > this.rebuildThreshold()) {
+    // A bulk load into an empty index (or one outgrowing the overlay) goes straight to the
+    // static part: an overlay is for the odd change, not for whole layers.
+    const fresh = this.staticItemSlot.length === 0 && this.overlayCount === 0;
+    if (fresh || this.overlayCount + this.staticDead + pendingBoxes > this.rebuildThreshold()) {
       this.rebuild();
       return;
     }

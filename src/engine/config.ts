@@ -131,20 +131,32 @@ export class ConfigError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Compiled forms: what the engine reads per fix.
 
-export interface CompiledCondition {
-  readonly id: string;
-  readonly type: 'exclusion' | 'curfew' | 'proximity';
-  readonly index: number;
-  readonly zone: PreparedZone | null;
-  readonly layer: string | null;
-  /** exclusion: bufferM; proximity: warnM - distanceM; 0 = no warning band. */
-  readonly warnBandM: number;
-  readonly hysteresisM: number;
-  readonly dwellMs: number;
-  readonly schedule: CompiledSchedule | null;
-  readonly graceMs: number;
-  readonly victimDeviceId: string | null;
-  readonly distanceM: number;
+/**
+ * A condition compiled for the engine. One class, fields always in this order: every condition
+ * has the same hidden class, so the per-fix code reads its fields without polymorphic lookups.
+ */
+export class CompiledCondition {
+  constructor(
+    readonly id: string,
+    readonly type: 'exclusion' | 'curfew' | 'proximity',
+    readonly index: number,
+    readonly zone: PreparedZone | null,
+    readonly layer: string | null,
+    /** exclusion: bufferM; proximity: warnM - distanceM; 0 = no warning band. */
+    readonly warnBandM: number,
+    readonly hysteresisM: number,
+    readonly dwellMs: number,
+    readonly schedule: CompiledSchedule | null,
+    readonly graceMs: number,
+    readonly victimDeviceId: string | null,
+    readonly distanceM: number,
+  ) {}
+
+  /** The same condition over a replaced zone (zones change through the API). */
+  withZone(zone: PreparedZone): CompiledCondition {
+    return new CompiledCondition(this.id, this.type, this.index, zone, this.layer, this.warnBandM, this.hysteresisM,
+      this.dwellMs, this.schedule, this.graceMs, this.victimDeviceId, this.distanceM);
+  }
 }
 
 export interface CompiledSubject {
@@ -244,6 +256,13 @@ export function compileSubject(s: SubjectParsed, zones: ReadonlyMap<string, Prep
   });
   let effectiveRisk = s.risk;
   if ((s.mappaLevel === 3 || s.wisdom === true) && RISK_ORDER.indexOf(effectiveRisk) < RISK_ORDER.indexOf('high')) effectiveRisk = 'high';
+  return subjectRecord(s, effectiveRisk, validFromMs, validToMs, conditions);
+}
+
+/** The one way a CompiledSubject is built, so they all share a hidden class. */
+export function subjectRecord(
+  s: SubjectParsed, effectiveRisk: Risk, validFromMs: number, validToMs: number, conditions: readonly CompiledCondition[],
+): CompiledSubject {
   return {
     id: s.id, deviceId: s.deviceId, team: s.team, risk: s.risk, effectiveRisk, timezone: s.timezone,
     validFromMs, validToMs, active: s.status === 'active', conditions, input: s,
@@ -267,31 +286,21 @@ function compileCondition(
       throw e;
     }
   };
-  const base = {
-    id: c.id, index,
-    hysteresisM: c.hysteresisM ?? settings.hysteresisM,
-    dwellMs: (c.dwellS ?? 0) * 1000,
-  };
+  const h = c.hysteresisM ?? settings.hysteresisM;
+  const dwellMs = (c.dwellS ?? 0) * 1000;
   switch (c.type) {
     case 'exclusion':
-      return {
-        ...base, type: 'exclusion', zone: c.zone === undefined ? null : zoneRef(c.zone), layer: c.layer ?? null,
-        warnBandM: c.bufferM ?? 0, schedule: schedule(c.schedule), graceMs: 0, victimDeviceId: null, distanceM: 0,
-      };
+      return new CompiledCondition(c.id, 'exclusion', index, c.zone === undefined ? null : zoneRef(c.zone), c.layer ?? null,
+        c.bufferM ?? 0, h, dwellMs, schedule(c.schedule), 0, null, 0);
     case 'curfew': {
       const zone = zoneRef(c.zone);
-      return {
-        ...base, type: 'curfew', zone, layer: null, warnBandM: 0, schedule: schedule(c.schedule),
-        // Coming home must be able to close the episode: at most half the address's inner size.
-        hysteresisM: Math.min(base.hysteresisM, innerSizeM(zone) / 2),
-        graceMs: c.graceS * 1000, victimDeviceId: null, distanceM: 0,
-      };
+      // Coming home must be able to close the episode: at most half the address's inner size.
+      return new CompiledCondition(c.id, 'curfew', index, zone, null, 0, Math.min(h, innerSizeM(zone) / 2), dwellMs,
+        schedule(c.schedule), c.graceS * 1000, null, 0);
     }
     case 'proximity':
-      return {
-        ...base, type: 'proximity', zone: null, layer: null, warnBandM: c.warnM === undefined ? 0 : c.warnM - c.distanceM,
-        schedule: null, graceMs: 0, victimDeviceId: c.victimDeviceId, distanceM: c.distanceM,
-      };
+      return new CompiledCondition(c.id, 'proximity', index, null, null, c.warnM === undefined ? 0 : c.warnM - c.distanceM, h, dwellMs,
+        null, 0, c.victimDeviceId, c.distanceM);
   }
 }
 

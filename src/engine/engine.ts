@@ -1,6 +1,6 @@
 import { haversineM, ZoneHits, ZoneIndex, type PreparedZone } from '../../geo/index.js';
 import { severityOf, type AlertEvent, type AlertType, type Confidence, type EpisodeEvent } from './alert.js';
-import type { CompiledCondition, CompiledConfig, CompiledSubject, Settings } from './config.js';
+import { subjectRecord, type CompiledCondition, type CompiledConfig, type CompiledSubject, type Settings } from './config.js';
 import { Fix, STRAP_NONE, STRAP_OK } from './fix.js';
 import { SeqSet } from './seq-set.js';
 import { formatTime } from './time.js';
@@ -145,8 +145,13 @@ class DeviceState {
   firstMessageMs = -Infinity;
   lastMessageMs = -Infinity;
   lastPositionMs = -Infinity;
-  /** Latest position fix by time (not changed by late fixes). */
-  lastFix: Fix | null = null;
+  /**
+   * Latest position fix by time (not changed by late fixes), copied into this device's own
+   * record rather than keeping the Fix: holding every fix object would make each one an
+   * old-to-young pointer for the garbage collector to trace and promote.
+   */
+  private readonly last: PositionMemory;
+  private hasLast = false;
   /** Recent in-order fix times, to find when a late episode was next contradicted. */
   readonly recent = new Float64Array(RECENT_TS).fill(Infinity);
   recentN = 0;
@@ -159,11 +164,49 @@ class DeviceState {
 
   subject: SubjectState | null = null;
 
-  constructor(readonly id: string) {}
+  constructor(readonly id: string) {
+    this.last = new PositionMemory(id);
+  }
+
+  get lastFix(): PositionMemory | null {
+    return this.hasLast ? this.last : null;
+  }
+
+  rememberPosition(fix: Fix): void {
+    this.last.copy(fix);
+    this.hasLast = true;
+  }
 
   /** Since when the device has been without a position: its last position, or its first message. */
   get positionRefMs(): number {
     return this.lastPositionMs > -Infinity ? this.lastPositionMs : this.firstMessageMs;
+  }
+}
+
+/** A device's latest position, updated in place (fields in Fix's order, same reading code). */
+class PositionMemory {
+  seq = 0;
+  ts = 0;
+  lat = NaN;
+  lon = NaN;
+  accuracy = NaN;
+  battery = NaN;
+  strap = STRAP_NONE;
+
+  constructor(readonly deviceId: string) {}
+
+  get hasPosition(): boolean {
+    return this.lat === this.lat;
+  }
+
+  copy(f: Fix): void {
+    this.seq = f.seq;
+    this.ts = f.ts;
+    this.lat = f.lat;
+    this.lon = f.lon;
+    this.accuracy = f.accuracy;
+    this.battery = f.battery;
+    this.strap = f.strap;
   }
 }
 
@@ -288,7 +331,7 @@ export class Engine {
       if (fix.ts > device.lastMessageMs) device.lastMessageMs = fix.ts;
       if (fix.hasPosition) {
         device.lastPositionMs = fix.ts;
-        device.lastFix = fix;
+        device.rememberPosition(fix);
       }
     }
     if (!subject.validAt(fix.ts)) {
@@ -543,7 +586,7 @@ export class Engine {
   private victimFix(device: DeviceState, fix: Fix, late: boolean): void {
     // Only the victim's latest position counts; a late victim fix is older than what we have.
     if (late || !fix.hasPosition) return;
-    device.lastFix = fix;
+    device.rememberPosition(fix);
     const list = this.watchers.get(device.id);
     if (list === undefined) return;
     for (const { subject, cond } of list) {
@@ -837,8 +880,9 @@ export class Engine {
       index.set(zone);
     }
     for (const s of this.zoneUsers.get(zone.id) ?? []) {
-      const conditions = s.cfg.conditions.map((c) => (c.zone !== null && c.zone.id === zone.id ? { ...c, zone } : c));
-      s.cfg = { ...s.cfg, conditions };
+      const conditions = s.cfg.conditions.map((c) => (c.zone !== null && c.zone.id === zone.id ? c.withZone(zone) : c));
+      const cfg = s.cfg;
+      s.cfg = subjectRecord(cfg.input, cfg.effectiveRisk, cfg.validFromMs, cfg.validToMs, conditions);
       s.tracks.forEach((track, k) => {
         if (track !== null) track.cond = conditions[k];
       });
@@ -1053,7 +1097,7 @@ export class Engine {
       d.firstMessageMs = den(ds.firstMessageMs, -Infinity);
       d.lastMessageMs = den(ds.lastMessageMs, -Infinity);
       d.lastPositionMs = den(ds.lastPositionMs, -Infinity);
-      d.lastFix = ds.lastFix === null ? null : fixFromJson(ds.id, ds.lastFix);
+      if (ds.lastFix !== null) d.rememberPosition(fixFromJson(ds.id, ds.lastFix));
       ds.recent.forEach((x, i) => (d.recent[i] = den(x, Infinity)));
       d.recentN = ds.recentN;
       d.lastLateMs = den(ds.lastLateMs, Infinity);
