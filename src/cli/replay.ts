@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { compileConfig, ConfigError } from '../engine/config.js';
 import { Engine } from '../engine/engine.js';
 import { Fix, FixError, parseFix } from '../engine/fix.js';
+import { SeqSet } from '../engine/seq-set.js';
 
 const USAGE = `Usage: npm run replay -- --config scenario.json --fixes fixes.ndjson
 
@@ -51,7 +52,7 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
   // Parse and validate every line before replaying any: bad input writes nothing.
   const fixes: Fix[] = [];
   const lines: number[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, SeqSet>();
   let lineNo = 0;
   let start = 0;
   while (start <= fixesText.length) {
@@ -76,9 +77,9 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
       }
       // A repeat of (deviceId, seq) changes nothing: drop it before ordering, so that its
       // (possibly altered) ts cannot move the device's place in the replay order either.
-      const key = `${fix.deviceId}\u0000${fix.seq}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      let seqs = seen.get(fix.deviceId);
+      if (seqs === undefined) seen.set(fix.deviceId, (seqs = new SeqSet()));
+      if (!seqs.add(fix.seq)) continue;
       fixes.push(fix);
       lines.push(lineNo);
     } catch (e) {
