@@ -29,10 +29,13 @@ let stopping = false;
 const stop = (): void => {
   if (stopping) return;
   stopping = true;
+  // Finish the jobs in hand; if Redis is gone and closing cannot complete, leave anyway (the
+  // jobs' locks expire and another worker takes them).
+  setTimeout(() => process.exit(1), 15_000).unref();
   workers.close().then(
     async () => {
-      await redis.quit().catch(() => undefined);
-      await connection.quit().catch(() => undefined);
+      await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      await Promise.race([connection.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
       process.exit(0);
     },
     () => process.exit(1),

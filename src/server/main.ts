@@ -98,6 +98,8 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Whatever happens while stopping, do not hang: a supervisor expects the process to end.
+  process.on('SIGTERM', () => setTimeout(() => process.exit(1), 30_000).unref());
   process.on('SIGINT', () => stop('SIGINT'));
 }
 

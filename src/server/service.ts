@@ -185,16 +185,21 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
       stopping = true;
       clearInterval(clock);
       clearInterval(sweep);
+      // Every step is bounded: with Redis gone, a graceful stop must still end.
+      const bounded = (p: Promise<unknown>, ms = 5000): Promise<unknown> =>
+        Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
       await sock.close();
-      await committer.drain().catch(() => undefined);
+      await bounded(committer.drain());
       // Replies to the last messages are sent on the next turns of the event loop.
       await new Promise((r) => setTimeout(r, 50));
       sock.closeIngestClients();
-      if (!committer.isBroken) await committer.snapshotSoon().catch(() => undefined);
-      await outbox.close().catch(() => undefined);
-      await app.close();
-      await redis.quit().catch(() => undefined);
-      await bullConnection.quit().catch(() => undefined);
+      if (!committer.isBroken) await bounded(committer.snapshotSoon());
+      await bounded(outbox.close(), 2000);
+      await bounded(app.close());
+      await bounded(redis.quit(), 1000);
+      redis.disconnect();
+      await bounded(bullConnection.quit(), 1000);
+      bullConnection.disconnect();
     },
   };
 }
