@@ -1,47 +1,70 @@
-import Flatbush from 'flatbush';
-
 /**
- * The static part of the zone index: a uniform grid over the many small boxes, plus a packed
- * R-tree (flatbush) over the few large ones.
+ * The static part of the zone index: a hierarchy of uniform grids.
  *
- * Why a grid: at national scale nearly every zone is small (an address, a school, a street
- * block) and a point query has about one candidate. A grid finds that candidate with one
- * division and one array read, where a tree walk reads several levels of nodes, each a likely
- * cache miss (bench/geo measures both; see docs/geo.md). Zones much larger than a cell (town
- * centres, boroughs) would fill many cells, so they go to the tree, which is tiny.
+ * Level 0 has cells about twice the typical box; each level above has cells 8 times wider and
+ * taller. A box lives on the finest level where it spans at most SPAN cells each way, so every
+ * box is in at most SPAN² cells of one level, and a point query reads one cell per level.
+ *
+ * Why grids: at national scale nearly every zone is small (an address, a school, a street
+ * block) and a point query has about one candidate. A grid finds it with a division and an
+ * array read, where a tree walk reads several levels of nodes, each a likely cache miss, and
+ * flatbush's search allocates per call (bench/geo measures both; see docs/geo.md). Zones a few
+ * cells wide (hand-drawn areas, town centres) sit on a coarser level instead of filling many
+ * fine cells.
  *
  * Items are numbered 0..n-1 by the caller; boxes are [minX, minY, maxX, maxY] in degrees.
  */
+const SPAN = 4;
+const FACTOR = 8;
+
+class Level {
+  readonly nx: number;
+  readonly ny: number;
+  readonly perX: number;
+  readonly perY: number;
+  /** CSR: items of cell c are items[start[c] .. start[c + 1]). */
+  start: Int32Array = new Int32Array(1);
+  items: Int32Array = new Int32Array(0);
+
+  constructor(readonly minX: number, readonly minY: number, spanX: number, spanY: number, cellW: number, cellH: number) {
+    this.nx = Math.max(1, Math.ceil(spanX / cellW));
+    this.ny = Math.max(1, Math.ceil(spanY / cellH));
+    this.perX = this.nx / spanX;
+    this.perY = this.ny / spanY;
+  }
+
+  cellX(x: number): number {
+    const c = Math.floor((x - this.minX) * this.perX);
+    return c < 0 ? 0 : c >= this.nx ? this.nx - 1 : c;
+  }
+
+  cellY(y: number): number {
+    const c = Math.floor((y - this.minY) * this.perY);
+    return c < 0 ? 0 : c >= this.ny ? this.ny - 1 : c;
+  }
+
+  /** True if the box fits this level (at most SPAN cells each way), or the level is the top. */
+  fits(b: Float64Array, i: number): boolean {
+    return this.cellX(b[i + 2]) - this.cellX(b[i]) < SPAN && this.cellY(b[i + 3]) - this.cellY(b[i + 1]) < SPAN;
+  }
+}
+
 export class StaticGrid {
   readonly size: number;
+  private readonly levels: Level[] = [];
+  private readonly boxes: Float64Array;
   private readonly minX: number;
   private readonly minY: number;
-  private readonly nx: number;
-  private readonly ny: number;
-  private readonly cellsPerX: number;
-  private readonly cellsPerY: number;
-  /** CSR: items of cell c are cellItems[cellStart[c] .. cellStart[c + 1]). */
-  private readonly cellStart: Int32Array;
-  private readonly cellItems: Int32Array;
-  private readonly boxes: Float64Array;
-  private readonly large: Flatbush | null;
-  private readonly largeItems: Int32Array;
+  private readonly maxX: number;
+  private readonly maxY: number;
   /** Query stamps, so an item spanning several cells is reported once per range query. */
   private readonly stamp: Uint32Array;
   private query = 0;
-  /** The visitor of the query in progress, for the one filter function flatbush calls. */
-  private largeVisit: (item: number) => void = () => undefined;
-  private readonly largeFilter = (k: number): boolean => {
-    this.largeVisit(this.largeItems[k]);
-    return false;
-  };
 
-  /** A box wider or taller than this many cells goes to the tree. */
-  static largeCells = 4;
-  /** Upper bound on cells, whatever the spread of the data (memory: 4 bytes per cell). */
+  /** Upper bound on level-0 cells, whatever the spread of the data (memory: 4 bytes per cell). */
   static maxCells = 1 << 22;
 
-  constructor(boxes: Float64Array, nodeSize = 8) {
+  constructor(boxes: Float64Array) {
     const n = boxes.length / 4;
     this.size = n;
     this.boxes = boxes;
@@ -57,107 +80,95 @@ export class StaticGrid {
       widths[i] = boxes[b + 2] - boxes[b];
       heights[i] = boxes[b + 3] - boxes[b + 1];
     }
-    // Cell about twice the typical box, so a typical box touches one to four cells.
-    let cw = Math.max(2 * median(widths), 1e-6);
-    let ch = Math.max(2 * median(heights), 1e-6);
-    const spanX = Math.max(maxX - minX, cw), spanY = Math.max(maxY - minY, ch);
-    const cells = (spanX / cw) * (spanY / ch);
+    if (n === 0) minX = minY = maxX = maxY = 0;
+    this.minX = minX;
+    this.minY = minY;
+    this.maxX = maxX;
+    this.maxY = maxY;
+    // Level 0: cell about twice the typical box, so a typical box touches one to four cells.
+    let cw = Math.max(2 * median(widths), 1e-7);
+    let ch = Math.max(2 * median(heights), 1e-7);
+    const spanX = Math.max(maxX - minX, 1e-7), spanY = Math.max(maxY - minY, 1e-7);
+    const cells = Math.ceil(spanX / cw) * Math.ceil(spanY / ch);
     if (cells > StaticGrid.maxCells) {
       const k = Math.sqrt(cells / StaticGrid.maxCells);
       cw *= k;
       ch *= k;
     }
-    const nx = n === 0 ? 1 : Math.max(1, Math.ceil(spanX / cw));
-    const ny = n === 0 ? 1 : Math.max(1, Math.ceil(spanY / ch));
-    this.minX = n === 0 ? 0 : minX;
-    this.minY = n === 0 ? 0 : minY;
-    this.nx = nx;
-    this.ny = ny;
-    this.cellsPerX = nx / spanX;
-    this.cellsPerY = ny / spanY;
-
-    const largeList: number[] = [];
-    const counts = new Int32Array(nx * ny + 1);
-    const isLarge = new Uint8Array(n);
+    for (;;) {
+      const level = new Level(minX, minY, spanX, spanY, cw, ch);
+      this.levels.push(level);
+      if (level.nx <= SPAN && level.ny <= SPAN) break; // the top level takes whatever is left
+      cw *= FACTOR;
+      ch *= FACTOR;
+    }
+    // Assign each box to the finest level it fits, then fill each level's cells (CSR).
+    const levelOf = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      const b = i * 4;
-      const x0 = this.cellX(boxes[b]), x1 = this.cellX(boxes[b + 2]);
-      const y0 = this.cellY(boxes[b + 1]), y1 = this.cellY(boxes[b + 3]);
-      if (x1 - x0 >= StaticGrid.largeCells || y1 - y0 >= StaticGrid.largeCells) {
-        isLarge[i] = 1;
-        largeList.push(i);
-        continue;
-      }
-      for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) counts[y * nx + x + 1]++;
+      let l = 0;
+      while (l < this.levels.length - 1 && !this.levels[l].fits(boxes, i * 4)) l++;
+      levelOf[i] = l;
     }
-    for (let c = 0; c < nx * ny; c++) counts[c + 1] += counts[c];
-    const cellItems = new Int32Array(counts[nx * ny]);
-    const fill = counts.slice(0, nx * ny);
-    for (let i = 0; i < n; i++) {
-      if (isLarge[i] === 1) continue;
-      const b = i * 4;
-      const x0 = this.cellX(boxes[b]), x1 = this.cellX(boxes[b + 2]);
-      const y0 = this.cellY(boxes[b + 1]), y1 = this.cellY(boxes[b + 3]);
-      for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) cellItems[fill[y * nx + x]++] = i;
-    }
-    this.cellStart = counts;
-    this.cellItems = cellItems;
-    this.largeItems = Int32Array.from(largeList);
-    if (largeList.length > 0) {
-      const tree = new Flatbush(largeList.length, nodeSize);
-      for (const i of largeList) tree.add(boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]);
-      tree.finish();
-      this.large = tree;
-    } else {
-      this.large = null;
-    }
+    this.levels.forEach((level, l) => {
+      const cellCount = level.nx * level.ny;
+      const counts = new Int32Array(cellCount + 1);
+      const each = (fn: (cell: number, item: number) => void): void => {
+        for (let i = 0; i < n; i++) {
+          if (levelOf[i] !== l) continue;
+          const b = i * 4;
+          const x0 = level.cellX(boxes[b]), x1 = level.cellX(boxes[b + 2]);
+          const y0 = level.cellY(boxes[b + 1]), y1 = level.cellY(boxes[b + 3]);
+          for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) fn(y * level.nx + x, i);
+        }
+      };
+      each((cell) => counts[cell + 1]++);
+      for (let c = 0; c < cellCount; c++) counts[c + 1] += counts[c];
+      const items = new Int32Array(counts[cellCount]);
+      const fill = counts.slice(0, cellCount);
+      each((cell, item) => {
+        items[fill[cell]++] = item;
+      });
+      level.start = counts;
+      level.items = items;
+    });
+    // Drop empty levels from the query path (keep at least one).
+    const used = this.levels.filter((lv) => lv.items.length > 0);
+    this.levels.length = 0;
+    this.levels.push(...(used.length > 0 ? used : []));
   }
 
-  private cellX(x: number): number {
-    const c = Math.floor((x - this.minX) * this.cellsPerX);
-    return c < 0 ? 0 : c >= this.nx ? this.nx - 1 : c;
-  }
-
-  private cellY(y: number): number {
-    const c = Math.floor((y - this.minY) * this.cellsPerY);
-    return c < 0 ? 0 : c >= this.ny ? this.ny - 1 : c;
-  }
-
-  /**
-   * Calls visit(item) for every item whose box contains the point. Allocation-free on the grid
-   * path; the (rare) large items go through flatbush.
-   */
+  /** Calls visit(item) for every item whose box contains the point. Allocation-free. */
   searchPoint(x: number, y: number, visit: (item: number) => void): void {
-    const fx = (x - this.minX) * this.cellsPerX, fy = (y - this.minY) * this.cellsPerY;
-    if (fx >= 0 && fy >= 0 && fx <= this.nx && fy <= this.ny) {
-      let cx = Math.floor(fx), cy = Math.floor(fy);
-      if (cx === this.nx) cx--;
-      if (cy === this.ny) cy--;
-      const c = cy * this.nx + cx;
-      const boxes = this.boxes, items = this.cellItems;
-      for (let k = this.cellStart[c], end = this.cellStart[c + 1]; k < end; k++) {
+    if (x < this.minX || y < this.minY || x > this.maxX || y > this.maxY) return;
+    const boxes = this.boxes;
+    for (let l = 0; l < this.levels.length; l++) {
+      const level = this.levels[l];
+      const c = level.cellY(y) * level.nx + level.cellX(x);
+      const items = level.items;
+      for (let k = level.start[c], end = level.start[c + 1]; k < end; k++) {
         const i = items[k], b = i * 4;
         if (x >= boxes[b] && y >= boxes[b + 1] && x <= boxes[b + 2] && y <= boxes[b + 3]) visit(i);
       }
     }
-    if (this.large !== null) this.searchLarge(x, y, x, y, visit);
   }
 
-  /** Calls visit(item) once for every item whose box intersects the range. */
+  /** Calls visit(item) once for every item whose box intersects the range. Allocation-free. */
   searchRange(minX: number, minY: number, maxX: number, maxY: number, visit: (item: number) => void): void {
+    if (maxX < this.minX || maxY < this.minY || minX > this.maxX || minY > this.maxY) return;
     if (++this.query === 0xffffffff) {
       this.stamp.fill(0);
       this.query = 1;
     }
     const q = this.query;
-    const x0 = this.cellX(minX), x1 = this.cellX(maxX), y0 = this.cellY(minY), y1 = this.cellY(maxY);
-    const overlaps = maxX >= this.minX && maxY >= this.minY && minX <= this.minX + this.nx / this.cellsPerX && minY <= this.minY + this.ny / this.cellsPerY;
-    if (overlaps) {
-      const boxes = this.boxes, items = this.cellItems, stamp = this.stamp;
+    const boxes = this.boxes, stamp = this.stamp;
+    for (let l = 0; l < this.levels.length; l++) {
+      const level = this.levels[l];
+      const x0 = level.cellX(minX), x1 = level.cellX(maxX), y0 = level.cellY(minY), y1 = level.cellY(maxY);
+      const items = level.items;
       for (let cy = y0; cy <= y1; cy++) {
         for (let cx = x0; cx <= x1; cx++) {
-          const c = cy * this.nx + cx;
-          for (let k = this.cellStart[c], end = this.cellStart[c + 1]; k < end; k++) {
+          const c = cy * level.nx + cx;
+          for (let k = level.start[c], end = level.start[c + 1]; k < end; k++) {
             const i = items[k];
             if (stamp[i] === q) continue;
             stamp[i] = q;
@@ -167,14 +178,6 @@ export class StaticGrid {
         }
       }
     }
-    if (this.large !== null) this.searchLarge(minX, minY, maxX, maxY, visit);
-  }
-
-  private searchLarge(minX: number, minY: number, maxX: number, maxY: number, visit: (item: number) => void): void {
-    const large = this.large as Flatbush;
-    if (maxX < large.minX || maxY < large.minY || minX > large.maxX || minY > large.maxY) return;
-    this.largeVisit = visit;
-    large.search(minX, minY, maxX, maxY, this.largeFilter);
   }
 }
 

@@ -4,7 +4,7 @@ import type { PreparedZone } from './prepared-zone.js';
 import { StaticGrid } from './static-grid.js';
 
 export interface ZoneIndexOptions {
-  /** Children per node of the static tree over large zones (small ones are in a grid). Default 16. */
+  /** Ignored (kept for callers of earlier versions): the static part is now a grid hierarchy. */
   nodeSize?: number;
   /**
    * Changes (added boxes plus deleted static boxes) held in the dynamic overlay before the
@@ -60,7 +60,6 @@ const MODE_NEAR = 1;
  * current set. Why this pair and not either alone: see docs/geo.md (bench/geo measures it).
  */
 export class ZoneIndex {
-  private readonly nodeSize: number;
   private readonly overlayMax: number;
   private readonly rebuildFraction: number;
 
@@ -93,7 +92,6 @@ export class ZoneIndex {
   };
 
   constructor(options: ZoneIndexOptions = {}) {
-    this.nodeSize = options.nodeSize ?? 16;
     this.overlayMax = options.overlayMax ?? 1024;
     this.rebuildFraction = options.rebuildFraction ?? 0.05;
   }
@@ -320,7 +318,7 @@ export class ZoneIndex {
         itemSlot[item++] = s;
       }
     }
-    this.staticTree = new StaticGrid(boxes, this.nodeSize);
+    this.staticTree = new StaticGrid(boxes);
     this.staticItemSlot = itemSlot;
   }
 }

@@ -127,9 +127,17 @@ export class Sockets {
     for (const conn of this.conns) if (conn.ws.isPaused) this.reconsider(conn);
   }
 
-  /** Pings every ingest connection; one that did not answer the previous ping is dropped. */
+  /**
+   * Pings every ingest connection; one that did not answer the previous ping is dropped. A
+   * connection this service has paused cannot be judged (its pong waits unread behind the
+   * pause), so it is left alone until it is read again.
+   */
   private heartbeat(): void {
     for (const conn of this.conns) {
+      if (conn.ws.isPaused) {
+        conn.alive = true;
+        continue;
+      }
       if (!conn.alive) {
         conn.ws.terminate();
         continue;

@@ -1,0 +1,96 @@
+/**
+ * The harness's own Redis: `redis-server --port <free> --appendonly yes --appendfsync everysec
+ * --dir <tmp>` on 127.0.0.1. The shared Redis on 6379 is never touched. It can be killed
+ * (SIGTERM or SIGKILL) and started again on the same port with the same AOF directory.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { start, type Child } from './procs.js';
+import { freePort, log, sleep } from './util.js';
+
+function pong(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const finish = (ok: boolean): void => {
+      s.destroy();
+      done(ok);
+    };
+    s.setTimeout(500, () => finish(false));
+    s.on('error', () => finish(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => finish(d.toString().startsWith('+PONG')));
+  });
+}
+
+export class PrivateRedis {
+  private child: Child | null = null;
+  starts = 0;
+
+  private constructor(readonly port: number, readonly dir: string) {}
+
+  static async create(): Promise<PrivateRedis> {
+    if (spawnSync('redis-server', ['--version']).error !== undefined) {
+      throw new Error('redis-server is not installed (Debian/Ubuntu: apt-get install redis-server); the chaos harness runs its own private one');
+    }
+    let port = await freePort();
+    if (port === 6379) port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'iom-chaos-redis-'));
+    const r = new PrivateRedis(port, dir);
+    await r.start();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child !== null && !this.child.exited;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.child = start(`redis-server:${this.port}`, 'redis-server', [
+      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
+      '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes', '--loglevel', 'warning',
+    ], process.env);
+    this.starts++;
+    for (let i = 0; i < 200; i++) {
+      if (await pong(this.port)) return;
+      if (this.child.exited) break;
+      await sleep(50);
+    }
+    throw new Error(`the private redis-server did not answer on port ${this.port}:\n${this.child.tail()}`);
+  }
+
+  /** Kills redis-server with `signal` (SIGTERM: it fsyncs the AOF and exits; SIGKILL: at once). */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    const c = this.child;
+    if (c === null || c.exited) return;
+    log(`redis: ${signal} to redis-server pid ${c.pid}`);
+    c.proc.kill(signal);
+    const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+    await c.exit;
+    clearTimeout(t);
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+  }
+
+  removeDir(): void {
+    try {
+      rmSync(this.dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
