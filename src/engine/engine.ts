@@ -31,6 +31,8 @@ export interface EngineOptions {
 }
 
 const HISTORY = 8;
+/** Returned by drain() when nothing happened: no allocation per call. Never modified. */
+const NO_EVENTS: AlertEvent[] = [];
 const RECENT_TS = 16;
 
 class Episode {
@@ -61,6 +63,11 @@ class Slot {
     this.hist[i] = startMs;
     this.hist[i + 1] = endMs;
     this.histN++;
+  }
+
+  /** Has this slot ever held an episode (live or late)? */
+  get hasHistory(): boolean {
+    return this.hist !== null || this.open !== null || this.late !== null;
   }
 
   copyHistory(from: Slot): void {
@@ -294,6 +301,7 @@ export class Engine {
   /** Events raised since the last call, in the order they happened. */
   drain(): AlertEvent[] {
     const out = this.out;
+    if (out.length === 0) return NO_EVENTS;
     this.out = [];
     return out;
   }
@@ -574,11 +582,15 @@ export class Engine {
     }
     // Zones with an open episode that the query no longer reaches: the subject is far outside.
     if (tracks.size > n) {
-      for (const track of tracks.values()) {
-        if (track.idle) continue;
+      for (const [zoneId, track] of tracks) {
         let seen = false;
-        for (let i = 0; i < n; i++) if (hits.zones[i].id === track.zoneId) seen = true;
-        if (!seen) this.update(track, -Infinity, true, acc, false, fix.ts, fix);
+        for (let i = 0; i < n; i++) if (hits.zones[i].id === zoneId) seen = true;
+        if (seen) continue;
+        if (!track.idle) this.update(track, -Infinity, true, acc, false, fix.ts, fix);
+        // A zone passed by without any episode leaves nothing worth keeping (deleting during
+        // iteration is safe for a Map): per-zone state would otherwise grow with every school
+        // the subject ever walked past.
+        if (track.idle && !track.breach.hasHistory && (track.warn === null || !track.warn.hasHistory)) tracks.delete(zoneId);
       }
     }
   }
