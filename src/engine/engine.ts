@@ -151,6 +151,12 @@ class DeviceState {
   newestMs = -Infinity;
   firstMessageMs = -Infinity;
   lastMessageMs = -Infinity;
+  /**
+   * When the engine last heard from the device: the fix time in replay, the clock at arrival in
+   * the live service. device_offline is about silence on the wire, so a tag uploading an old
+   * backlog is talking, whatever its fixes' own times say.
+   */
+  lastHeardMs = -Infinity;
   lastPositionMs = -Infinity;
   /**
    * Latest position fix by time (not changed by late fixes), copied into this device's own
@@ -329,6 +335,9 @@ export class Engine {
     }
     if (late) device.lastLateMs = fix.ts;
 
+    const heard = this.fixClock ? fix.ts : Math.max(fix.ts, this.clockMs);
+    if (heard > device.lastHeardMs) device.lastHeardMs = heard;
+
     const subject = device.subject;
     if (subject === null) {
       this.victimFix(device, fix, late);
@@ -346,8 +355,11 @@ export class Engine {
       if (!late) this.armHealthTimers(device);
       return late ? 'late' : 'accepted';
     }
-    if (late) this.lateFix(subject, fix);
-    else {
+    if (late) {
+      // Any message, even an old one from a backlog, shows the device is talking.
+      if (subject.offline.open !== null) this.close(subject, null, subject.offline, fix.ts, fix);
+      this.lateFix(subject, fix);
+    } else {
       this.health(subject, fix);
       if (fix.hasPosition) this.evaluate(subject, fix);
       this.armHealthTimers(device);
@@ -439,8 +451,8 @@ export class Engine {
       device.noFixDue = noFixDue;
       this.timers.push({ due: noFixDue, order: 0, kind: T_NO_FIX, subject: s, cond: -1, endMs: 0 });
     }
-    const offDue = device.lastMessageMs + this.settings.offlineAfterS * 1000;
-    if (device.lastMessageMs > -Infinity && offDue < device.offlineDue) {
+    const offDue = device.lastHeardMs + this.settings.offlineAfterS * 1000;
+    if (device.lastHeardMs > -Infinity && offDue < device.offlineDue) {
       device.offlineDue = offDue;
       this.timers.push({ due: offDue, order: 0, kind: T_OFFLINE, subject: s, cond: -1, endMs: 0 });
     }
@@ -496,7 +508,7 @@ export class Engine {
       }
       case T_OFFLINE: {
         device.offlineDue = Infinity;
-        const due = device.lastMessageMs + this.settings.offlineAfterS * 1000;
+        const due = device.lastHeardMs + this.settings.offlineAfterS * 1000;
         if (due > t.due) this.armHealthTimers(device);
         else if (s.validAt(t.due) && s.offline.open === null) this.open(s, null, s.offline, t.due, t.due, 'confirmed', null, false);
         break;
@@ -1065,7 +1077,7 @@ export class Engine {
     for (const d of this.devices.values()) {
       devices.push({
         id: d.id, seen: d.seen.toJSON(), newestMs: num(d.newestMs), firstMessageMs: num(d.firstMessageMs),
-        lastMessageMs: num(d.lastMessageMs), lastPositionMs: num(d.lastPositionMs),
+        lastMessageMs: num(d.lastMessageMs), lastHeardMs: num(d.lastHeardMs), lastPositionMs: num(d.lastPositionMs),
         lastFix: d.lastFix === null ? null : fixToJson(d.lastFix),
         recent: Array.from(d.recent, num), recentN: d.recentN, lastLateMs: num(d.lastLateMs),
       });
@@ -1108,6 +1120,7 @@ export class Engine {
       d.newestMs = den(ds.newestMs, -Infinity);
       d.firstMessageMs = den(ds.firstMessageMs, -Infinity);
       d.lastMessageMs = den(ds.lastMessageMs, -Infinity);
+      d.lastHeardMs = den(ds.lastHeardMs ?? ds.lastMessageMs, -Infinity);
       d.lastPositionMs = den(ds.lastPositionMs, -Infinity);
       if (ds.lastFix !== null) d.rememberPosition(fixFromJson(ds.id, ds.lastFix));
       ds.recent.forEach((x, i) => (d.recent[i] = den(x, Infinity)));
@@ -1163,7 +1176,7 @@ interface SlotSnapshot { open: EpisodeSnapshot | null; late: EpisodeSnapshot | n
 interface TrackSnapshot { pendingSinceMs: number | null; prevWindowEndMs?: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null }
 type FixSnapshot = [seq: number, ts: number, lat: number, lon: number, accuracy: number | null];
 interface DeviceSnapshot {
-  id: string; seen: number[]; newestMs: number | null; firstMessageMs: number | null; lastMessageMs: number | null;
+  id: string; seen: number[]; newestMs: number | null; firstMessageMs: number | null; lastMessageMs: number | null; lastHeardMs?: number | null;
   lastPositionMs: number | null; lastFix: FixSnapshot | null; recent: (number | null)[]; recentN: number; lastLateMs: number | null;
 }
 interface SubjectSnapshot {
