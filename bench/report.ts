@@ -69,7 +69,7 @@ if (ingest !== null) {
     '| sustained fixes/s (acked) | ack p50 / p99 ms | at 50 % of that rate: ack p50 / p99 ms | every acked fix recorded | service memory | 100k-zone bulk import |',
     '| ---: | ---: | ---: | :---: | :---: | ---: |',
     `| ${n(s.fixesPerSec)} | ${n(s.ackP50Ms, 1)} / ${n(s.ackP99Ms, 1)} | ${n(s.ackP50At50PctMs, 1)} / ${n(s.ackP99At50PctMs, 1)} | ${s.allRecorded ? 'yes' : 'no'} | ${s.memory ?? '–'} | ${s.zoneImportSeconds == null ? '–' : `${n(s.zoneImportSeconds, 2)} s`} |`, '');
-  for (const t of (ingest.targets ?? []) as Json[]) out.push(`- target ${t.target ?? t.name}: ${t.goal ?? ''} — ${t.result ?? t.value ?? ''} (${mark(t.pass)})`);
+  for (const t of (ingest.targets ?? []) as Json[]) out.push(`- target ${t.target ?? t.name}: ${t.measured ?? t.result ?? t.value ?? ''} (${mark(t.pass)})`);
   out.push('');
 }
 
