@@ -1,8 +1,13 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { Counter, Registry } from 'prom-client';
 import type { AlertEvent } from '../src/engine/alert.js';
-import { PRIORITY, JOB_ID_RETENTION_S } from '../src/server/alert-queue.js';
-import { ALERT_QUEUE, type Keys } from '../src/server/keys.js';
+import { AlertRecords, escalationKey, eventKey, episodeOf } from '../src/alerts/alert-record.js';
+import {
+  ALERT_QUEUE, DELIVERY_QUEUE, deliveryJobId, ESCALATION_JOB_OPTIONS, ESCALATION_QUEUE, escalationCheckJobId,
+  escalationDeliveryJobId, JOB_ID_RETENTION_S, KEEP_FINISHED, PRIORITY, WORKER_LOCKS,
+} from '../src/alerts/queues.js';
+import type { Keys } from '../src/server/keys.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../src/alerts/signature.js';
 import { TeamConfigSchema, type TeamConfig, type WebhookConfig } from '../src/alerts/team-config.js';
 
@@ -23,9 +28,6 @@ import { TeamConfigSchema, type TeamConfig, type WebhookConfig } from '../src/al
  * so the same event cannot be queued twice within that time. Priorities come from severity:
  * critical before high before the rest, in every queue.
  */
-
-export const DELIVERY_QUEUE = 'deliveries';
-export const ESCALATION_QUEUE = 'escalations';
 
 export interface DeliveryJob {
   key: string;
@@ -49,8 +51,6 @@ export interface WorkerOptions {
   log?: (obj: object, msg: string) => void;
 }
 
-const encode = (s: string): string => s.replace(/%/g, '%25').replace(/:/g, '%3A');
-
 export class AlertWorkers {
   readonly deliveries: Queue;
   readonly escalations: Queue;
@@ -60,6 +60,12 @@ export class AlertWorkers {
   /** team → when one of its critical/high deliveries last had to wait for a slot */
   private readonly urgentWaitingAt = new Map<string, number>();
   private readonly opts: Required<WorkerOptions>;
+  private readonly records: AlertRecords;
+  /** This worker's own metrics (dead-letter writes that failed). */
+  readonly metrics = new Registry();
+  readonly deadLetterWriteFailures = new Counter({
+    name: 'iom_dead_letter_write_failures_total', help: 'Dead-letter records that could not be written (the job stays failed in BullMQ)', registers: [this.metrics],
+  });
 
   constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis, options: WorkerOptions = {}) {
     this.opts = {
@@ -69,14 +75,11 @@ export class AlertWorkers {
       backoffMs: options.backoffMs ?? 1000,
       log: options.log ?? (() => undefined),
     };
+    this.records = new AlertRecords(redis, keys);
     const common = { connection, prefix: keys.bull };
-    // A killed worker's jobs are taken over within ~15 s (BullMQ's default is ~60 s); a running
-    // delivery keeps its lock renewed however long its request takes. Deliveries are idempotent,
-    // so a job that stalls repeatedly is simply run again.
-    const locks = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 10 };
-    const keep = { removeOnComplete: { age: JOB_ID_RETENTION_S }, removeOnFail: { age: JOB_ID_RETENTION_S } };
-    this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
-    this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: { ...keep, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } });
+    const locks = WORKER_LOCKS;
+    this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...KEEP_FINISHED, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
+    this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: ESCALATION_JOB_OPTIONS });
 
     const backoffMs = this.opts.backoffMs;
     this.workers.push(
@@ -97,7 +100,11 @@ export class AlertWorkers {
       if (job === undefined) return;
       // 'failed' fires for every failed attempt; only a job that ended in the failed state (retries
       // used up, or failed by BullMQ itself) is dead-lettered.
-      void job.getState().then((state) => (state === 'failed' ? this.deadLetter(job as Job<DeliveryJob>, err) : undefined)).catch(() => undefined);
+      void job.getState().then((state) => (state === 'failed' ? this.deadLetter(job as Job<DeliveryJob>, err) : undefined)).catch((e: unknown) => {
+        // Not swallowed: the job stays in BullMQ's failed set, but the dead-letter list misses it.
+        this.deadLetterWriteFailures.inc();
+        this.opts.log({ err: e instanceof Error ? e.message : String(e), jobId: job.id, key: job.data.key, channel: job.data.channel }, 'dead-letter write failed');
+      });
     });
     for (const w of this.workers) w.on('error', (err) => this.opts.log({ err: err.message }, 'worker error'));
   }
@@ -120,7 +127,7 @@ export class AlertWorkers {
   /** alerts queue: fan out one episode event. Safe to run twice (every step is idempotent). */
   private async route(job: Job<AlertEvent>): Promise<void> {
     const e = job.data;
-    const key = `${e.episodeId}:${e.event}`;
+    const key = eventKey(e.episodeId, e.event);
     const payload = { ...e, idempotencyKey: key };
     // Live stream: at least once (a rerun publishes again); each stream client drops a key it
     // already has, so nobody sees an event twice.
@@ -131,12 +138,12 @@ export class AlertWorkers {
     await this.deliveries.addBulk(team.webhooks.map((w) => ({
       name: 'alert',
       data: { key, team: e.team, channel: w.id, kind: 'alert', payload, severity: e.severity } satisfies DeliveryJob,
-      opts: { jobId: `${encode(key)}|${w.id}`, priority },
+      opts: { jobId: deliveryJobId(key, w.id), priority },
     })));
     if (e.event === 'opened' && (e.severity === 'critical' || e.severity === 'high') && team.escalation !== undefined) {
       const afterS = team.escalation.afterS[e.severity];
       await this.escalations.add('check', { episodeId: e.episodeId, team: e.team, n: 1 }, {
-        jobId: `${encode(e.episodeId)}|esc|1`, delay: afterS * 1000, priority,
+        jobId: escalationCheckJobId(e.episodeId, 1), delay: afterS * 1000, priority,
       });
     }
   }
@@ -144,8 +151,7 @@ export class AlertWorkers {
   /** deliveries queue: one signed POST. Throws to retry. */
   private async deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const d = job.data;
-    const marker = this.keys.delivered(d.key, d.channel);
-    if ((await this.redis.exists(marker)) === 1) return 'already delivered';
+    if (await this.records.wasDelivered(d.key, d.channel)) return 'already delivered';
     const config = await this.team(d.team);
     const hook = d.kind === 'escalation' ? config?.escalation?.webhook : config?.webhooks.find((w) => w.id === d.channel);
     if (hook === undefined) return 'channel no longer configured';
@@ -154,12 +160,7 @@ export class AlertWorkers {
     // dead-lettered, it goes anyway).
     const ev = d.kind === 'alert' ? (d.payload as AlertEvent).event : 'opened';
     if (ev !== 'opened' && Date.now() - job.timestamp < 60_000) {
-      const episode = episodeOf(d.key);
-      const [[, opened], [, dead]] = (await this.redis.multi()
-        .exists(this.keys.delivered(`${episode}:opened`, d.channel))
-        .hexists(this.keys.alert(episode), `dead:${d.channel}`)
-        .exec()) as [[null, number], [null, number]];
-      if (opened === 0 && dead === 0) {
+      if (!(await this.records.openingSettled(episodeOf(d.key), d.channel))) {
         await job.moveToDelayed(Date.now() + 200, token);
         throw new DelayedError();
       }
@@ -187,36 +188,30 @@ export class AlertWorkers {
       if (left <= 0) this.inFlight.delete(d.team);
       else this.inFlight.set(d.team, left);
     }
-    await this.redis.multi()
-      .set(marker, String(Date.now()), 'EX', JOB_ID_RETENTION_S)
-      .hset(this.keys.alert(episodeOf(d.key)), `delivered:${d.channel}${d.kind === 'escalation' ? ':escalation' : ''}`, new Date().toISOString())
-      .exec();
+    await this.records.markDelivered(d.key, d.channel, d.kind === 'escalation', JOB_ID_RETENTION_S);
     return 'delivered';
   }
 
   /** escalations queue: escalate if still unacknowledged; schedule the next check. */
   private async escalate(job: Job<{ episodeId: string; team: string; n: number }>): Promise<string> {
     const { episodeId, team: teamId, n } = job.data;
-    const alertKey = this.keys.alert(episodeId);
-    const record = await this.redis.hgetall(alertKey);
-    if (record.acked !== undefined) return 'acknowledged';
+    const { acked, opened, closed } = await this.records.forEscalation(episodeId);
+    if (acked) return 'acknowledged';
     const team = await this.team(teamId);
     if (team?.escalation === undefined) return 'no escalation route';
-    const opened = record.opened === undefined ? null : (JSON.parse(record.opened) as AlertEvent);
     if (opened === null) return 'no such episode';
-    const key = `${episodeId}:escalation:${n}`;
-    const closed = record.closed === undefined ? null : (JSON.parse(record.closed) as AlertEvent);
+    const key = escalationKey(episodeId, n);
     const payload = {
       kind: 'escalation', escalation: n, reason: `not acknowledged within ${team.escalation.afterS[opened.severity as 'critical' | 'high'] ?? '?'} s`,
       idempotencyKey: key, alert: { ...opened, state: closed === null ? 'open' : 'closed', ...(closed === null ? {} : { closedAt: closed.at }) },
     };
-    await this.redis.hset(alertKey, 'escalations', String(n), `escalated:${n}`, new Date().toISOString());
+    await this.records.markEscalated(episodeId, n, new Date().toISOString());
     await this.deliveries.add('escalation', { key, team: teamId, channel: team.escalation.webhook.id, kind: 'escalation', payload, severity: opened.severity } satisfies DeliveryJob, {
-      jobId: `${encode(key)}|${team.escalation.webhook.id}|esc`, priority: PRIORITY[opened.severity],
+      jobId: escalationDeliveryJobId(key, team.escalation.webhook.id), priority: PRIORITY[opened.severity],
     });
     if (n < team.escalation.max) {
       await this.escalations.add('check', { episodeId, team: teamId, n: n + 1 }, {
-        jobId: `${encode(episodeId)}|esc|${n + 1}`, delay: team.escalation.repeatS * 1000, priority: PRIORITY[opened.severity],
+        jobId: escalationCheckJobId(episodeId, n + 1), delay: team.escalation.repeatS * 1000, priority: PRIORITY[opened.severity],
       });
     }
     return `escalated ${n}`;
@@ -224,16 +219,9 @@ export class AlertWorkers {
 
   private async deadLetter(job: Job<DeliveryJob>, err: Error): Promise<void> {
     const entry = { jobId: job.id, key: job.data.key, team: job.data.team, channel: job.data.channel, kind: job.data.kind, attempts: job.attemptsMade, error: err.message, at: new Date().toISOString() };
-    await this.redis.zadd(this.keys.deadLetters, Date.now(), JSON.stringify(entry));
-    await this.redis.hset(this.keys.alert(episodeOf(job.data.key)), `dead:${job.data.channel}`, JSON.stringify(entry));
+    await this.records.markDead(entry);
     this.opts.log(entry, 'delivery dead-lettered');
   }
-}
-
-/** The episode id in an idempotency key (`episodeId:event` or `episodeId:escalation:n`). */
-function episodeOf(key: string): string {
-  const esc = key.lastIndexOf(':escalation:');
-  return esc >= 0 ? key.slice(0, esc) : key.slice(0, key.lastIndexOf(':'));
 }
 
 /** One signed POST; resolves on 2xx, throws otherwise (so BullMQ retries). */

@@ -6,7 +6,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Fix } from '../../src/engine/fix.js';
-import { encodeFix } from '../../src/server/committer.js';
+import { encodeFix } from '../../src/engine/fix-codec.js';
 import { benchEnv } from '../common/env.js';
 
 const TAGS = Number(process.env.BENCH_TRAIL_TAGS ?? 50);

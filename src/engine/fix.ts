@@ -6,6 +6,26 @@ export const STRAP_OK = 0;
 export const STRAP_OPEN = 1;
 export const STRAP_TAMPERED = 2;
 const STRAPS: Record<string, number> = { ok: STRAP_OK, open: STRAP_OPEN, tampered: STRAP_TAMPERED };
+export const STRAP_NAMES = ['ok', 'open', 'tampered'] as const;
+
+/**
+ * A fix as a tag sends it (contract section 1): the wire type of ingest, replay input, the demo
+ * fleet, the benches and the tests. `parseFix` turns one into a `Fix` or says why not.
+ */
+export interface FixInput {
+  deviceId: string;
+  seq: number;
+  /** RFC 3339 string or epoch milliseconds (device time). */
+  ts: string | number;
+  /** Degrees; both present or both absent (a heartbeat). */
+  lat?: number;
+  lon?: number;
+  /** Metres. */
+  accuracy?: number;
+  /** 0..1. */
+  battery?: number;
+  strap?: (typeof STRAP_NAMES)[number];
+}
 
 /**
  * A validated fix (contract section 1). Absent optional numbers are NaN and an absent strap is

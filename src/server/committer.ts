@@ -1,9 +1,15 @@
 import type { Redis, ChainableCommander } from 'ioredis';
+import { writeAlertRecords } from '../alerts/alert-record.js';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Engine, IngestOutcome } from '../engine/engine.js';
-import { Fix } from '../engine/fix.js';
-import { parseTime } from '../engine/time.js';
+import type { Fix } from '../engine/fix.js';
+import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys } from './keys.js';
+
+// Kept importable from here for state-store.ts (owned elsewhere during issue 9); their home is
+// src/engine/fix-codec.ts and src/alerts/alert-record.ts.
+export { fixFromLog, tickFromLog } from '../engine/fix-codec.js';
+export { writeAlertRecords } from '../alerts/alert-record.js';
 
 /**
  * Group commit: the one path by which anything reaches Redis while the service runs.
@@ -19,10 +25,11 @@ import type { Keys } from './keys.js';
  * rebuilds it from Redis (the `onBroken` callback). Nothing is acknowledged that is not in Redis.
  */
 
-export interface CommitStats {
+export interface CommitHooks {
   /** Seconds an EXEC took. */
   observeRedisSeconds(s: number): void;
-  observeAlert(e: AlertEvent): void;
+  /** A group is durably written; `events` are the alert events it committed (maybe none). */
+  eventsCommitted(events: readonly AlertEvent[]): void;
 }
 
 interface Waiter {
@@ -52,44 +59,6 @@ export interface CommitterOptions {
   snapshotIntervalMs: number;
 }
 
-/** Compact trail/log encoding of a fix: same fields every time, integers where possible. */
-export function encodeFix(f: Fix): (string | number)[] {
-  return [
-    's', f.seq, 't', f.ts,
-    'y', f.hasPosition ? Math.round(f.lat * 1e7) : '', 'x', f.hasPosition ? Math.round(f.lon * 1e7) : '',
-    'a', f.accuracy === f.accuracy ? f.accuracy : '', 'b', f.battery === f.battery ? f.battery : '', 'p', f.strap,
-  ];
-}
-
-/** Inverse of encodeFix for one stream entry's field list. */
-export function decodeFix(deviceId: string, fields: string[]): Fix {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i], fields[i + 1]);
-  const num = (k: string): number => {
-    const v = m.get(k);
-    return v === undefined || v === '' ? NaN : Number(v);
-  };
-  return new Fix(deviceId, num('s'), num('t'), num('y') / 1e7, num('x') / 1e7, num('a'), num('b'), num('p'));
-}
-
-/** Log entries: a fix as a compact array, or a clock tick. */
-type LogItem = [deviceId: string, seq: number, ts: number, lat: number | null, lon: number | null, accuracy: number | null, battery: number | null, strap: number] | { tick: number };
-
-function logFix(f: Fix): LogItem {
-  const n = (x: number): number | null => (x === x ? x : null);
-  return [f.deviceId, f.seq, f.ts, n(f.lat), n(f.lon), n(f.accuracy), n(f.battery), f.strap];
-}
-
-export function fixFromLog(item: LogItem): Fix | null {
-  if (!Array.isArray(item)) return null;
-  const d = (x: number | null): number => (x === null ? NaN : x);
-  return new Fix(item[0], item[1], item[2], d(item[3]), d(item[4]), d(item[5]), d(item[6]), item[7]);
-}
-
-export function tickFromLog(item: LogItem): number | null {
-  return Array.isArray(item) ? null : item.tick;
-}
-
 export class Committer {
   private current = new Group();
   private flushing: Promise<void> | null = null;
@@ -104,7 +73,7 @@ export class Committer {
     private engine: Engine,
     private readonly keys: Keys,
     private readonly options: CommitterOptions,
-    private readonly stats: CommitStats,
+    private readonly hooks: CommitHooks,
     /** Called once when a write fails; the owner rebuilds the engine and calls resume(). */
     private readonly onBroken: (error: Error) => void,
     lastLogId: string | null,
@@ -274,9 +243,9 @@ export class Committer {
       this.fail(g, e as Error);
       return;
     }
-    this.stats.observeRedisSeconds((performance.now() - started) / 1000);
+    this.hooks.observeRedisSeconds((performance.now() - started) / 1000);
     if (snapshotJson !== null) this.lastSnapshotMs = Date.now();
-    for (const e of g.events) this.stats.observeAlert(e);
+    if (g.events.length > 0) this.hooks.eventsCommitted(g.events);
     for (const w of g.waiters) w.resolve();
   }
 
@@ -288,27 +257,5 @@ export class Committer {
     for (const w of this.current.waiters) w.reject(err);
     this.current = new Group();
     this.onBroken(e);
-  }
-}
-
-/**
- * Alert records for GET /v1/alerts, written idempotently (a replayed log writes the same
- * fields again), and the outbox for the queue.
- */
-export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[]): void {
-  for (const e of events) {
-    const key = k.alert(e.episodeId);
-    m.hset(key, e.event, JSON.stringify(e), 'team', e.team, 'subjectId', e.subjectId, 'type', e.type, 'severity', e.severity);
-    if (e.event === 'opened') {
-      const score = parseTime(e.at);
-      m.zadd(k.alertsAll, score, e.episodeId);
-      m.zadd(k.alertsOfTeam(e.team), score, e.episodeId);
-      m.sadd(k.openAll, e.episodeId);
-      m.sadd(k.openOfTeam(e.team), e.episodeId);
-    } else if (e.event === 'closed') {
-      m.srem(k.openAll, e.episodeId);
-      m.srem(k.openOfTeam(e.team), e.episodeId);
-    }
-    m.rpush(k.outbox, JSON.stringify(e));
   }
 }

@@ -34,13 +34,8 @@ export class Keys {
   delivered(key: string, channel: string): string { return `${this.p}:delivered:${channel}:${key}`; }
   /** sorted set: dead-lettered deliveries (JSON), by time */
   get deadLetters(): string { return `${this.p}:dead-letters`; }
+  /** stream: the audit log (who changed or read what) */
+  get audit(): string { return `${this.p}:audit`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
-}
-
-export const ALERT_QUEUE = 'alerts';
-
-/** BullMQ refuses custom job ids containing ':'; percent-encode so ids stay reversible. */
-export function alertJobId(episodeId: string, event: string): string {
-  return `${episodeId}|${event}`.replace(/%/g, '%25').replace(/:/g, '%3A');
 }

@@ -2,18 +2,17 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Engine } from '../engine/engine.js';
 import { FixError, parseFix, type Fix } from '../engine/fix.js';
 import { bearer, type Principal, type TokenTable } from './auth.js';
-import type { Committer } from './committer.js';
+import type { EngineHost } from './engine-host.js';
 import type { Metrics } from './metrics.js';
 import type { ServiceSettings } from './settings.js';
+import { TokenBuckets } from './token-bucket.js';
 
 export interface IngestContext {
   settings: ServiceSettings;
   tokens: TokenTable;
-  committer: () => Committer;
-  engine: () => Engine;
+  host: EngineHost;
   metrics: Metrics;
   /** A fresh Redis connection for a subscriber (alert stream). */
   subscriber: () => Redis;
@@ -46,11 +45,12 @@ export class Sockets {
   private readonly ingestWss: WebSocketServer;
   private readonly streamWss: WebSocketServer;
   private readonly conns = new Set<IngestConn>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets: TokenBuckets;
   private readonly timers: NodeJS.Timeout[];
   private closing = false;
 
   constructor(private readonly ctx: IngestContext) {
+    this.buckets = new TokenBuckets(ctx.settings.ingestRateLimitPerS);
     this.ingestWss = new WebSocketServer({ noServer: true, maxPayload: ctx.settings.ingestMaxMessageBytes });
     this.streamWss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
     this.timers = [setInterval(() => this.tick(), 50), setInterval(() => this.heartbeat(), ctx.settings.wsHeartbeatMs)];
@@ -90,7 +90,7 @@ export class Sockets {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const arrived = Date.now();
       conn.inFlight++;
-      this.take(conn.tokenId);
+      this.buckets.take(conn.tokenId);
       const reply = this.handleMessage(data, isBinary, arrived);
       this.reconsider(conn);
       replyChain = replyChain.then(async () => {
@@ -114,10 +114,10 @@ export class Sockets {
     const { ws } = conn;
     if (ws.readyState !== ws.OPEN) return;
     const s = this.ctx.settings;
-    const committer = this.ctx.committer();
+    const { host } = this.ctx;
     const pressure = ws.isPaused ? s.ingestMaxPendingFixes / 2 : s.ingestMaxPendingFixes;
-    const block = this.closing || conn.inFlight >= s.ingestMaxInFlight || committer.isBroken ||
-      committer.pendingFixes > pressure || ws.bufferedAmount > s.ingestMaxBufferedBytes || this.tokens(conn.tokenId) < 1;
+    const block = this.closing || conn.inFlight >= s.ingestMaxInFlight || host.isBroken ||
+      host.pendingFixes > pressure || ws.bufferedAmount > s.ingestMaxBufferedBytes || this.buckets.available(conn.tokenId) < 1;
     if (block && !ws.isPaused) ws.pause();
     else if (!block && ws.isPaused) ws.resume();
   }
@@ -147,22 +147,6 @@ export class Sockets {
     }
   }
 
-  /** Per-token message allowance: a token bucket of rate ingestRateLimitPerS, burst 2 s worth. */
-  private tokens(tokenId: string): number {
-    const rate = this.ctx.settings.ingestRateLimitPerS;
-    const now = Date.now();
-    let b = this.buckets.get(tokenId);
-    if (b === undefined) this.buckets.set(tokenId, (b = { tokens: rate * 2, at: now }));
-    b.tokens = Math.min(rate * 2, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    return b.tokens;
-  }
-
-  private take(tokenId: string): void {
-    this.tokens(tokenId);
-    (this.buckets.get(tokenId) as { tokens: number }).tokens -= 1;
-  }
-
   /** Resumes connections paused for pressure once writes have caught up (or Redis is back). */
   resumeIfDrained(): void {
     for (const conn of this.conns) if (conn.ws.isPaused) this.reconsider(conn);
@@ -184,14 +168,14 @@ export class Sockets {
     metrics.fixesReceived.inc(items.length);
     const errors: ItemError[] = [];
     const good: Fix[] = [];
-    const engine = this.ctx.engine();
+    const { host } = this.ctx;
     const maxTs = arrived + settings.ingestMaxFutureS * 1000;
     items.forEach((item, index) => {
       const ids = identify(item);
       try {
         const fix = parseFix(item);
         if (fix.ts > maxTs) throw new FixError('ts', `is more than ${settings.ingestMaxFutureS} s in the future (device clock?)`);
-        if (!engine.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it and no proximity condition watches it');
+        if (!host.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it and no proximity condition watches it');
         good.push(fix);
       } catch (e) {
         if (!(e instanceof FixError)) throw e;
@@ -204,15 +188,15 @@ export class Sockets {
       let recorded: Promise<void>;
       const started = performance.now();
       try {
-        recorded = this.ctx.committer().submit(good).recorded;
+        recorded = host.submit(good).recorded;
       } catch (e) {
-        return { error: (e as Error).message, nack: good.map((f) => [f.deviceId, f.seq]), ...(errors.length > 0 ? { errors } : {}) };
+        return nack(e, good, errors);
       }
       metrics.evaluationSeconds.observe((performance.now() - started) / 1000 / good.length);
       try {
         await recorded;
       } catch (e) {
-        return { error: (e as Error).message, nack: good.map((f) => [f.deviceId, f.seq]), ...(errors.length > 0 ? { errors } : {}) };
+        return nack(e, good, errors);
       }
       for (const f of good) {
         ack.push([f.deviceId, f.seq]);
@@ -280,6 +264,11 @@ export class Sockets {
       setTimeout(() => ws.terminate(), 1000).unref();
     }
   }
+}
+
+/** The reply to a message whose fixes were not recorded: the client sends them again. */
+function nack(e: unknown, good: readonly Fix[], errors: readonly ItemError[]): object {
+  return { error: e instanceof Error ? e.message : String(e), nack: good.map((f) => [f.deviceId, f.seq]), ...(errors.length > 0 ? { errors } : {}) };
 }
 
 /** deviceId and seq of a bad item, when it has them, so the error names the fix. */

@@ -4,7 +4,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertJobId } from '../../src/server/keys.js';
+import { alertJobId } from '../../src/alerts/queues.js';
 import { AlertWorkers } from '../../workers/alert-workers.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, INSIDE_X, newRedis, rect, sleep, startTestService, TOKENS,

@@ -8,8 +8,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/engine/alert.js';
 import { replay } from '../../src/cli/replay.js';
-import { decodeFix } from '../../src/server/committer.js';
-import { alertJobId, Keys } from '../../src/server/keys.js';
+import { decodeFix } from '../../src/engine/fix-codec.js';
+import { alertJobId } from '../../src/alerts/queues.js';
+import { Keys } from '../../src/server/keys.js';
 import {
   api, BUFFER_X, cleanupPrefix, distBuilt, ENGINE_SETTINGS, exclusionSubject, FAR_X, fix, INSIDE_X, newRedis,
   sleep, spawnService, TOKEN_SPEC, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,

@@ -3,7 +3,8 @@
 // timer that came due while the service was down is raised when it starts again.
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { alertJobId, Keys } from '../../src/server/keys.js';
+import { alertJobId } from '../../src/alerts/queues.js';
+import { Keys } from '../../src/server/keys.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, newRedis, sleep, startTestService, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,
 } from './helpers.js';

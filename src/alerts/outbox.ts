@@ -1,13 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AlertEvent, Severity } from '../engine/alert.js';
-import { ALERT_QUEUE, alertJobId, type Keys } from './keys.js';
-
-/** BullMQ priority: lower runs first, so a backlog of battery warnings never delays a proximity alert. */
-export const PRIORITY: Record<Severity, number> = { critical: 1, high: 2, medium: 3, low: 4 };
-
-/** How long finished job ids are kept: BullMQ refuses a duplicate id only while the job is kept. */
-export const JOB_ID_RETENTION_S = 14 * 86400;
+import type { AlertEvent } from '../engine/alert.js';
+import type { Keys } from '../server/keys.js';
+import { ALERT_JOB_OPTIONS, ALERT_QUEUE, alertJobId, PRIORITY } from './queues.js';
 
 /**
  * Moves committed alert events from the Redis outbox (written in the same MULTI as the fixes
@@ -20,16 +15,7 @@ export class AlertOutbox {
   private again = false;
 
   constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis) {
-    this.queue = new Queue(ALERT_QUEUE, {
-      connection,
-      prefix: keys.bull,
-      defaultJobOptions: {
-        attempts: 10,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: JOB_ID_RETENTION_S },
-        removeOnFail: { age: JOB_ID_RETENTION_S },
-      },
-    });
+    this.queue = new Queue(ALERT_QUEUE, { connection, prefix: keys.bull, defaultJobOptions: ALERT_JOB_OPTIONS });
   }
 
   /** Starts a pass, or asks the running one to go round again. */

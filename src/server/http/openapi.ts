@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { API_ERRORS } from '../errors.js';
+import type { RouteDoc } from './route.js';
+
+const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
+
+/** The OpenAPI 3.1 document of the routes as registered (schemas from the same zod objects). */
+export function openApi(docs: RouteDoc[]): object {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const schema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+  for (const d of docs) {
+    const path = d.url.replace(/:(\w+)/g, '{$1}');
+    const parameters: object[] = [];
+    for (const [where, s] of [['path', d.params], ['query', d.query]] as const) {
+      if (s === undefined) continue;
+      const js = schema(s) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, p] of Object.entries(js.properties ?? {})) {
+        parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: p });
+      }
+    }
+    (paths[path] ??= {})[d.method.toLowerCase()] = {
+      summary: d.summary,
+      description: `Roles: ${d.roles.map((r) => (r === 'team' ? 'team:<id>' : r)).join(', ')}`,
+      security: [{ bearer: [] }],
+      parameters,
+      ...(d.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: schema(d.body) } } } }),
+      responses: {
+        200: { description: 'OK' },
+        default: { description: 'Error', content: { 'application/json': { schema: schema(ErrorBody) } } },
+      },
+    };
+  }
+  paths['/healthz'] = { get: { summary: 'Liveness (no token needed)', responses: { 200: { description: 'OK' } } } };
+  paths['/v1/ingest'] = { get: { summary: 'WebSocket: send a fix or a JSON array of fixes per message; replies {"ack":[[deviceId,seq],...],"errors":[...]} once recorded', description: 'Roles: ingest, operator, admin', responses: { 101: { description: 'Switching protocols' } } } };
+  paths['/v1/alerts/stream'] = { get: { summary: 'WebSocket: live alert events (a team token sees its own team only)', description: 'Roles: operator, admin, team:<id>', responses: { 101: { description: 'Switching protocols' } } } };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'iom-geofence', version: '0.1.0', description: 'Electronic monitoring and exclusion-zone alerts. Error codes: ' + Object.keys(API_ERRORS).join(', ') },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

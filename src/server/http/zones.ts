@@ -1,0 +1,88 @@
+import { compileZone, ZoneError, type PreparedZone } from '../../../geo/index.js';
+import { z } from 'zod';
+import { clip } from '../../engine/config.js';
+import { ApiError } from '../errors.js';
+import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
+
+const FeatureBody = z.object({ type: z.literal('Feature') }).passthrough();
+const FeatureCollectionBody = z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) });
+
+const zoneSummary = (z: PreparedZone): object => ({ id: z.id, kind: z.kind, layer: z.layer, vertexCount: z.vertexCount, bbox: [z.minLon, z.minLat, z.maxLon, z.maxLat] });
+
+function compile(feature: unknown): PreparedZone {
+  try {
+    return compileZone(feature);
+  } catch (e) {
+    if (e instanceof ZoneError) throw new ApiError('ZONE_INVALID', e.message, { zoneCode: e.code, zoneId: e.zoneId === null ? null : clip(e.zoneId) });
+    throw e;
+  }
+}
+
+/** Zones: GeoJSON Features, one at a time or a bulk FeatureCollection. */
+export const zones: ResourcePlugin = async (app, ctx) => {
+  const route = routeOn(app, ctx.docs);
+  route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody }, async (_req, _reply, { params, body, principal }) => {
+    mustBeReady(ctx);
+    if (body.id !== undefined && (typeof body.id !== 'string' && typeof body.id !== 'number' || String(body.id) !== params.id)) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
+    const feature = { ...body, id: params.id };
+    const zone = compile(feature);
+    await ctx.host.change((engine) => engine.setZone(zone), (m) => m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature)));
+    await audit(ctx, 'zone.put', zone.id, principal);
+    return zoneSummary(zone);
+  });
+  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
+    mustBeReady(ctx);
+    const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
+    const good: { zone: PreparedZone; json: string }[] = [];
+    const seen = new Set<string>();
+    body.features.forEach((f, index) => {
+      try {
+        const zone = compileZone(f);
+        if (seen.has(zone.id)) throw new ZoneError('ZONE_BAD_ID', zone.id, 'the same id appears earlier in this collection');
+        seen.add(zone.id);
+        good.push({ zone, json: JSON.stringify(f) });
+      } catch (e) {
+        if (!(e instanceof ZoneError)) throw e;
+        rejected.push({ index, id: e.zoneId === null ? null : clip(e.zoneId), code: e.code, message: e.message });
+      }
+    });
+    if (good.length > 0) {
+      await ctx.host.change(
+        (engine) => {
+          for (const g of good) engine.setZone(g.zone);
+        },
+        (m) => {
+          for (let i = 0; i < good.length; i += 1000) {
+            const args: string[] = [];
+            for (const g of good.slice(i, i + 1000)) args.push(g.zone.id, g.json);
+            m.hset(ctx.keys.zones, ...args);
+          }
+        },
+      );
+    }
+    await audit(ctx, 'zone.import', `${good.length} zones`, principal);
+    return { accepted: good.length, rejected };
+  });
+  route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
+    const raw = await ctx.redis.hget(ctx.keys.zones, params.id);
+    if (raw === null) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
+    const team = teamOf(principal);
+    if (team !== null) {
+      const engine = ctx.host.view;
+      const usedByTeam = engine.zoneUsersOf(params.id).some((s) => engine.getSubject(s)?.team === team);
+      if (!usedByTeam) throw new ApiError('FORBIDDEN', `zone ${JSON.stringify(params.id)} is not used by team ${team}'s subjects`);
+    }
+    return JSON.parse(raw) as unknown;
+  });
+  route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
+    mustBeReady(ctx);
+    const users = ctx.host.view.zoneUsersOf(params.id);
+    if (users.length > 0) throw new ApiError('ZONE_IN_USE', `zone ${JSON.stringify(params.id)} is named by conditions of ${users.length} subject(s)`, { subjects: users });
+    if ((await ctx.redis.hexists(ctx.keys.zones, params.id)) === 0) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
+    await ctx.host.change((engine) => {
+      if (!engine.deleteZone(params.id)) throw new ApiError('ZONE_IN_USE', `zone ${JSON.stringify(params.id)} is in use`);
+    }, (m) => m.hdel(ctx.keys.zones, params.id));
+    await audit(ctx, 'zone.delete', params.id, principal);
+    return reply.code(204).send();
+  });
+};
