@@ -5,12 +5,14 @@
  */
 import { Redis } from 'ioredis';
 import { Keys } from '../src/server/keys.js';
+import { workerSettingsFromEnv } from '../src/server/settings.js';
+import { onShutdownSignal } from '../src/server/shutdown.js';
 import { AlertWorkers } from './alert-workers.js';
 
-const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const keys = new Keys(process.env.KEY_PREFIX ?? 'iom');
-const redis = new Redis(url, { maxRetriesPerRequest: null });
-const connection = new Redis(url, { maxRetriesPerRequest: null });
+const settings = workerSettingsFromEnv();
+const keys = new Keys(settings.keyPrefix);
+const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', () => undefined);
 connection.on('error', () => undefined);
 
@@ -18,28 +20,17 @@ const log = (obj: object, msg: string): void => {
   process.stdout.write(`${JSON.stringify({ level: 'warn', time: Date.now(), pid: process.pid, name: 'worker', msg, ...obj })}\n`);
 };
 const workers = new AlertWorkers(redis, keys, connection, {
-  concurrency: Number(process.env.WORKER_CONCURRENCY ?? 64),
-  perTeamInFlight: Number(process.env.WORKER_PER_TEAM_IN_FLIGHT ?? 8),
-  attempts: Number(process.env.DELIVERY_ATTEMPTS ?? 8),
-  backoffMs: Number(process.env.DELIVERY_BACKOFF_MS ?? 1000),
+  concurrency: settings.concurrency,
+  perTeamInFlight: settings.perTeamInFlight,
+  attempts: settings.attempts,
+  backoffMs: settings.backoffMs,
   log,
 });
 
-let stopping = false;
-const stop = (): void => {
-  if (stopping) return;
-  stopping = true;
-  // Finish the jobs in hand; if Redis is gone and closing cannot complete, leave anyway (the
-  // jobs' locks expire and another worker takes them).
-  setTimeout(() => process.exit(1), 15_000).unref();
-  workers.close().then(
-    async () => {
-      await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
-      await Promise.race([connection.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
-      process.exit(0);
-    },
-    () => process.exit(1),
-  );
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+// Finish the jobs in hand; if Redis is gone and closing cannot complete, the watchdog ends the
+// process anyway (the jobs' locks expire and another worker takes them).
+onShutdownSignal('delivery worker', async () => {
+  await workers.close();
+  await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+  await Promise.race([connection.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+});

@@ -11,8 +11,9 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { settingsFromEnv } from './settings.js';
+import { readEnv, settingsFromEnv } from './settings.js';
 import { startService } from './service.js';
+import { onShutdownSignal } from './shutdown.js';
 
 function answers(host: string, port: number): Promise<boolean> {
   return new Promise((done) => {
@@ -53,8 +54,9 @@ async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 async function main(): Promise<void> {
+  const env = readEnv();
   let child: ChildProcess | null = null;
-  let redisUrl = process.env.REDIS_URL;
+  let redisUrl = env.REDIS_URL;
   if (redisUrl === undefined) {
     if (await answers('127.0.0.1', 6379)) redisUrl = 'redis://127.0.0.1:6379';
     else {
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
       process.stdout.write(`started a private redis-server at ${redisUrl} (AOF on, data in ./data/redis)\n`);
     }
   }
-  let apiTokens = process.env.API_TOKENS;
+  let apiTokens = env.API_TOKENS;
   const generated: [string, string][] = [];
   if (apiTokens === undefined || apiTokens === '') {
     for (const role of ['operator', 'ingest', 'admin', 'team:iom-demo']) generated.push([randomBytes(24).toString('base64url'), role]);
@@ -72,35 +74,22 @@ async function main(): Promise<void> {
   }
   const settings = settingsFromEnv({ redisUrl, apiTokens });
   const service = await startService(settings);
-  const workers = startWorkers(Number(process.env.WORKERS ?? 1), { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
+  const workers = startWorkers(env.WORKERS, { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
   process.stdout.write(`iom-geofence listening on ${service.url} (Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   if (generated.length > 0) {
     process.stdout.write('No API_TOKENS configured: tokens for this run only:\n');
     for (const [t, r] of generated) process.stdout.write(`  ${r.padEnd(14)} ${t}\n`);
     process.stdout.write(`Try: curl -H "Authorization: Bearer ${generated[0][0]}" ${service.url}/readyz\n`);
   }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+  onShutdownSignal('iom-geofence', async (signal) => {
     process.stdout.write(`${signal}: stopping (finishing writes and acks)\n`);
-    service.stop().then(
-      async () => {
-        await workers.stop();
-        child?.kill('SIGTERM');
-        process.exit(0);
-      },
-      (e: Error) => {
-        process.stderr.write(`error while stopping: ${e.message}\n`);
-        child?.kill('SIGTERM');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  // Whatever happens while stopping, do not hang: a supervisor expects the process to end.
-  process.on('SIGTERM', () => setTimeout(() => process.exit(1), 30_000).unref());
-  process.on('SIGINT', () => stop('SIGINT'));
+    try {
+      await service.stop();
+      await workers.stop();
+    } finally {
+      child?.kill('SIGTERM');
+    }
+  });
 }
 
 /** Delivery workers as child processes, restarted if one dies (a crash must not stop delivery). */

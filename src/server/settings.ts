@@ -1,78 +1,171 @@
+import { z } from 'zod';
+
 /**
- * Service settings from the environment, validated once at start-up. Units are in the names.
- * Every value has a local default so `npm start` works on a fresh machine.
+ * Every environment variable of the service (`npm start`) and the delivery workers, parsed by
+ * one zod schema at start-up. Units are in the names (`_MS`, `_S`, `_BYTES`, `_PER_S`); every
+ * value has a local default so `npm start` works on a fresh machine. README.md's
+ * "Configuration" paragraph lists them all (a test checks it, and that no code under src/ or
+ * workers/ reads a variable this schema does not know).
  */
+
+/** An integer variable: unset or empty gives the default; anything else must be an integer >= min. */
+function int(name: string, fallback: number, min = 0) {
+  return z.string().optional().transform((raw, ctx): number => {
+    if (raw === undefined || raw === '') return fallback;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}` });
+      return z.NEVER;
+    }
+    return v;
+  });
+}
+
+const text = (fallback: string) => z.string().optional().transform((raw) => raw ?? fallback);
+
+export const EnvSchema = z.object({
+  // --- service: network and storage ---
+  HOST: text('127.0.0.1'),
+  PORT: int('PORT', 8080),
+  /** Unset: `npm start` uses 127.0.0.1:6379 if it answers, else a private redis-server. */
+  REDIS_URL: z.string().optional(),
+  /** Port of the private redis-server `npm start` runs when no Redis answers. */
+  PRIVATE_REDIS_PORT: int('PRIVATE_REDIS_PORT', 6390, 1),
+  /** Prefix of every Redis key (tests use a unique one each). */
+  KEY_PREFIX: text('iom'),
+  /** "token=role,token=role": roles ingest, operator, admin, team:<id>. Unset: `npm start` makes tokens for the run. */
+  API_TOKENS: z.string().optional(),
+  /** Engine settings (contract section 2 "settings"), as JSON. */
+  ENGINE_SETTINGS: text('{}'),
+  LOG_LEVEL: text('info'),
+  // --- ingest ---
+  /** Largest WebSocket ingest message. */
+  INGEST_MAX_MESSAGE_BYTES: int('INGEST_MAX_MESSAGE_BYTES', 1 << 20, 1024),
+  /** Most fixes in one ingest message. */
+  INGEST_MAX_ITEMS: int('INGEST_MAX_ITEMS', 1000, 1),
+  /** Messages a connection may have awaiting their ack before reading from it pauses. */
+  INGEST_MAX_IN_FLIGHT: int('INGEST_MAX_IN_FLIGHT', 16, 1),
+  /** Fixes waiting to be written before every connection pauses. */
+  INGEST_MAX_PENDING_FIXES: int('INGEST_MAX_PENDING_FIXES', 100_000, 1),
+  /** Ingest messages per second allowed per token (burst = 2 s worth); past it, reading pauses. */
+  INGEST_RATE_LIMIT_PER_S: int('INGEST_RATE_LIMIT_PER_S', 5000, 1),
+  /** Replies a client has not read, in bytes, before reading from it pauses. */
+  INGEST_MAX_BUFFERED_BYTES: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
+  /** A fix more than this far in the future (device clock) is refused. */
+  INGEST_MAX_FUTURE_S: int('INGEST_MAX_FUTURE_S', 300),
+  /** Ping interval; a connection that has not answered the previous ping is dropped. */
+  WS_HEARTBEAT_MS: int('WS_HEARTBEAT_MS', 30_000, 100),
+  // --- HTTP ---
+  /** Largest HTTP body (bulk zone import aside). */
+  HTTP_BODY_LIMIT_BYTES: int('HTTP_BODY_LIMIT_BYTES', 1 << 20, 1024),
+  /** Largest bulk zone import body (POST /v1/zones). */
+  ZONE_IMPORT_LIMIT_BYTES: int('ZONE_IMPORT_LIMIT_BYTES', 256 << 20, 1024),
+  /** Requests per second allowed per token (burst = 2 s worth). */
+  RATE_LIMIT_PER_S: int('RATE_LIMIT_PER_S', 2000, 1),
+  // --- storage ---
+  /** Trail retention: by age, and by entries per device. */
+  TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
+  TRAIL_MAX_PER_DEVICE: int('TRAIL_MAX_PER_DEVICE', 20_000, 10),
+  /** How often the engine state is snapshotted (and the ingest log trimmed). */
+  SNAPSHOT_INTERVAL_MS: int('SNAPSHOT_INTERVAL_MS', 30_000, 100),
+  // --- delivery workers ---
+  /** Worker processes `npm start` runs beside the service. */
+  WORKERS: int('WORKERS', 1),
+  /** Jobs processed at once per delivery worker (slow receivers wait in parallel). */
+  WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 64, 1),
+  /** Deliveries to one team in flight at once in one worker; more wait briefly. */
+  WORKER_PER_TEAM_IN_FLIGHT: int('WORKER_PER_TEAM_IN_FLIGHT', 8, 1),
+  /** Delivery attempts before a job is dead-lettered. */
+  DELIVERY_ATTEMPTS: int('DELIVERY_ATTEMPTS', 8, 1),
+  /** First retry delay; doubles each attempt, with jitter. */
+  DELIVERY_BACKOFF_MS: int('DELIVERY_BACKOFF_MS', 1000),
+});
+
+export type Env = z.output<typeof EnvSchema>;
+
+/** Every variable name the service and the workers read. */
+export const ENV_VARS: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** The environment, parsed; a bad value throws naming the variable. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const r = EnvSchema.safeParse(Object.fromEntries(ENV_VARS.map((k) => [k, env[k]])));
+  if (!r.success) throw new Error(r.error.issues[0].message);
+  return r.data;
+}
+
+/** The service's settings (from the environment, then `overrides`). */
 export interface ServiceSettings {
   host: string;
   port: number;
   redisUrl: string;
-  /** Prefix of every Redis key (tests use a unique one each). */
   keyPrefix: string;
-  /** "token=role,token=role": roles ingest, operator, admin, team:<id>. */
   apiTokens: string;
-  /** Largest WebSocket ingest message. */
   ingestMaxMessageBytes: number;
-  /** Most fixes in one ingest message. */
   ingestMaxItems: number;
-  /** Messages a connection may have awaiting their ack before reading from it pauses. */
   ingestMaxInFlight: number;
-  /** Ingest messages per second allowed per token (burst = 2 s worth); past it, reading pauses. */
   ingestRateLimitPerS: number;
-  /** Replies a client has not read, in bytes, before reading from it pauses. */
   ingestMaxBufferedBytes: number;
-  /** Ping interval; a connection that has not answered the previous ping is dropped. */
   wsHeartbeatMs: number;
-  /** Fixes waiting to be written before every connection pauses. */
   ingestMaxPendingFixes: number;
-  /** A fix more than this far in the future (device clock) is refused. */
   ingestMaxFutureS: number;
-  /** Largest HTTP body (bulk zone import aside). */
   httpBodyLimitBytes: number;
-  /** Largest bulk zone import body (POST /v1/zones). */
   zoneImportLimitBytes: number;
-  /** Trail retention: by age, and by entries per device. */
   trailRetentionS: number;
   trailMaxPerDevice: number;
-  /** How often the engine state is snapshotted (and the ingest log trimmed). */
   snapshotIntervalMs: number;
-  /** Engine settings (contract section 2 "settings"), as JSON. */
   engineSettingsJson: string;
-  /** Requests per second allowed per token (burst = 2 s worth). */
   rateLimitPerS: number;
   logLevel: string;
 }
 
-function int(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return v;
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: NodeJS.ProcessEnv = process.env): ServiceSettings {
+  const e = readEnv(env);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    apiTokens: e.API_TOKENS ?? '',
+    ingestMaxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
+    ingestMaxItems: e.INGEST_MAX_ITEMS,
+    ingestMaxInFlight: e.INGEST_MAX_IN_FLIGHT,
+    ingestMaxPendingFixes: e.INGEST_MAX_PENDING_FIXES,
+    ingestRateLimitPerS: e.INGEST_RATE_LIMIT_PER_S,
+    ingestMaxBufferedBytes: e.INGEST_MAX_BUFFERED_BYTES,
+    wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    ingestMaxFutureS: e.INGEST_MAX_FUTURE_S,
+    httpBodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+    zoneImportLimitBytes: e.ZONE_IMPORT_LIMIT_BYTES,
+    trailRetentionS: e.TRAIL_RETENTION_S,
+    trailMaxPerDevice: e.TRAIL_MAX_PER_DEVICE,
+    snapshotIntervalMs: e.SNAPSHOT_INTERVAL_MS,
+    engineSettingsJson: e.ENGINE_SETTINGS,
+    rateLimitPerS: e.RATE_LIMIT_PER_S,
+    logLevel: e.LOG_LEVEL,
+    ...overrides,
+  };
 }
 
-export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}): ServiceSettings {
+/** A delivery worker process's settings. */
+export interface WorkerSettings {
+  redisUrl: string;
+  keyPrefix: string;
+  concurrency: number;
+  perTeamInFlight: number;
+  attempts: number;
+  backoffMs: number;
+}
+
+export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const e = readEnv(env);
   return {
-    host: process.env.HOST ?? '127.0.0.1',
-    port: int('PORT', 8080),
-    redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    keyPrefix: process.env.KEY_PREFIX ?? 'iom',
-    apiTokens: process.env.API_TOKENS ?? '',
-    ingestMaxMessageBytes: int('INGEST_MAX_MESSAGE_BYTES', 1 << 20, 1024),
-    ingestMaxItems: int('INGEST_MAX_ITEMS', 1000, 1),
-    ingestMaxInFlight: int('INGEST_MAX_IN_FLIGHT', 16, 1),
-    ingestMaxPendingFixes: int('INGEST_MAX_PENDING_FIXES', 100_000, 1),
-    ingestRateLimitPerS: int('INGEST_RATE_LIMIT_PER_S', 5000, 1),
-    ingestMaxBufferedBytes: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
-    wsHeartbeatMs: int('WS_HEARTBEAT_MS', 30_000, 100),
-    ingestMaxFutureS: int('INGEST_MAX_FUTURE_S', 300),
-    httpBodyLimitBytes: int('HTTP_BODY_LIMIT_BYTES', 1 << 20, 1024),
-    zoneImportLimitBytes: int('ZONE_IMPORT_LIMIT_BYTES', 256 << 20, 1024),
-    trailRetentionS: int('TRAIL_RETENTION_S', 7 * 86400, 60),
-    trailMaxPerDevice: int('TRAIL_MAX_PER_DEVICE', 20_000, 10),
-    snapshotIntervalMs: int('SNAPSHOT_INTERVAL_MS', 30_000, 100),
-    engineSettingsJson: process.env.ENGINE_SETTINGS ?? '{}',
-    rateLimitPerS: int('RATE_LIMIT_PER_S', 2000, 1),
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-    ...overrides,
+    redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    concurrency: e.WORKER_CONCURRENCY,
+    perTeamInFlight: e.WORKER_PER_TEAM_IN_FLIGHT,
+    attempts: e.DELIVERY_ATTEMPTS,
+    backoffMs: e.DELIVERY_BACKOFF_MS,
   };
 }
