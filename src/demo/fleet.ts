@@ -1,3 +1,4 @@
+import type { FixInput } from '../engine/fix.js';
 import { round6 } from './city.js';
 import { Random } from './random.js';
 import { CITY_RADIUS_M, VICTIM_ROAM_M, type Person, type Scenario, type VictimDevice } from './scenario.js';
@@ -16,16 +17,6 @@ const MINUTE_MS = 60_000;
 
 type State = 'home' | 'trip' | 'dwell' | 'script-approach' | 'script-linger';
 
-export interface FixMessage {
-  deviceId: string;
-  seq: number;
-  ts: string;
-  lat?: number;
-  lon?: number;
-  accuracy?: number;
-  battery: number;
-  strap?: 'ok' | 'open';
-}
 
 class Agent {
   seq = 0;
@@ -126,7 +117,7 @@ export class Fleet {
   }
 
   /** Appends every fix due at or before simNowMs, each device's in time order. */
-  advance(simNowMs: number, out: FixMessage[]): void {
+  advance(simNowMs: number, out: FixInput[]): void {
     for (const a of this.agents) {
       while (a.alive && a.nextFixMs <= simNowMs) {
         this.move(a, a.nextFixMs);
@@ -296,7 +287,7 @@ export class Fleet {
     return best ?? [p.homeX, p.homeY];
   }
 
-  private fix(a: Agent, t: number): FixMessage | null {
+  private fix(a: Agent, t: number): FixInput | null {
     const p = a.person;
     a.battery = Math.min(1, a.battery + (a.state === 'home' && a.batteryPerMin > -0.003 ? 0.004 : a.batteryPerMin));
     if (p?.script?.kind === 'battery' && a.battery <= 0.03) {
@@ -316,7 +307,7 @@ export class Fleet {
     x += clamp(a.rng.gaussian() * accuracy * 0.35, accuracy * 0.9);
     y += clamp(a.rng.gaussian() * accuracy * 0.35, accuracy * 0.9);
     const s = p?.script ?? null;
-    const fix: FixMessage = { deviceId: a.deviceId, seq: a.seq, ts: new Date(t).toISOString().slice(0, 19) + 'Z', battery: Math.round(a.battery * 100) / 100 };
+    const fix: FixInput = { deviceId: a.deviceId, seq: a.seq, ts: new Date(t).toISOString().slice(0, 19) + 'Z', battery: Math.round(a.battery * 100) / 100 };
     const shielded = s?.kind === 'no_fix' && t >= s.atMs && t < s.atMs + 20 * MINUTE_MS;
     if (!shielded) {
       fix.lat = round6(this.sc.frame.lat(y));

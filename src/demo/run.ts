@@ -10,7 +10,8 @@ import type { AlertEvent, AlertType } from '../engine/alert.js';
 import { ApiClient, ApiRequestError, mapLimit, sleep, wsUrl } from './api-client.js';
 import { formatAlert, Terminal } from './alert-view.js';
 import { CITIES } from './city.js';
-import { Fleet, type FixMessage } from './fleet.js';
+import type { FixInput } from '../engine/fix.js';
+import { Fleet } from './fleet.js';
 import { IngestSocket } from './ingest-socket.js';
 import { BREACH_ALERT, BREACH_STORY, buildScenario, type Person } from './scenario.js';
 import { addHours, formatDuration, londonDateTime, londonHHMM, londonTime, SimClock } from './sim-clock.js';
@@ -251,7 +252,7 @@ async function main(): Promise<number> {
     interrupted = true;
   });
   const started = Date.now();
-  const buffer: FixMessage[] = [];
+  const buffer: FixInput[] = [];
   const rateWindow: [number, number][] = [];
   let lastProgress = 0;
   const progress = (force = false): void => {

@@ -18,6 +18,7 @@ import { WebSocket, type RawData } from 'ws';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/alerts/signature.js';
 import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js';
 import { AlertOutbox } from '../../src/alerts/outbox.js';
+import type { FixInput } from '../../src/engine/fix.js';
 import { writeAlertRecords } from '../../src/alerts/alert-record.js';
 import { API_ERRORS } from '../../src/server/errors.js';
 import { Keys } from '../../src/server/keys.js';
@@ -263,16 +264,8 @@ export const INSIDE_X: LatLon = southOfX(-500);
 export const BUFFER_X: LatLon = southOfX(50);
 export const FAR_X: LatLon = southOfX(800);
 
-export interface FixIn {
-  deviceId: string;
-  seq: number;
-  ts: string;
-  lat?: number;
-  lon?: number;
-  accuracy?: number;
-  battery?: number;
-  strap?: string;
-}
+/** The wire form of a fix (contract section 1). */
+export type FixIn = FixInput;
 
 export function fix(deviceId: string, seq: number, tsMs: number, pos: LatLon | null, extra: Partial<FixIn> = {}): FixIn {
   return { deviceId, seq, ts: new Date(tsMs).toISOString(), ...(pos === null ? {} : { lat: pos[0], lon: pos[1], accuracy: 5 }), ...extra };

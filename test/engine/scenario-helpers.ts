@@ -2,6 +2,7 @@
 // turns the NDJSON output back into events and compact one-line summaries for tables.
 import { expect } from 'vitest';
 import type { AlertEvent } from '../../src/engine/alert.js';
+import type { FixInput } from '../../src/engine/fix.js';
 import { replay } from '../../src/cli/replay.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -115,16 +116,8 @@ export function config(subjects: object[], zones: object[] = [], settings: Recor
 // ---------------------------------------------------------------------------------------------
 // Fixes
 
-export interface FixIn {
-  deviceId: string;
-  seq: number;
-  ts: string | number;
-  lat?: number;
-  lon?: number;
-  accuracy?: number;
-  battery?: number;
-  strap?: 'ok' | 'open' | 'tampered';
-}
+/** The wire form of a fix (contract section 1). */
+export type FixIn = FixInput;
 
 export interface FixExtra {
   accuracy?: number;

@@ -10,6 +10,7 @@
 // Mutations are generated as small descriptors (`Mutation`) and applied by `applyMutations`, so a
 // failing case is reported (and shrunk) as a short list of operations, not as a 1 MB string.
 import fc from 'fast-check';
+import type { FixInput } from '../../src/engine/fix.js';
 
 // ---------------------------------------------------------------------------------------------
 // A JSON document with raw-text leaves
@@ -308,10 +309,8 @@ export interface FixOptions {
   near?: { lat: number; lon: number; spreadDeg: number };
 }
 
-export type FixJson = {
-  deviceId: string; seq: number; ts: string | number;
-  lat?: number; lon?: number; accuracy?: number; battery?: number; strap?: 'ok' | 'open' | 'tampered';
-};
+/** The wire form of a fix (contract section 1). */
+export type FixJson = FixInput;
 
 const round7 = (x: number): number => Math.round(x * 1e7) / 1e7;
 

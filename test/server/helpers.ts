@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
+import type { FixInput } from '../../src/engine/fix.js';
 import { API_ERRORS } from '../../src/server/errors.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
@@ -282,16 +283,8 @@ export const INSIDE_X: LatLon = southOfX(-500);
 export const BUFFER_X: LatLon = southOfX(50);
 export const FAR_X: LatLon = southOfX(800);
 
-export interface FixIn {
-  deviceId: string;
-  seq: number;
-  ts: string | number;
-  lat?: number;
-  lon?: number;
-  accuracy?: number;
-  battery?: number;
-  strap?: string;
-}
+/** The wire form of a fix (contract section 1). */
+export type FixIn = FixInput;
 
 export function fix(deviceId: string, seq: number, tsMs: number, pos: LatLon | null, extra: Partial<FixIn> = {}): FixIn {
   return {
