@@ -1,6 +1,7 @@
 // HTTP API against a real Redis: authentication, roles (ingest / operator / admin / team:<id>),
 // validation and its error codes, zone and subject conflicts, bulk zone import, body limits,
 // acknowledgements, the OpenAPI document, metrics, and prototype-poisoning refusal.
+// Requests go through fastify's inject (no socket); the WebSocket set-up uses the real port.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api, exclusionSubject, fix, fmt, INSIDE_X, rect, startTestService, TOKENS, WsClient, zoneX,
@@ -15,7 +16,7 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
   const base = Math.floor((Date.now() - 600_000) / 1000) * 1000;
   const northEp = `S-N:c1:${fmt(base + 2000)}`;
   const southEp = `S-S:c1:${fmt(base + 3000)}`;
-  const as = (token: string | null) => (method: string, path: string, body?: unknown) => api(t.url, method, path, { token, body });
+  const as = (token: string | null) => (method: string, path: string, body?: unknown) => api(t.service.app, method, path, { token, body });
   const op = (method: string, path: string, body?: unknown) => as(TOKENS.operator)(method, path, body);
   const north = (method: string, path: string, body?: unknown) => as(TOKENS.north)(method, path, body);
   const ingest = (method: string, path: string, body?: unknown) => as(TOKENS.ingest)(method, path, body);
@@ -49,7 +50,7 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
         expect(r.status, path).toBe(401);
         expect(r.body.code).toBe('AUTH_REQUIRED');
       }
-      const basic = await api(t.url, 'GET', '/v1/alerts', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+      const basic = await api(t.service.app, 'GET', '/v1/alerts', { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
       expect(basic.status).toBe(401);
       expect(basic.body.code).toBe('AUTH_REQUIRED');
       expect((await as(null)('PUT', '/v1/zones/Z-x', zoneX('Z-x'))).body.code).toBe('AUTH_REQUIRED');
@@ -199,7 +200,7 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
       const other = await op('PUT', '/v1/zones/Z-a', zoneX('Z-b'));
       expect(other.status).toBe(400);
       expect(other.body.code).toBe('VALIDATION');
-      const notJson = await api(t.url, 'PUT', '/v1/zones/Z-a', { token: TOKENS.operator, raw: '{"type":' });
+      const notJson = await api(t.service.app, 'PUT', '/v1/zones/Z-a', { token: TOKENS.operator, raw: '{"type":' });
       expect(notJson.status).toBe(400);
       expect(notJson.body.code).toBe('VALIDATION');
     });
@@ -376,17 +377,17 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
         `{"constructor":{"prototype":{"polluted":"yes"}},${subject}`,
       ];
       for (const raw of bodies) {
-        const r = await api(t.url, 'PUT', '/v1/subjects/S-proto', { token: TOKENS.operator, raw });
+        const r = await api(t.service.app, 'PUT', '/v1/subjects/S-proto', { token: TOKENS.operator, raw });
         expect(r.status, raw.slice(0, 40)).toBe(400);
         expect(r.body.code).toBe('VALIDATION');
       }
       expect((await op('GET', '/v1/subjects/S-proto')).status).toBe(404);
       const zone = `{"__proto__":{"polluted":"yes"},"type":"Feature","id":"Z-proto","geometry":{"type":"Point","coordinates":[0,51]},"properties":{"radiusM":50}}`;
-      expect((await api(t.url, 'PUT', '/v1/zones/Z-proto', { token: TOKENS.operator, raw: zone })).status).toBe(400);
+      expect((await api(t.service.app, 'PUT', '/v1/zones/Z-proto', { token: TOKENS.operator, raw: zone })).status).toBe(400);
       const nested = `{"type":"Feature","id":"Z-proto","geometry":{"type":"Point","coordinates":[0,51]},"properties":{"radiusM":50,"__proto__":{"polluted":"yes"}}}`;
-      expect((await api(t.url, 'PUT', '/v1/zones/Z-proto', { token: TOKENS.operator, raw: nested })).status).toBe(400);
+      expect((await api(t.service.app, 'PUT', '/v1/zones/Z-proto', { token: TOKENS.operator, raw: nested })).status).toBe(400);
       const ack = `{"by":"x","outcome":"no_action","__proto__":{"polluted":"yes"}}`;
-      expect((await api(t.url, 'POST', `/v1/alerts/${enc(northEp)}/ack`, { token: TOKENS.operator, raw: ack })).status).toBe(400);
+      expect((await api(t.service.app, 'POST', `/v1/alerts/${enc(northEp)}/ack`, { token: TOKENS.operator, raw: ack })).status).toBe(400);
       expect((await op('GET', `/v1/alerts/${enc(northEp)}`)).body.acknowledged).toBeUndefined();
       expect((await op('GET', '/v1/zones/Z-proto')).status).toBe(404);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();

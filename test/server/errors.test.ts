@@ -77,23 +77,23 @@ describe('API error codes from a running service', () => {
   });
 
   it('names every code in the OpenAPI description', async () => {
-    const r = await api(t.url, 'GET', '/docs/json', { token: TOKENS.admin });
+    const r = await api(t.service.app, 'GET', '/docs/json', { token: TOKENS.admin });
     expect(r.status).toBe(200);
     for (const code of CODES) expect(r.body.info.description, code).toContain(code);
   });
 
   it('429 RATE_LIMITED past a token\'s allowance (burst = 2 s worth), per token', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => api(t.url, 'GET', '/readyz', { token: TOKENS.north })));
+    const results = await Promise.all(Array.from({ length: 20 }, () => api(t.service.app, 'GET', '/readyz', { token: TOKENS.north })));
     const limited = results.filter((r) => r.status === 429);
     // The bucket refills while the requests are served (slowly on a loaded machine): at least
     // one of twenty concurrent requests must be refused, whatever the timing.
     expect(limited.length).toBeGreaterThanOrEqual(1);
     for (const r of limited) expect(r.body.code).toBe('RATE_LIMITED');
     // Another token has its own allowance.
-    expect((await api(t.url, 'GET', '/readyz', { token: TOKENS.south })).status).toBe(200);
+    expect((await api(t.service.app, 'GET', '/readyz', { token: TOKENS.south })).status).toBe(200);
     // The allowance covers every route of the token, changes included.
     let putStatus = 0;
-    for (let i = 0; i < 60 && putStatus !== 429; i++) putStatus = (await api(t.url, 'PUT', '/v1/zones/Z-r', { token: TOKENS.north, body: zoneX('Z-r') })).status;
+    for (let i = 0; i < 60 && putStatus !== 429; i++) putStatus = (await api(t.service.app, 'PUT', '/v1/zones/Z-r', { token: TOKENS.north, body: zoneX('Z-r') })).status;
     expect(putStatus).toBe(429);
   });
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
@@ -122,12 +123,27 @@ export interface ApiResponse {
 /** Every error `code` any test sees, with its status (checked against the registry on the spot). */
 export const seenErrorCodes = new Map<string, number>();
 
+/** Where a request goes: a base URL (over a socket) or the fastify app itself (`inject`, no socket). */
+export type ApiTarget = string | FastifyInstance;
+
+/** One request without a socket, through fastify's `inject`; the answer in fetch's shapes. */
+async function injectRequest(app: FastifyInstance, method: string, path: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await app.inject({ method: method as 'GET', url: path, headers, ...(body === undefined ? {} : { payload: body }) });
+  const out = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) out.append(k, String(one));
+  }
+  return { status: res.statusCode, text: res.payload, headers: out };
+}
+
 /**
- * One HTTP request. Every error body's `code` is checked on the spot: it must be a key of
- * API_ERRORS and the HTTP status must be the one the registry gives it.
+ * One HTTP request, over a socket (target: base URL) or injected (target: the app). Every error
+ * body's `code` is checked on the spot: it must be a key of API_ERRORS and the HTTP status must
+ * be the one the registry gives it.
  */
 export async function api(
-  base: string, method: string, path: string,
+  target: ApiTarget, method: string, path: string,
   opts: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
@@ -136,8 +152,14 @@ export async function api(
   if (opts.raw !== undefined) body = opts.raw;
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers, body });
-  const text = await res.text();
+  let res: { status: number; text: string; headers: Headers };
+  if (typeof target === 'string') {
+    const r = await fetch(`${target}${path}`, { method, headers, body });
+    res = { status: r.status, text: await r.text(), headers: r.headers };
+  } else {
+    res = await injectRequest(target, method, path, headers, body);
+  }
+  const { text } = res;
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').includes('application/json') && text !== '') parsed = JSON.parse(text);
   if (res.status >= 400) {
