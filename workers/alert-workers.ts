@@ -77,23 +77,22 @@ export class AlertWorkers {
     };
     this.records = new AlertRecords(redis, keys);
     const common = { connection, prefix: keys.bull };
-    const locks = WORKER_LOCKS;
     this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...KEEP_FINISHED, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
     this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: ESCALATION_JOB_OPTIONS });
 
     const backoffMs = this.opts.backoffMs;
     this.workers.push(
-      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, ...locks, concurrency: 16 }),
+      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, ...WORKER_LOCKS, concurrency: 16 }),
       new Worker(DELIVERY_QUEUE, (job, token) => this.deliver(job, token), {
         ...common,
-        ...locks,
+        ...WORKER_LOCKS,
         concurrency: this.opts.concurrency,
         settings: {
           // Exponential backoff with full jitter, so a receiver coming back is not hit by a herd.
           backoffStrategy: (attemptsMade: number) => Math.round(backoffMs * 2 ** (attemptsMade - 1) * (0.5 + Math.random())),
         },
       }),
-      new Worker(ESCALATION_QUEUE, (job) => this.escalate(job), { ...common, ...locks, concurrency: 8 }),
+      new Worker(ESCALATION_QUEUE, (job) => this.escalate(job), { ...common, ...WORKER_LOCKS, concurrency: 8 }),
     );
     const deliveryWorker = this.workers[1];
     deliveryWorker.on('failed', (job, err) => {
