@@ -27,7 +27,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +41,7 @@ import { repoRoot, writeResults } from '../common/results.js';
 import { percentile } from '../common/stats.js';
 import { fmt, formatTable } from '../common/table.js';
 import { summariseProfiles, type ProfileSummary } from './profile.js';
+import { freePort } from '../common/net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -94,17 +94,6 @@ async function cleanupPrefix(prefix: string): Promise<void> {
     if (keys.length > 0) await r.unlink(...keys);
   } while (cursor !== '0');
   r.disconnect();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createNetServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -24,6 +23,7 @@ import { Keys } from '../../src/server/keys.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
 import { AlertWorkers, type WorkerOptions } from '../../workers/alert-workers.js';
+import { freePort } from '../../bench/common/net.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -383,16 +383,7 @@ export function spawnWorker(prefix: string, env: Record<string, string> = {}): W
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createNetServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
+export { freePort };
 
 // ---------------------------------------------------------------------------------------------
 // The webhook receiver: a real node:http server on 127.0.0.1

@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -13,6 +12,7 @@ import { WebSocket, type RawData } from 'ws';
 import { API_ERRORS } from '../../src/server/errors.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
+import { freePort } from '../../bench/common/net.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -336,16 +336,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | null | un
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
+export { freePort };
 
 // ---------------------------------------------------------------------------------------------
 // The real service as a child process (`node dist/src/server/main.js`)

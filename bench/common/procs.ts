@@ -1,10 +1,19 @@
 /**
- * Every child process the harness starts goes through here, so that all of them are killed when
- * the harness stops: at the end, on failure, on Ctrl-C or SIGTERM, and on an uncaught error.
- * Children are killed by their own pid only (never by name).
+ * Child processes of the benchmarks and the chaos harness. Every child started here is tracked,
+ * so that all of them can be killed when the harness stops: at the end, on failure, on Ctrl-C or
+ * SIGTERM, and on an uncaught error. Children are killed by their own pid only (never by name).
+ * Also: the built service as a child (`node dist/src/server/main.js`), and /proc readings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { log, sleep } from './util.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './results.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const stderrLine = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+export const SERVICE_JS = join(repoRoot(), 'dist/src/server/main.js');
+export const WORKER_JS = join(repoRoot(), 'dist/workers/main.js');
 
 export interface Child {
   readonly name: string;
@@ -23,8 +32,8 @@ export interface Child {
 
 const live = new Set<Child>();
 
-export function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
-  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void, cwd?: string): Child {
+  const proc = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let exited = false;
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -79,7 +88,7 @@ export function start(name: string, command: string, args: string[], env: NodeJS
 }
 
 /** Kills every child still running (SIGTERM, then SIGKILL after graceMs). */
-export async function stopAll(graceMs = 5000): Promise<void> {
+export async function stopAll(graceMs = 5000, log: (msg: string) => void = stderrLine): Promise<void> {
   const all = [...live];
   if (all.length > 0) log(`stopping ${all.length} child process(es): ${all.map((c) => `${c.name}[${c.pid}]`).join(', ')}`);
   await Promise.all(all.map((c) => c.stop('SIGTERM', graceMs)));
@@ -97,7 +106,7 @@ export function killAllNow(): void {
 }
 
 /** Installs handlers so that Ctrl-C, SIGTERM and crashes still stop every child. */
-export function installCleanup(onAbort: () => Promise<void>): void {
+export function installCleanup(onAbort: () => Promise<void>, log: (msg: string) => void = stderrLine): void {
   let aborting = false;
   const abort = (why: string, code: number): void => {
     if (aborting) {
@@ -106,7 +115,7 @@ export function installCleanup(onAbort: () => Promise<void>): void {
     }
     aborting = true;
     log(`${why}: stopping children`);
-    void Promise.race([onAbort().catch(() => undefined).then(() => stopAll(3000)), sleep(10_000)]).finally(() => {
+    void Promise.race([onAbort().catch(() => undefined).then(() => stopAll(3000, log)), sleep(10_000)]).finally(() => {
       killAllNow();
       process.exit(code);
     });
@@ -122,4 +131,43 @@ export function installCleanup(onAbort: () => Promise<void>): void {
     abort('unhandled rejection', 1);
   });
   process.on('exit', () => killAllNow());
+}
+
+/**
+ * The built service as a tracked child (`node [nodeArgs] dist/src/server/main.js` with `env`):
+ * resolves with its URL once it prints "listening on <url>"; if it exits first or says nothing
+ * within timeoutMs, kills it and throws with the last lines of its output. `onSpawn` sees the
+ * child as soon as it exists (before it listens).
+ */
+export async function startServiceProcess(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  o: { nodeArgs?: readonly string[]; cwd?: string; timeoutMs?: number; onSpawn?: (child: Child) => void } = {},
+): Promise<{ child: Child; url: string }> {
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  let listening: (url: string) => void = () => undefined;
+  const up = new Promise<string>((r) => (listening = r));
+  const child = start(name, process.execPath, [...(o.nodeArgs ?? []), SERVICE_JS], env, (line) => {
+    const m = /listening on (http:\/\/\S+)/.exec(line);
+    if (m !== null) listening(m[1]!);
+  }, o.cwd);
+  o.onSpawn?.(child);
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([up, child.exit.then(() => null), new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), timeoutMs)))]);
+  clearTimeout(timer);
+  if (typeof r !== 'string') {
+    await child.kill();
+    throw new Error(`the service did not start (${r === null ? 'exited' : `no "listening" within ${timeoutMs / 1000} s`}):\n${child.tail()}`);
+  }
+  return { child, url: r };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? NaN : Number(m[1]) * 1024;
+  } catch {
+    return NaN;
+  }
 }
