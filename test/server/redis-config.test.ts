@@ -11,7 +11,7 @@ import { checkRedis, startService, type Service } from '../../src/server/service
 import {
   api, exclusionSubject, fix, FAR_X, freePort, INSIDE_X, newRedis, sleep, testSettings, TOKENS, uniquePrefix, WsClient, zoneX,
   type IngestReply,
-} from './helpers.js';
+} from '../support/server.js';
 
 const HAVE_REDIS_SERVER = redisServerInstalled();
 

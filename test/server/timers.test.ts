@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { alertJobId, Keys } from '../../src/server/keys.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, newRedis, sleep, startTestService, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,
-} from './helpers.js';
+} from '../support/server.js';
 
 const engineSettingsJson = JSON.stringify({ offlineAfterS: 2, noFixAfterS: 86_400 });
 

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DURABLE_REDIS_ARGS, redisServerArgs, redisServerInstalled, waitForRedis } from '../../src/server/local-redis.js';
-import { freePort } from '../common/net.js';
-import { start, type Child } from '../common/procs.js';
+import { DURABLE_REDIS_ARGS, redisServerArgs, redisServerInstalled, waitForRedis } from '../../../src/server/local-redis.js';
+import { freePort } from '../../../bench/common/net.js';
+import { start, type Child } from '../../../bench/common/procs.js';
 import { log } from './util.js';
 
 export class PrivateRedis {

@@ -3,7 +3,7 @@
 // `node dist/workers/main.js` children) and a node:http webhook receiver on 127.0.0.1.
 // Each test uses its own key prefix and deletes its keys afterwards. Nothing is mocked.
 //
-// Some helpers are copied (not imported) from test/server/helpers.ts, so this suite does not
+// Some helpers are copied (not imported) from test/support/server.ts, so this suite does not
 // depend on another suite's file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -18,9 +18,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchEnv } from '../common/env.js';
-import { formatTable, fmt } from '../common/table.js';
-import { installCleanup, stopAll } from '../common/procs.js';
+import { benchEnv } from '../../../bench/common/env.js';
+import { formatTable, fmt } from '../../../bench/common/table.js';
+import { installCleanup, stopAll } from '../../../bench/common/procs.js';
 import { PrivateRedis } from './redis.js';
 import { connections } from './s-conns.js';
 import { processKill } from './s-kill.js';

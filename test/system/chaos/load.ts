@@ -10,7 +10,7 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import type { World } from './world.js';
-import { percentileOf as percentile } from '../common/stats.js';
+import { percentileOf as percentile } from '../../../bench/common/stats.js';
 import { log } from './util.js';
 
 export interface LoadOptions {

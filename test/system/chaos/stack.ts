@@ -5,10 +5,10 @@
  * same KEY_PREFIX, REDIS_URL and port; so can each worker. Its RSS is sampled from /proc.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiClient, mapLimit } from '../../src/demo/api-client.js';
-import { repoRoot } from '../common/results.js';
-import { freePort } from '../common/net.js';
-import { rssBytes, start, startServiceProcess, WORKER_JS, type Child } from '../common/procs.js';
+import { ApiClient, mapLimit } from '../../../src/demo/api-client.js';
+import { repoRoot } from '../../../bench/common/results.js';
+import { freePort } from '../../../bench/common/net.js';
+import { rssBytes, start, startServiceProcess, WORKER_JS, type Child } from '../../../bench/common/procs.js';
 import type { PrivateRedis } from './redis.js';
 import type { Receiver } from './receiver.js';
 import { log } from './util.js';
