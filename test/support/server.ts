@@ -321,7 +321,9 @@ export function fmt(ms: number): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 25): Promise<T> {
+export async function waitUntil<T>(
+  what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 25,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown = null;
   for (;;) {
@@ -331,7 +333,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | null | un
     } catch (e) {
       last = e;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
     await sleep(everyMs);
   }
 }
