@@ -36,7 +36,7 @@ import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '
 import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js';
 import { AlertOutbox, PRIORITY } from '../../src/server/alert-queue.js';
 import { alertJobId, Keys } from '../../src/server/keys.js';
-import { benchEnv } from '../common/env.js';
+import { benchEnv, envInt } from '../common/env.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { percentile } from '../common/stats.js';
 import { fmt, formatTable } from '../common/table.js';
@@ -46,13 +46,6 @@ import { freePort } from '../common/net.js';
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 if (!/^redis:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/\d+)?$/.test(REDIS_URL)) throw new Error('the benchmark only talks to a Redis on 127.0.0.1');

@@ -21,7 +21,8 @@ import { startService, type Service } from '../../src/server/service.js';
 import type { ServiceSettings } from '../../src/server/settings.js';
 import { AlertWorkers, type WorkerOptions } from '../../workers/alert-workers.js';
 import {
-  cleanupPrefix, fmt, newRedis, REDIS_URL, ROOT, sleep, testSettings, type FixIn, uniquePrefix as serverUniquePrefix, waitUntil as serverWaitUntil,
+  cleanupPrefix, fmt, newRedis, REDIS_URL, ROOT, sleep, testSettings, type FixIn, uniquePrefix as serverUniquePrefix, waitForMessage,
+  waitUntil as serverWaitUntil,
 } from './server.js';
 
 export {
@@ -80,7 +81,8 @@ export async function startTestService(prefix: string, over: Partial<ServiceSett
 export class WsClient {
   private readonly pending: ((v: unknown) => void)[] = [];
   readonly received: unknown[] = [];
-  private listeners: ((m: unknown) => void)[] = [];
+  /** Called with every message received (see waitForMessage). */
+  listeners: ((m: unknown) => void)[] = [];
 
   private constructor(readonly ws: WebSocket, private readonly replies: boolean) {
     ws.on('message', (data: RawData) => {
@@ -114,18 +116,7 @@ export class WsClient {
   }
 
   waitFor(pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
-    const hit = this.received.find(pred);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((done, fail) => {
-      const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      const l = (m: unknown): void => {
-        if (!pred(m)) return;
-        clearTimeout(t);
-        this.listeners = this.listeners.filter((x) => x !== l);
-        done(m);
-      };
-      this.listeners.push(l);
-    });
+    return waitForMessage(this, pred, timeoutMs);
   }
 
   /**

@@ -160,12 +160,35 @@ export type IngestReply = {
   nack?: [string, number][];
 };
 
+/** What a WebSocket client keeps of what it received: every message, and who waits for one. */
+export interface MessageFeed {
+  readonly received: unknown[];
+  listeners: ((m: unknown) => void)[];
+}
+
+/** Resolves with the first message of `feed` matching `pred` (including ones already received). */
+export function waitForMessage(feed: MessageFeed, pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
+  const hit = feed.received.find(pred);
+  if (hit !== undefined) return Promise.resolve(hit);
+  return new Promise((done, fail) => {
+    const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
+    const l = (m: unknown): void => {
+      if (!pred(m)) return;
+      clearTimeout(t);
+      feed.listeners = feed.listeners.filter((x) => x !== l);
+      done(m);
+    };
+    feed.listeners.push(l);
+  });
+}
+
 /** A WebSocket client whose replies are matched to messages in order (the server keeps order). */
 export class WsClient {
   private readonly pending: { resolve: (v: IngestReply) => void; reject: (e: Error) => void }[] = [];
   readonly received: unknown[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  private listeners: ((m: unknown) => void)[] = [];
+  /** Called with every message received (see waitForMessage). */
+  listeners: ((m: unknown) => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData) => {
@@ -225,18 +248,7 @@ export class WsClient {
 
   /** Resolves with the first received message matching `pred` (including ones already received). */
   waitFor(pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
-    const hit = this.received.find(pred);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((done, fail) => {
-      const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      const l = (m: unknown): void => {
-        if (!pred(m)) return;
-        clearTimeout(t);
-        this.listeners = this.listeners.filter((x) => x !== l);
-        done(m);
-      };
-      this.listeners.push(l);
-    });
+    return waitForMessage(this, pred, timeoutMs);
   }
 
   get inFlight(): number {
