@@ -37,11 +37,12 @@ import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js'
 import { AlertOutbox, PRIORITY } from '../../src/server/alert-queue.js';
 import { alertJobId, Keys } from '../../src/server/keys.js';
 import { benchEnv, envInt } from '../common/env.js';
+import { freePort } from '../common/net.js';
+import { unlinkPrefix } from '../common/redis-keys.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { percentile } from '../common/stats.js';
 import { fmt, formatTable } from '../common/table.js';
 import { summariseProfiles, type ProfileSummary } from './profile.js';
-import { freePort } from '../common/net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -80,12 +81,7 @@ function newRedis(): Redis {
 
 async function cleanupPrefix(prefix: string): Promise<void> {
   const r = newRedis();
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length > 0) await r.unlink(...keys);
-  } while (cursor !== '0');
+  await unlinkPrefix(r, prefix, 2000);
   r.disconnect();
 }
 

@@ -13,6 +13,7 @@ import { API_ERRORS } from '../../src/server/errors.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
 import { freePort } from '../../bench/common/net.js';
+import { unlinkPrefix } from '../../bench/common/redis-keys.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,18 +54,11 @@ export function newRedis(url = REDIS_URL): Redis {
 /** Deletes every key of one test prefix (SCAN MATCH prefix:* + UNLINK). */
 export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
   const r = newRedis(url);
-  let n = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) n += await r.unlink(...keys);
-    } while (cursor !== '0');
+    return await unlinkPrefix(r, prefix);
   } finally {
     r.disconnect();
   }
-  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
