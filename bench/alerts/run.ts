@@ -23,12 +23,12 @@
  * BENCH_PHASES=A,B,C picks phases (results are only written when all three ran);
  * BENCH_ALERTS, BENCH_BACKLOG, BENCH_TAGS, BENCH_LATENCY_S, BENCH_CAPACITY_S, BENCH_WORKERS=1,2,4 resize it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { WebSocket, type RawData } from 'ws';
@@ -38,6 +38,7 @@ import { AlertOutbox, PRIORITY } from '../../src/server/alert-queue.js';
 import { alertJobId, Keys } from '../../src/server/keys.js';
 import { benchEnv, envInt } from '../common/env.js';
 import { freePort } from '../common/net.js';
+import { cpuSeconds, start } from '../common/procs.js';
 import { unlinkPrefix } from '../common/redis-keys.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { percentile } from '../common/stats.js';
@@ -191,38 +192,13 @@ interface Child {
 }
 
 function launch(script: string, env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((done) => proc.once('exit', () => done()));
+  const c = start(basename(script), process.execPath, [...nodeArgs, script], { ...process.env, ...env }, undefined, ROOT);
   return {
-    proc,
-    output: () => out,
-    cpuSeconds: () => procCpuSeconds(proc.pid),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
+    proc: c.proc,
+    output: () => c.tail(200),
+    cpuSeconds: () => cpuSeconds(c.pid),
+    stop: () => c.stop('SIGTERM', 20_000),
   };
-}
-
-function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return NaN;
-  }
 }
 
 /** Redis calls by command since the server started (INFO commandstats; the whole server, not one prefix). */

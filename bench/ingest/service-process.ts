@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { freePort } from '../common/net.js';
 import { startServiceProcess } from '../common/procs.js';
 
 /**
  * The service under test, started as a child process exactly as `npm start` runs it
  * (node dist/src/server/main.js, via bench/common/procs.ts), on a free port, with a unique
- * KEY_PREFIX and fresh tokens; and the /proc readings (RSS, CPU time) of any process by pid.
+ * KEY_PREFIX and fresh tokens.
  */
 
 export interface StartedService {
@@ -61,29 +60,4 @@ export async function startService(o: StartOptions): Promise<StartedService> {
       return (await child.exit).code;
     },
   };
-}
-
-/** User + system CPU seconds a process has used (Linux /proc; clock ticks of 10 ms), or NaN. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Machine-wide CPU time (Linux /proc/stat), seconds: busy and total over all cores. */
-export function machineCpuSeconds(): { busy: number; total: number } {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] as string;
-    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    return { busy: (total - idle) / 100, total: total / 100 };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
 }
