@@ -23,13 +23,12 @@
  * BENCH_PHASES=A,B,C picks phases (results are only written when all three ran);
  * BENCH_ALERTS, BENCH_BACKLOG, BENCH_TAGS, BENCH_LATENCY_S, BENCH_CAPACITY_S, BENCH_WORKERS=1,2,4 resize it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { WebSocket, type RawData } from 'ws';
@@ -38,7 +37,10 @@ import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js'
 import { AlertOutbox } from '../../src/alerts/outbox.js';
 import { alertJobId, PRIORITY } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
-import { benchEnv } from '../common/env.js';
+import { benchEnv, envInt } from '../common/env.js';
+import { freePort } from '../common/net.js';
+import { cpuSeconds, start } from '../common/procs.js';
+import { unlinkPrefix } from '../common/redis-keys.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { percentile } from '../common/stats.js';
 import { fmt, formatTable } from '../common/table.js';
@@ -47,13 +49,6 @@ import { summariseProfiles, type ProfileSummary } from './profile.js';
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return v;
-}
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 if (!/^redis:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/\d+)?$/.test(REDIS_URL)) throw new Error('the benchmark only talks to a Redis on 127.0.0.1');
@@ -88,24 +83,8 @@ function newRedis(): Redis {
 
 async function cleanupPrefix(prefix: string): Promise<void> {
   const r = newRedis();
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length > 0) await r.unlink(...keys);
-  } while (cursor !== '0');
+  await unlinkPrefix(r, prefix, 2000);
   r.disconnect();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createNetServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,38 +193,13 @@ interface Child {
 }
 
 function launch(script: string, env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...nodeArgs, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<void>((done) => proc.once('exit', () => done()));
+  const c = start(basename(script), process.execPath, [...nodeArgs, script], { ...process.env, ...env }, undefined, ROOT);
   return {
-    proc,
-    output: () => out,
-    cpuSeconds: () => procCpuSeconds(proc.pid),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
+    proc: c.proc,
+    output: () => c.tail(200),
+    cpuSeconds: () => cpuSeconds(c.pid),
+    stop: () => c.stop('SIGTERM', 20_000),
   };
-}
-
-function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return NaN;
-  }
 }
 
 /** Redis calls by command since the server started (INFO commandstats; the whole server, not one prefix). */

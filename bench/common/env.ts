@@ -32,3 +32,12 @@ export function printBenchEnv(env: BenchEnv = benchEnv()): void {
       `gc ${env.gcExposed ? 'exposed' : 'NOT exposed (run with --expose-gc for heap figures)'}`,
   );
 }
+
+/** A positive integer from the environment (underscores allowed: 1_000_000), or `dflt` when unset. */
+export function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}

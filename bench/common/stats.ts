@@ -6,6 +6,11 @@ export function percentile(sortedAsc: ArrayLike<number>, p: number): number {
   return sortedAsc[Math.min(n - 1, Math.max(0, rank - 1))]!;
 }
 
+/** The same percentile of samples in any order (sorts a copy). */
+export function percentileOf(values: readonly number[], p: number): number {
+  return percentile([...values].sort((a, b) => a - b), p);
+}
+
 /** Sorts a copy, leaving the samples in measurement order. */
 export function sortedCopy(samples: Float64Array, count = samples.length): Float64Array {
   return samples.slice(0, count).sort();

@@ -6,6 +6,7 @@
  *   node dist/bench/engine/replay-floor.js fixes.ndjson
  */
 import { readFileSync } from 'node:fs';
+import { forEachNdjsonLine } from '../common/ndjson.js';
 
 const path = process.argv[2];
 if (path === undefined) {
@@ -15,16 +16,9 @@ if (path === undefined) {
 const text = readFileSync(path, 'utf8');
 let lines = 0;
 let acc = 0;
-let start = 0;
-// The same line splitting as src/cli/replay.ts.
-while (start <= text.length) {
-  let end = text.indexOf('\n', start);
-  if (end === -1) end = text.length;
-  const line = text.slice(start, end).trim();
-  start = end + 1;
-  if (line === '') continue;
+forEachNdjsonLine(text, (line) => {
   const v = JSON.parse(line) as { seq: number };
   acc += v.seq;
   lines++;
-}
+});
 process.stdout.write(`${lines} lines (sink ${acc})\n`);

@@ -25,7 +25,8 @@ import { compileConfig } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseFix, type Fix } from '../../src/engine/fix.js';
 import { eventTimeOrder } from '../../src/cli/replay.js';
-import { benchEnv, printBenchEnv } from '../common/env.js';
+import { benchEnv, envInt, printBenchEnv } from '../common/env.js';
+import { forEachNdjsonLine } from '../common/ndjson.js';
 import { mulberry32 } from '../common/prng.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { sink, sinkValue } from '../common/sink.js';
@@ -43,13 +44,6 @@ const START_LOCAL = process.env['BENCH_START'] ?? '2026-11-23T18:15';
 const KEEP = process.env['BENCH_KEEP_TMP'] === '1';
 const TARGET_S = 5;
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 const log = (msg: string): void => console.log(msg);
 const secondsSince = (t0: bigint): number => Number(nowNs() - t0) / 1e9;
@@ -132,15 +126,7 @@ function breakdown(configPath: string, fixesPath: string): Record<string, number
   t['read fixes file'] = secondsSince(t0);
   t0 = nowNs();
   const values: unknown[] = [];
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const line = text.slice(start, end).trim();
-    start = end + 1;
-    if (line === '') continue;
-    values.push(JSON.parse(line));
-  }
+  forEachNdjsonLine(text, (line) => values.push(JSON.parse(line)));
   t['split + JSON.parse lines'] = secondsSince(t0);
   t0 = nowNs();
   const fixes: Fix[] = [];

@@ -39,7 +39,7 @@ import { compileConfig } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { AlertEvent } from '../../src/engine/alert.js';
 import type { Fix } from '../../src/engine/fix.js';
-import { benchEnv, printBenchEnv } from '../common/env.js';
+import { benchEnv, envInt, printBenchEnv } from '../common/env.js';
 import { heapUsedAfterGc } from '../common/heap.js';
 import { repoRoot, writeResults } from '../common/results.js';
 import { sink, sinkValue } from '../common/sink.js';
@@ -86,13 +86,6 @@ const TARGETS = {
   baselineRatio: 10,
 };
 
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 function log(msg: string): void {
   console.log(msg);

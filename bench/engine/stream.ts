@@ -23,10 +23,11 @@
  *    0.1 % of fixes are sent twice (a retried upload: the same seq, a duplicate).
  */
 import { Fix, STRAP_NONE, STRAP_OK, STRAP_OPEN } from '../../src/engine/fix.js';
+import { pickCity } from '../common/cities.js';
 import { gaussian, intBetween, mixSeed, mulberry32 } from '../common/prng.js';
 import {
-  CURFEW_END_MIN, CURFEW_GRACE_S, CURFEW_START_MIN, EXCLUSION_BUFFER_M, flatM, nearestSchoolGapM, offset, pickCity,
-  placeInCity, POLYGON_BUFFER_M, type World,
+  CURFEW_END_MIN, CURFEW_GRACE_S, CURFEW_START_MIN, EXCLUSION_BUFFER_M, flatM, nearestSchoolGapM, offset, placeInCity,
+  POLYGON_BUFFER_M, type World,
 } from './world.js';
 
 export interface StreamOptions {

@@ -25,7 +25,8 @@ import type { Feature, MultiPolygon, Point, Polygon, Position } from 'geojson';
 import type { ConfigInput, SubjectInput } from '../../src/engine/config.js';
 import { nowNs } from '../common/timer.js';
 import { gaussian, intBetween, logUniform, mixSeed, mulberry32, type Rng } from '../common/prng.js';
-import { citySigmaKm, UK_CITIES, ZoneKind, ZoneSet } from '../geo/zones.js';
+import { citySigmaKm, pickCity, slug, UK_CITIES } from '../common/cities.js';
+import { ZoneKind, ZoneSet } from '../geo/zones.js';
 
 /** Same sphere as geo/earth.ts. */
 export const M_PER_DEG = (6371008.8 * Math.PI) / 180;
@@ -133,28 +134,6 @@ export interface World {
 
 // ---------------------------------------------------------------------------------------------
 
-const CITY_CUMULATIVE: Float64Array = (() => {
-  const total = UK_CITIES.reduce((s, c) => s + c.population, 0);
-  const cum = new Float64Array(UK_CITIES.length);
-  let acc = 0;
-  UK_CITIES.forEach((c, k) => {
-    acc += c.population / total;
-    cum[k] = acc;
-  });
-  cum[cum.length - 1] = 1;
-  return cum;
-})();
-
-export function pickCity(rng: Rng): number {
-  const u = rng();
-  let k = 0;
-  while (k < CITY_CUMULATIVE.length - 1 && u >= CITY_CUMULATIVE[k]!) k++;
-  return k;
-}
-
-export function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
-}
 
 /** Six decimals (~0.1 m), as a tag or a case worker would write them. */
 export function round6(x: number): number {

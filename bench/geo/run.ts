@@ -113,9 +113,18 @@ function timed<T>(fn: () => T): { value: T; ms: number } {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Query loops: one monomorphic function per variant, so each call site sees one receiver type.
+// Query loops, shared by the three variants (one table-driven measurement per figure below).
 
-function loopContaining(index: ZoneIndex, pts: Float64Array, start: number, count: number, out: ZoneHits): number {
+/** What the timed loops need of an index: ZoneIndex and the baseline both answer these. */
+interface BenchIndex<O, Z> {
+  containing(lon: number, lat: number, out: O): number;
+  near(lon: number, lat: number, maxDistM: number, out: O): number;
+  set(zone: Z): void;
+  delete(id: string): boolean;
+  readonly size: number;
+}
+
+function loopContaining<O>(index: BenchIndex<O, unknown>, pts: Float64Array, start: number, count: number, out: O): number {
   const n = pts.length >> 1;
   let j = start % n;
   let acc = 0;
@@ -126,29 +135,7 @@ function loopContaining(index: ZoneIndex, pts: Float64Array, start: number, coun
   return acc;
 }
 
-function loopNear(index: ZoneIndex, pts: Float64Array, start: number, count: number, out: ZoneHits): number {
-  const n = pts.length >> 1;
-  let j = start % n;
-  let acc = 0;
-  for (let q = 0; q < count; q++) {
-    acc += index.near(pts[2 * j]!, pts[2 * j + 1]!, NEAR_M, out);
-    if (++j === n) j = 0;
-  }
-  return acc;
-}
-
-function loopBaseline(index: BaselineIndex, pts: Float64Array, start: number, count: number, out: BaselineEntry[]): number {
-  const n = pts.length >> 1;
-  let j = start % n;
-  let acc = 0;
-  for (let q = 0; q < count; q++) {
-    acc += index.containing(pts[2 * j]!, pts[2 * j + 1]!, out);
-    if (++j === n) j = 0;
-  }
-  return acc;
-}
-
-function loopBaselineNear(index: BaselineIndex, pts: Float64Array, start: number, count: number, out: BaselineEntry[]): number {
+function loopNear<O>(index: BenchIndex<O, unknown>, pts: Float64Array, start: number, count: number, out: O): number {
   const n = pts.length >> 1;
   let j = start % n;
   let acc = 0;
@@ -194,34 +181,7 @@ interface Latency {
  * p99 within a few tens of ns of it is known to be resolution-limited. Batches of 16 (timed
  * whole, divided by 16) are measured as well: that p99 is smoothed, but free of timer cost.
  */
-function latencyZoneIndex(index: ZoneIndex, pts: Float64Array, samples: number, out: ZoneHits, timerNs: number): Latency {
-  const n = pts.length >> 1;
-  const d = new Float64Array(samples);
-  let acc = 0;
-  let j = 0;
-  for (let q = 0; q < samples; q++) {
-    const lon = pts[2 * j]!, lat = pts[2 * j + 1]!;
-    if (++j === n) j = 0;
-    const t0 = nowNs();
-    acc += index.containing(lon, lat, out);
-    const t1 = nowNs();
-    d[q] = Number(t1 - t0) - timerNs;
-  }
-  const batches = Math.floor(samples / 16);
-  const b = new Float64Array(batches);
-  for (let k = 0; k < batches; k++) {
-    const t0 = nowNs();
-    for (let i = 0; i < 16; i++) {
-      acc += index.containing(pts[2 * j]!, pts[2 * j + 1]!, out);
-      if (++j === n) j = 0;
-    }
-    b[k] = Number(nowNs() - t0) / 16;
-  }
-  sink(acc);
-  return summarise(d, b);
-}
-
-function latencyBaseline(index: BaselineIndex, pts: Float64Array, samples: number, out: BaselineEntry[], timerNs: number): Latency {
+function latency<O>(index: BenchIndex<O, unknown>, pts: Float64Array, samples: number, out: O, timerNs: number): Latency {
   const n = pts.length >> 1;
   const d = new Float64Array(samples);
   let acc = 0;
@@ -429,39 +389,18 @@ interface DynamicResult {
   sizeAfter: number;
 }
 
-function dynamicZoneIndex(index: ZoneIndex, pts: Float64Array, ops: number, muts: Mutation[], out: ZoneHits): DynamicResult {
+/** `zones[k]`: what muts[k] sets in this index (a PreparedZone, or a baseline entry); null for a delete. */
+function dynamic<O, Z>(index: BenchIndex<O, Z>, pts: Float64Array, ops: number, muts: Mutation[], zones: readonly (Z | null)[], out: O): DynamicResult {
   const n = pts.length >> 1;
   let j = 0, m = 0, acc = 0, mutNs = 0, mutMax = 0;
   const t0 = nowNs();
   for (let op = 1; op <= ops; op++) {
     if (op % 100 === 0 && m < muts.length) {
-      const mu = muts[m++]!;
+      const mu = muts[m]!;
+      const z = zones[m++]!;
       const s = nowNs();
       if (mu.op === OP_DELETE) index.delete(mu.id);
-      else index.set(mu.zone!);
-      const d = Number(nowNs() - s);
-      mutNs += d;
-      if (d > mutMax) mutMax = d;
-    } else {
-      acc += index.containing(pts[2 * j]!, pts[2 * j + 1]!, out);
-      if (++j === n) j = 0;
-    }
-  }
-  const s = Number(nowNs() - t0) / 1e9;
-  sink(acc);
-  return { opsPerSec: ops / s, mutations: m, mutationMeanUs: mutNs / Math.max(1, m) / 1e3, mutationMaxUs: mutMax / 1e3, sizeAfter: index.size };
-}
-
-function dynamicBaseline(index: BaselineIndex, pts: Float64Array, ops: number, muts: Mutation[], out: BaselineEntry[]): DynamicResult {
-  const n = pts.length >> 1;
-  let j = 0, m = 0, acc = 0, mutNs = 0, mutMax = 0;
-  const t0 = nowNs();
-  for (let op = 1; op <= ops; op++) {
-    if (op % 100 === 0 && m < muts.length) {
-      const mu = muts[m++]!;
-      const s = nowNs();
-      if (mu.op === OP_DELETE) index.delete(mu.id);
-      else index.set(mu.entry!);
+      else index.set(z);
       const d = Number(nowNs() - s);
       mutNs += d;
       if (d > mutMax) mutMax = d;
@@ -626,56 +565,55 @@ function runScale(n: number, timerNs: number): ScaleResult {
   for (const ag of [containsAgreement, nearAgreement]) notes.push(...ag.examples);
   log(`agreement: contains ${containsAgreement.mismatchDefaultVsRbush}/${containsAgreement.mismatchBaseline ?? '-'} mismatches, near ${nearAgreement.mismatchDefaultVsRbush}/${nearAgreement.mismatchBaseline ?? '-'}`);
 
-  // Throughput: warm up, then rounds interleaving the variants on the same point sequence.
+  // The three variants, each with its query counts and time budget; every figure below is one
+  // loop over this table. Rounds interleave the variants on the same point sequence.
   const outA = new ZoneHits(64), outB = new ZoneHits(64);
   const outBase: BaselineEntry[] = [];
-  const runA = (s: number, c: number): number => loopContaining(a, pts, s, c, outA);
-  const runB = (s: number, c: number): number => loopContaining(b, pts, s, c, outB);
-  const runBase = (s: number, c: number): number => loopBaseline(base!, pts, s, c, outBase);
-  sink(runA(0, CFG.warmupQueries) + runB(0, CFG.warmupQueries));
-  if (base !== null) sink(runBase(0, Math.min(CFG.warmupQueries, CFG.baselineQueries)));
-  const qpsA: number[] = [], qpsB: number[] = [], qpsBase: number[] = [];
-  for (let r = 0; r < CFG.rounds; r++) {
-    const start = r * 7919;
-    qpsA.push(rate(runA, start, CFG.queries, CFG.budgetMs));
-    qpsB.push(rate(runB, start, CFG.queries, CFG.budgetMs));
-    if (base !== null) qpsBase.push(rate(runBase, start, CFG.baselineQueries, CFG.baselineBudgetMs));
-  }
+  const variant = <O, Z>(index: BenchIndex<O, Z>, out: O, zoneOf: (mu: Mutation) => Z | null, small: boolean) => ({
+    contains: (s: number, c: number): number => loopContaining(index, pts, s, c, out),
+    near: (s: number, c: number): number => loopNear(index, pts, s, c, out),
+    latency: (samples: number): Latency => latency(index, pts, samples, out, timerNs),
+    dynamic: (muts: Mutation[]): DynamicResult => dynamic(index, pts, CFG.dynamicOps, muts, muts.map(zoneOf), out),
+    queries: small ? CFG.baselineQueries : CFG.queries,
+    nearQueries: small ? CFG.baselineNearQueries : CFG.nearQueries,
+    budgetMs: small ? CFG.baselineBudgetMs : CFG.budgetMs,
+    warmup: small ? Math.min(CFG.warmupQueries, CFG.baselineQueries) : CFG.warmupQueries,
+    nearWarmup: small ? CFG.baselineNearVerifyPoints : CFG.warmupQueries >> 2,
+    latencySamples: small ? Math.min(CFG.latencySamples, CFG.baselineQueries) : CFG.latencySamples,
+  });
+  const vA = variant(a, outA, (mu) => mu.zone, false);
+  const vB = variant(b, outB, (mu) => mu.zone, false);
+  const vBase = base === null ? null : variant(base, outBase, (mu) => mu.entry, true);
+  const variants = vBase === null ? [vA, vB] : [vA, vB, vBase];
+
+  const roundsOf = (run: (v: (typeof variants)[number], start: number) => number): number[] => {
+    const perVariant: number[][] = variants.map(() => []);
+    for (let r = 0; r < CFG.rounds; r++) variants.forEach((v, k) => perVariant[k]!.push(run(v, r * 7919)));
+    return perVariant.map(median);
+  };
+
+  // Throughput: warm up, then the rounds.
+  for (const v of variants) sink(v.contains(0, v.warmup));
+  const [containsQpsA, containsQpsB, baseContains] = roundsOf((v, start) => rate(v.contains, start, v.queries, v.budgetMs));
+  const containsQpsBase = baseContains ?? null;
   // Same loop over a small pool of points that stays in cache: what the geometry and tree walk
   // cost without memory misses. The gap to the main figure is memory latency.
   const hotPts = pts.slice(0, 2 * CFG.hotPool);
   const hotQps = median([0, 1, 2].map(() => rate((s, c) => loopContaining(a, hotPts, s, c, outA), 0, CFG.queries >> 1, CFG.budgetMs)));
-  const latA = latencyZoneIndex(a, pts, CFG.latencySamples, outA, timerNs);
-  const latB = latencyZoneIndex(b, pts, CFG.latencySamples, outB, timerNs);
-  const latBase = base === null ? null : latencyBaseline(base, pts, Math.min(CFG.latencySamples, CFG.baselineQueries), outBase, timerNs);
-  const containsQpsA = median(qpsA), containsQpsB = median(qpsB);
-  const containsQpsBase = base === null ? null : median(qpsBase);
+  const [latA, latB, latBase = null] = variants.map((v) => v.latency(v.latencySamples));
   log(`containing: ${fmt(containsQpsA)} q/s (rbush-only ${fmt(containsQpsB)}, baseline ${containsQpsBase === null ? '-' : fmt(containsQpsBase)}), p99 ${latA.p99Us.toFixed(2)} µs`);
 
   // near(…, 200 m)
-  const runNearA = (s: number, c: number): number => loopNear(a, pts, s, c, outA);
-  const runNearB = (s: number, c: number): number => loopNear(b, pts, s, c, outB);
-  const runNearBase = (s: number, c: number): number => loopBaselineNear(base!, pts, s, c, outBase);
-  sink(runNearA(0, CFG.warmupQueries >> 2) + runNearB(0, CFG.warmupQueries >> 2));
-  if (base !== null) sink(runNearBase(0, CFG.baselineNearVerifyPoints));
-  const nqA: number[] = [], nqB: number[] = [], nqBase: number[] = [];
-  for (let r = 0; r < CFG.rounds; r++) {
-    const start = r * 7919;
-    nqA.push(rate(runNearA, start, CFG.nearQueries, CFG.budgetMs));
-    nqB.push(rate(runNearB, start, CFG.nearQueries, CFG.budgetMs));
-    if (base !== null) nqBase.push(rate(runNearBase, start, CFG.baselineNearQueries, CFG.baselineBudgetMs));
-  }
-  const nearQpsA = median(nqA), nearQpsB = median(nqB);
-  const nearQpsBase = base === null ? null : median(nqBase);
+  for (const v of variants) sink(v.near(0, v.nearWarmup));
+  const [nearQpsA, nearQpsB, baseNear] = roundsOf((v, start) => rate(v.near, start, v.nearQueries, v.budgetMs));
+  const nearQpsBase = baseNear ?? null;
   log(`near ${NEAR_M} m: ${fmt(nearQpsA)} q/s (rbush-only ${fmt(nearQpsB)}, baseline ${nearQpsBase === null ? '-' : fmt(nearQpsBase)})`);
 
   // Dynamic workload (last: it changes the indexes).
   const mutationCount = Math.floor(CFG.dynamicOps / 100);
   const muts = makeMutations(set, mutationCount, base !== null);
-  sink(runA(0, CFG.warmupQueries >> 2) + runB(0, CFG.warmupQueries >> 2));
-  const dynA = dynamicZoneIndex(a, pts, CFG.dynamicOps, muts, outA);
-  const dynB = dynamicZoneIndex(b, pts, CFG.dynamicOps, muts, outB);
-  const dynBase = base === null ? null : dynamicBaseline(base, pts, CFG.dynamicOps, muts, outBase);
+  sink(vA.contains(0, CFG.warmupQueries >> 2) + vB.contains(0, CFG.warmupQueries >> 2));
+  const [dynA, dynB, dynBase = null] = variants.map((v) => v.dynamic(muts));
   if (base !== null && dynBase !== null && dynBase.sizeAfter !== dynA.sizeAfter) {
     notes.push(`after the dynamic workload the baseline holds ${dynBase.sizeAfter} zones, ZoneIndex ${dynA.sizeAfter}`);
   }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { ApiClient, mapLimit } from '../../src/demo/api-client.js';
+import { unlinkPrefix } from '../common/redis-keys.js';
 
 /**
  * Did every acknowledged fix get recorded? Two ways to count:
@@ -70,18 +71,11 @@ export async function verifyByTrailApi(api: ApiClient, sample: { subjectId: stri
 export async function deletePrefix(redisUrl: string, keyPrefix: string): Promise<number> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}:*`, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    return await unlinkPrefix(redis, keyPrefix, 2000);
   } finally {
     redis.disconnect();
   }
-  return deleted;
 }
 
 /** Redis's own CPU seconds and memory, for the report. */

@@ -5,62 +5,23 @@
  *   redis-server (AOF on, data under ./data/redis) started here and stopped on exit.
  * - Tokens: API_TOKENS if set; else fresh random tokens for this run, printed once.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { privateRedis, redisAnswers } from './local-redis.js';
 import { readEnv, settingsFromEnv } from './settings.js';
 import { startService } from './service.js';
 import { onShutdownSignal } from './shutdown.js';
-
-function answers(host: string, port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host, port });
-    const finish = (ok: boolean): void => {
-      s.destroy();
-      done(ok);
-    };
-    s.setTimeout(500, () => finish(false));
-    s.on('error', () => finish(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => finish(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function privateRedis(): Promise<{ url: string; child: ChildProcess }> {
-  if (spawnSync('redis-server', ['--version']).error !== undefined) {
-    process.stderr.write(
-      'No Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n' +
-      'Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)\n' +
-      'or point the service at one: REDIS_URL=redis://host:6379 npm start\n',
-    );
-    process.exit(1);
-  }
-  const port = Number(process.env.PRIVATE_REDIS_PORT ?? 6390);
-  const dir = resolve('data/redis');
-  mkdirSync(dir, { recursive: true });
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 100; i++) {
-    if (await answers('127.0.0.1', port)) return { url: `redis://127.0.0.1:${port}`, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`the private redis-server did not answer on port ${port}`);
-}
 
 async function main(): Promise<void> {
   const env = readEnv();
   let child: ChildProcess | null = null;
   let redisUrl = env.REDIS_URL;
   if (redisUrl === undefined) {
-    if (await answers('127.0.0.1', 6379)) redisUrl = 'redis://127.0.0.1:6379';
+    if (await redisAnswers('127.0.0.1', 6379)) redisUrl = 'redis://127.0.0.1:6379';
     else {
-      const p = await privateRedis();
+      const p = await privateRedis(env.PRIVATE_REDIS_PORT);
       child = p.child;
       redisUrl = p.url;
       process.stdout.write(`started a private redis-server at ${redisUrl} (AOF on, data in ./data/redis)\n`);

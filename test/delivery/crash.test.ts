@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api, baseSecond, enc, exclusionSubject, FAR_X, fix, fmt, ingestOk, INSIDE_X, Receiver, SECRET_N, sleep, spawnWorker, startTestService,
   TEAM_N, teamBody, TOKENS, uniquePrefix, verifyReceipt, waitUntil, WsClient, zoneX, type TestService, type WorkerChild,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 const N_SUBJECTS = 21;
 

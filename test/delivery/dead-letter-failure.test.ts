@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/server/keys.js';
 import { AlertWorkers, type DeliveryJob } from '../../workers/alert-workers.js';
-import { cleanupPrefix, newRedis, uniquePrefix, waitUntil } from './helpers.js';
+import { cleanupPrefix, newRedis, uniquePrefix, waitUntil } from '../support/delivery.js';
 
 describe('dead-letter write failure', () => {
   const prefix = uniquePrefix('dlv-dlfail');

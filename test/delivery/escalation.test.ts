@@ -6,7 +6,7 @@ import { IDEMPOTENCY_HEADER } from '../../src/alerts/signature.js';
 import {
   api, baseSecond, BUFFER_X, enc, exclusionSubject, FAR_X, fix, fmt, ingestOk, INSIDE_X, Receiver, SECRET_N, sleep, startTestService,
   startWorkers, TEAM_N, TEAM_S, TOKENS, uniquePrefix, verifyReceipt, WsClient, zoneX, type InProcessWorkers, type Receipt, type TestService,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 const ESC_SECRET = 'escalation-route-secret-0123456789';
 const AFTER_CRITICAL_S = 1;

@@ -6,7 +6,7 @@ import { Keys } from '../../src/server/keys.js';
 import {
   cleanupPrefix, enqueueEvents, newRedis, Receiver, SECRET_N, SECRET_S, startWorkers, syntheticEvent, uniquePrefix, verifyReceipt,
   type InProcessWorkers,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 describe('a slow receiver for one team does not hold up another team', () => {
   const prefix = uniquePrefix('dlv-hol');

@@ -8,7 +8,7 @@ import { Keys } from '../../src/server/keys.js';
 import {
   cleanupPrefix, enqueueEvents, newRedis, Receiver, SECRET_N, startWorkers, syntheticEvent, uniquePrefix,
   type InProcessWorkers,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 const TEAM = 'iom-backlog';
 

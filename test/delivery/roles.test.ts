@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api, baseSecond, enc, exclusionSubject, FAR_X, fix, fmt, ingestOk, INSIDE_X, Receiver, SECRET_N, SECRET_S, sleep, startTestService,
   startWorkers, TEAM_N, TEAM_S, teamBody, TOKENS, uniquePrefix, WsClient, zoneX, type InProcessWorkers, type TestService,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 const ESC_SECRET = 'north-escalation-secret-abcdef0123';
 

@@ -4,7 +4,7 @@
 // Sockets.close() pauses every ingest socket before closeIngestClients() sends the close frames,
 // so a peer's close reply sits unread in the paused socket. This guards against that.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestService, TOKENS, uniquePrefix, WsClient, type TestService } from './helpers.js';
+import { startTestService, TOKENS, uniquePrefix, WsClient, type TestService } from '../support/delivery.js';
 
 describe('service stop with a connected ingest client', () => {
   let svc: TestService | null = null;

@@ -11,7 +11,7 @@ import {
   api, baseSecond, enc, exclusionSubject, FAR_X, fix, fmt, freePort, ingestOk, INSIDE_X, newRedis, Receiver, SECRET_N, SECRET_S,
   sleep, spawnWorker, startTestService, startWorkers, TEAM_N, TEAM_S, teamBody, TOKENS, uniquePrefix, verifyReceipt, waitUntil,
   WsClient, zoneX, type InProcessWorkers, type TestService, type WorkerChild,
-} from './helpers.js';
+} from '../support/delivery.js';
 
 const SECOND_SECRET = 'second-channel-secret-0123456789';
 /** Contract §3 alert fields (plus idempotencyKey); optional ones may be absent. */

@@ -24,7 +24,7 @@ import {
 import {
   call, checkApiError, cleanupPrefix, distBuilt, Ingest, spawnService, startFuzzService, TEAM, uniquePrefix,
   type CallOptions, type IngestReply, type Res, type TokenName,
-} from './service-helpers.js';
+} from '../support/fuzz-service.js';
 
 // Bugs this suite found, fixed since; each test stays as a regression check.
 const knownBug = it;

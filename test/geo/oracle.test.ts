@@ -176,20 +176,24 @@ describe('a polygon zone near the pole', () => {
   });
 });
 
+/** A closed counter-clockwise ring around the box [west, south, east, north]. */
+function boxRing([w, s, e, n]: readonly [number, number, number, number]): Pos[] {
+  return [[w, s], [e, s], [e, n], [w, n], [w, s]];
+}
+
+/** A Polygon zone: one box. */
+function boxFeature(id: string, box: readonly [number, number, number, number]): Feature {
+  return { type: 'Feature', id, properties: {}, geometry: { type: 'Polygon', coordinates: [boxRing(box)] } };
+}
+
+/** A MultiPolygon zone of one box per part. */
+function boxesFeature(id: string, ...boxes: (readonly [number, number, number, number])[]): Feature {
+  return { type: 'Feature', id, properties: {}, geometry: { type: 'MultiPolygon', coordinates: boxes.map((b) => [boxRing(b)]) } };
+}
+
 describe('a polygon zone split at the antimeridian', () => {
   // A 0.2° square around (180, 0), written as RFC 7946 asks: two parts meeting at ±180.
-  const square: Feature = {
-    type: 'Feature',
-    id: 'Z-fiji-box',
-    properties: {},
-    geometry: {
-      type: 'MultiPolygon',
-      coordinates: [
-        [[[179.9, -0.1], [180, -0.1], [180, 0.1], [179.9, 0.1], [179.9, -0.1]]],
-        [[[-180, -0.1], [-179.9, -0.1], [-179.9, 0.1], [-180, 0.1], [-180, -0.1]]],
-      ],
-    },
-  };
+  const square = boxesFeature('Z-fiji-box', [179.9, -0.1, 180, 0.1], [-180, -0.1, -179.9, 0.1]);
 
   it('contains points on both sides of ±180 and on the cut itself', () => {
     const z = compileZone(square);
@@ -213,18 +217,7 @@ describe('a polygon zone split at the antimeridian', () => {
   it('still measures to a ±180 edge that has nothing on the other side of the meridian', () => {
     // two separate boxes touching the antimeridian at different latitudes: no seam is shared,
     // so the west box's edge along 180 is real boundary, and so is the east box's along -180
-    const z = compileZone({
-      type: 'Feature',
-      id: 'Z-unmatched',
-      properties: {},
-      geometry: {
-        type: 'MultiPolygon',
-        coordinates: [
-          [[[179.9, 0], [180, 0], [180, 1], [179.9, 1], [179.9, 0]]],
-          [[[-180, 5], [-179.9, 5], [-179.9, 6], [-180, 6], [-180, 5]]],
-        ],
-      },
-    });
+    const z = compileZone(boxesFeature('Z-unmatched', [179.9, 0, 180, 1], [-180, 5, -179.9, 6]));
     const gap = 0.0001 * G.M_PER_DEG * Math.cos((0.5 * Math.PI) / 180); // ~11.1 m
     expect(z.contains(-179.9999, 0.5)).toBe(false);
     expect(Math.abs(z.signedDistanceM(-179.9999, 0.5, 1000) + gap), 'outside, 11 m east of the 180 edge').toBeLessThan(1);
@@ -235,18 +228,7 @@ describe('a polygon zone split at the antimeridian', () => {
   });
 
   it('treats only the shared stretch of ±180 as seam when the parts overlap there partly', () => {
-    const z = compileZone({
-      type: 'Feature',
-      id: 'Z-half-matched',
-      properties: {},
-      geometry: {
-        type: 'MultiPolygon',
-        coordinates: [
-          [[[179.9, 0], [180, 0], [180, 1], [179.9, 1], [179.9, 0]]],
-          [[[-180, 0.5], [-179.9, 0.5], [-179.9, 1.5], [-180, 1.5], [-180, 0.5]]],
-        ],
-      },
-    });
+    const z = compileZone(boxesFeature('Z-half-matched', [179.9, 0, 180, 1], [-180, 0.5, -179.9, 1.5]));
     const gap = 0.0001 * G.M_PER_DEG * Math.cos((0.25 * Math.PI) / 180);
     // at lat 0.25 only the west box reaches the meridian: its edge there is the zone's edge
     expect(Math.abs(z.signedDistanceM(179.9999, 0.25, 1000) - gap)).toBeLessThan(1);
@@ -258,12 +240,7 @@ describe('a polygon zone split at the antimeridian', () => {
   });
 
   it('measures distance from outside across the antimeridian', () => {
-    const z = compileZone({
-      type: 'Feature',
-      id: 'Z-east-only',
-      properties: {},
-      geometry: { type: 'Polygon', coordinates: [[[-179.99, 0], [-179.98, 0], [-179.98, 0.01], [-179.99, 0.01], [-179.99, 0]]] },
-    });
+    const z = compileZone(boxFeature('Z-east-only', [-179.99, 0, -179.98, 0.01]));
     // 0.015° of longitude on the equator west of the zone's west edge, on the far side of ±180
     const d = z.signedDistanceM(179.995, 0.005, 10_000);
     const want = -0.015 * G.M_PER_DEG;
@@ -542,19 +519,23 @@ function checkNear(m: Readonly<Model>, r: Real, lon: number, lat: number, maxD: 
   }
 }
 
+/** Sets (adds or replaces) zone `id` drawn from spec in both the index and the model. */
+function setZone(m: Model, r: Real, id: string, spec: IndexZoneSpec): void {
+  m.mutations++;
+  const z = compileZone(indexZoneFeature(spec, id));
+  r.index.set(z);
+  m.live.set(id, z);
+  expect(r.index.size).toBe(m.live.size);
+  expect(r.index.get(id)).toBe(z);
+}
+
 class AddCmd implements fc.Command<Model, Real> {
   constructor(readonly spec: IndexZoneSpec) {}
   check(): boolean {
     return true;
   }
   run(m: Model, r: Real): void {
-    const id = `n${m.next++}`;
-    m.mutations++;
-    const z = compileZone(indexZoneFeature(this.spec, id));
-    r.index.set(z);
-    m.live.set(id, z);
-    expect(r.index.size).toBe(m.live.size);
-    expect(r.index.get(id)).toBe(z);
+    setZone(m, r, `n${m.next++}`, this.spec);
   }
   toString(): string {
     return `add(${JSON.stringify(this.spec)})`;
@@ -568,13 +549,7 @@ class ReplaceCmd implements fc.Command<Model, Real> {
   }
   run(m: Model, r: Real): void {
     const ids = liveIds(m);
-    const id = ids[this.pick % ids.length]!;
-    m.mutations++;
-    const z = compileZone(indexZoneFeature(this.spec, id));
-    r.index.set(z);
-    m.live.set(id, z);
-    expect(r.index.size).toBe(m.live.size);
-    expect(r.index.get(id)).toBe(z);
+    setZone(m, r, ids[this.pick % ids.length]!, this.spec);
   }
   toString(): string {
     return `replace(#${this.pick}, ${JSON.stringify(this.spec)})`;
@@ -737,12 +712,7 @@ describe('ZoneIndex', () => {
   });
 
   it('finds zones on the far side of the antimeridian', () => {
-    const poly = compileZone({
-      type: 'Feature',
-      id: 'Z-west-of-seam',
-      properties: {},
-      geometry: { type: 'Polygon', coordinates: [[[179.99, 0], [179.999, 0], [179.999, 0.01], [179.99, 0.01], [179.99, 0]]] },
-    });
+    const poly = compileZone(boxFeature('Z-west-of-seam', [179.99, 0, 179.999, 0.01]));
     const circle = compileZone({
       type: 'Feature',
       id: 'Z-circle-on-seam',
@@ -761,12 +731,7 @@ describe('ZoneIndex', () => {
   });
 
   it("agrees with contains() for points within the boundary tolerance just outside a zone's box", () => {
-    const square = compileZone({
-      type: 'Feature',
-      id: 'Z-box',
-      properties: {},
-      geometry: { type: 'Polygon', coordinates: [[[-1.56, 53.8], [-1.55, 53.8], [-1.55, 53.81], [-1.56, 53.81], [-1.56, 53.8]]] },
-    });
+    const square = compileZone(boxFeature('Z-box', [-1.56, 53.8, -1.55, 53.81]));
     const index = ZoneIndex.from([square]);
     const hits = new ZoneHits();
     const probes: Pos[] = [
@@ -783,12 +748,7 @@ describe('ZoneIndex', () => {
   });
 
   it('finds a zone drawn on the other side when asked at exactly ±180', () => {
-    const east = compileZone({
-      type: 'Feature',
-      id: 'Z-east-of-seam',
-      properties: {},
-      geometry: { type: 'Polygon', coordinates: [[[-180, 0], [-179.99, 0], [-179.99, 0.01], [-180, 0.01], [-180, 0]]] },
-    });
+    const east = compileZone(boxFeature('Z-east-of-seam', [-180, 0, -179.99, 0.01]));
     const index = ZoneIndex.from([east]);
     const hits = new ZoneHits();
     expect(index.containing(180, 0.005, hits)).toBe(1);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api, exclusionSubject, fix, fmt, INSIDE_X, rect, startTestService, TOKENS, WsClient, zoneX,
   type TestService,
-} from './helpers.js';
+} from '../support/server.js';
 
 const BODY_LIMIT = 64 * 1024;
 const IMPORT_LIMIT = 4 * 1024 * 1024;

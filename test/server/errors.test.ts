@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ERRORS } from '../../src/server/errors.js';
-import { api, ROOT, seenErrorCodes, startTestService, TOKENS, zoneX, type TestService } from './helpers.js';
+import { api, ROOT, seenErrorCodes, startTestService, TOKENS, zoneX, type TestService } from '../support/server.js';
 
 const CODES = Object.keys(API_ERRORS);
 const DOC = join(ROOT, 'docs/api-errors.md');

@@ -9,7 +9,7 @@ import { AlertWorkers } from '../../workers/alert-workers.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, INSIDE_X, newRedis, rect, sleep, startTestService, TOKENS,
   waitUntil, WsClient, zoneX, type FixIn, type TestService,
-} from './helpers.js';
+} from '../support/server.js';
 
 const MAX_ITEMS = 50;
 const MAX_BYTES = 64 * 1024;

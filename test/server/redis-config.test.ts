@@ -1,18 +1,19 @@
 // The service's checks on the Redis it is given, and its behaviour when Redis goes away. These
 // use a private `redis-server` child on a free port (never the shared Redis's configuration).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { redisServerInstalled, startRedisServer as startLocalRedis } from '../../src/server/local-redis.js';
 import { checkRedis, startService, type Service } from '../../src/server/service.js';
 import {
   api, exclusionSubject, fix, FAR_X, freePort, INSIDE_X, newRedis, sleep, testSettings, TOKENS, uniquePrefix, WsClient, zoneX,
   type IngestReply,
-} from './helpers.js';
+} from '../support/server.js';
 
-const HAVE_REDIS_SERVER = spawnSync('redis-server', ['--version']).error === undefined;
+const HAVE_REDIS_SERVER = redisServerInstalled();
 
 interface PrivateRedis {
   port: number;
@@ -23,22 +24,8 @@ interface PrivateRedis {
 }
 
 async function startRedisServer(args: string[], port?: number, dir?: string): Promise<PrivateRedis> {
-  const p = port ?? await freePort();
-  const d = dir ?? mkdtempSync(join(tmpdir(), 'iom-redis-'));
-  const proc = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--dir', d, '--save', '', ...args], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${p}`;
-  const probe = newRedis(url);
-  try {
-    for (let i = 0; ; i++) {
-      const ok = await Promise.race([probe.ping().then(() => true, () => false), sleep(200).then(() => false)]);
-      if (ok) break;
-      if (i > 50 || proc.exitCode !== null) throw new Error(`redis-server on port ${p} did not answer`);
-      await sleep(50);
-    }
-  } finally {
-    probe.disconnect();
-  }
-  return { port: p, url, proc, dir: d, args };
+  const r = await startLocalRedis({ port: port ?? await freePort(), dir: dir ?? mkdtempSync(join(tmpdir(), 'iom-redis-')), args });
+  return { port: r.port, url: r.url, proc: r.child, dir: r.dir, args };
 }
 
 function killRedis(r: PrivateRedis): Promise<void> {

@@ -15,7 +15,7 @@ import {
   api, BUFFER_X, cleanupPrefix, distBuilt, ENGINE_SETTINGS, exclusionSubject, FAR_X, fix, INSIDE_X, newRedis,
   sleep, spawnService, TOKEN_SPEC, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,
   type ChildService, type FixIn, type LatLon,
-} from './helpers.js';
+} from '../support/server.js';
 
 const DEVICES = 4;
 const PER_DEVICE = 300;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
-import { ROOT } from './helpers.js';
+import { ROOT } from '../support/server.js';
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -7,7 +7,7 @@ import { alertJobId } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, newRedis, sleep, startTestService, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,
-} from './helpers.js';
+} from '../support/server.js';
 
 const engineSettingsJson = JSON.stringify({ offlineAfterS: 2, noFixAfterS: 86_400 });
 

@@ -13,10 +13,10 @@
  * health timers ten days away, the live service must raise exactly the reference's events.
  */
 import { randomBytes } from 'node:crypto';
-import { compileConfig } from '../../src/engine/config.js';
-import { Engine } from '../../src/engine/engine.js';
-import { parseFix } from '../../src/engine/fix.js';
-import { mixSeed } from '../common/prng.js';
+import { compileConfig } from '../../../src/engine/config.js';
+import { Engine } from '../../../src/engine/engine.js';
+import { parseFix } from '../../../src/engine/fix.js';
+import { mixSeed } from '../../../bench/common/prng.js';
 
 const M_PER_DEG_LAT = (6_371_008.8 * Math.PI) / 180;
 const ZONES = 8;

@@ -3,27 +3,13 @@
  * --dir <tmp>` on 127.0.0.1. The shared Redis on 6379 is never touched. It can be killed
  * (SIGTERM or SIGKILL) and started again on the same port with the same AOF directory.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, type Child } from './procs.js';
-import { freePort, log, sleep } from './util.js';
-
-function pong(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const s = connect({ host: '127.0.0.1', port });
-    const finish = (ok: boolean): void => {
-      s.destroy();
-      done(ok);
-    };
-    s.setTimeout(500, () => finish(false));
-    s.on('error', () => finish(false));
-    s.on('connect', () => s.write('PING\r\n'));
-    s.on('data', (d) => finish(d.toString().startsWith('+PONG')));
-  });
-}
+import { DURABLE_REDIS_ARGS, redisServerArgs, redisServerInstalled, waitForRedis } from '../../../src/server/local-redis.js';
+import { freePort } from '../../../bench/common/net.js';
+import { start, type Child } from '../../../bench/common/procs.js';
+import { log } from './util.js';
 
 export class PrivateRedis {
   private child: Child | null = null;
@@ -32,7 +18,7 @@ export class PrivateRedis {
   private constructor(readonly port: number, readonly dir: string) {}
 
   static async create(): Promise<PrivateRedis> {
-    if (spawnSync('redis-server', ['--version']).error !== undefined) {
+    if (!redisServerInstalled()) {
       throw new Error('redis-server is not installed (Debian/Ubuntu: apt-get install redis-server); the chaos harness runs its own private one');
     }
     let port = await freePort();
@@ -57,18 +43,13 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.child = start(`redis-server:${this.port}`, 'redis-server', [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-      '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes', '--loglevel', 'warning',
-    ], process.env);
+    const child = start(`redis-server:${this.port}`, 'redis-server', redisServerArgs(this.port, this.dir, [
+      ...DURABLE_REDIS_ARGS, '--protected-mode', 'yes', '--loglevel', 'warning',
+    ]), process.env);
+    this.child = child;
     this.starts++;
-    for (let i = 0; i < 200; i++) {
-      if (await pong(this.port)) return;
-      if (this.child.exited) break;
-      await sleep(50);
-    }
-    throw new Error(`the private redis-server did not answer on port ${this.port}:\n${this.child.tail()}`);
+    if (await waitForRedis(this.port, { attempts: 200, everyMs: 50, gone: () => child.exited })) return;
+    throw new Error(`the private redis-server did not answer on port ${this.port}:\n${child.tail()}`);
   }
 
   /** Kills redis-server with `signal` (SIGTERM: it fsyncs the AOF and exits; SIGKILL: at once). */

@@ -15,7 +15,9 @@ import { WebSocket } from 'ws';
 import { frame, rawUpgrade, SlowReader, slowFrame, slowUpgrade } from './rawws.js';
 import { runScenario, type Ctx, type Env, type Result } from './scenario.js';
 import type { LoadStats } from './load.js';
-import { linearFit, log, mb, MB, nofileLimits, percentile, rssBytes, sleep, until } from './util.js';
+import { rssBytes } from '../../../bench/common/procs.js';
+import { percentileOf as percentile } from '../../../bench/common/stats.js';
+import { linearFit, log, mb, MB, nofileLimits, sleep, until } from './util.js';
 
 const RATE_LIMIT = 200;
 const HEARTBEAT_MS = 5000;

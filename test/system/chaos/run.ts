@@ -18,9 +18,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchEnv } from '../common/env.js';
-import { formatTable, fmt } from '../common/table.js';
-import { installCleanup, stopAll } from './procs.js';
+import { benchEnv } from '../../../bench/common/env.js';
+import { formatTable, fmt } from '../../../bench/common/table.js';
+import { installCleanup, stopAll } from '../../../bench/common/procs.js';
 import { PrivateRedis } from './redis.js';
 import { connections } from './s-conns.js';
 import { processKill } from './s-kill.js';
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   installCleanup(async () => {
     await redis?.stop().catch(() => undefined);
     redis?.removeDir();
-  });
+  }, log);
   const env = benchEnv();
   const lim = nofileLimits();
   log(`chaos ${ci ? '(CI, shortened)' : '(full)'}: node ${env.node}, ${env.cpu} × ${env.logicalCpus}, ${env.totalMemGiB} GiB, open files ${lim.soft}/${lim.hard}, soak ${soakS} s`);
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   }
   await redis.stop();
   redis.removeDir();
-  await stopAll();
+  await stopAll(5000, log);
 
   const rows = results.map((r) => [
     r.name,
@@ -149,7 +149,7 @@ if (!reexecWithMoreFds()) {
     (code) => process.exit(code),
     async (e: Error) => {
       process.stderr.write(`chaos harness failed: ${e.stack ?? e.message}\n`);
-      await stopAll(3000).catch(() => undefined);
+      await stopAll(3000, log).catch(() => undefined);
       process.exit(2);
     },
   );

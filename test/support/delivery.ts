@@ -2,100 +2,52 @@
 // TEST_REDIS_URL), the service (in-process or child), the workers (in-process AlertWorkers or
 // `node dist/workers/main.js` children) and a node:http webhook receiver on 127.0.0.1.
 // Each test uses its own key prefix and deletes its keys afterwards. Nothing is mocked.
-//
-// Some helpers are copied (not imported) from test/server/helpers.ts, so this suite does not
-// depend on another suite's file.
+// The token table, Redis key cleanup, settings, API client, geometry and fixes are the service
+// suites' (test/support/server.ts), re-exported here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/alerts/signature.js';
 import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js';
 import { AlertOutbox } from '../../src/alerts/outbox.js';
-import type { FixInput } from '../../src/engine/fix.js';
 import { writeAlertRecords } from '../../src/alerts/alert-record.js';
-import { API_ERRORS } from '../../src/server/errors.js';
 import { Keys } from '../../src/server/keys.js';
 import { startService, type Service } from '../../src/server/service.js';
-import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
+import type { ServiceSettings } from '../../src/server/settings.js';
 import { AlertWorkers, type WorkerOptions } from '../../workers/alert-workers.js';
+import {
+  cleanupPrefix, fmt, newRedis, REDIS_URL, ROOT, sleep, testSettings, type FixIn, uniquePrefix as serverUniquePrefix, waitForMessage,
+  waitUntil as serverWaitUntil,
+} from './server.js';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export {
+  api, BUFFER_X, cleanupPrefix, ENGINE_SETTINGS, FAR_X, fix, fmt, freePort, INSIDE_X, M_PER_DEG_LAT, newRedis, REDIS_URL, rect, ROOT,
+  sleep, southOfX, testSettings, TOKEN_SPEC, TOKENS, ZX, zoneX,
+  type ApiResponse, type FixIn, type LatLon,
+} from './server.js';
+
 export const WORKER_JS = resolve(ROOT, 'dist/workers/main.js');
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const enc = encodeURIComponent;
 
-export async function waitUntil<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 20): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
-    await sleep(everyMs);
-  }
+/** The service suites' waitUntil, polling every 20 ms. */
+export function waitUntil<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 20): Promise<T> {
+  return serverWaitUntil(what, fn, timeoutMs, everyMs);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tokens, prefixes, Redis
 
-const tok = (role: string): string => `${role.replace(/[^a-z]/g, '')}-${randomBytes(12).toString('hex')}`;
-export const TOKENS = {
-  operator: tok('operator'),
-  ingest: tok('ingest'),
-  admin: tok('admin'),
-  north: tok('north'),
-  south: tok('south'),
-} as const;
 export const TEAM_N = 'iom-north';
 export const TEAM_S = 'iom-south';
-export const TOKEN_SPEC = [
-  `${TOKENS.operator}=operator`,
-  `${TOKENS.ingest}=ingest`,
-  `${TOKENS.admin}=admin`,
-  `${TOKENS.north}=team:${TEAM_N}`,
-  `${TOKENS.south}=team:${TEAM_S}`,
-].join(',');
 
 export function uniquePrefix(tag = 'dlv'): string {
-  return `${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Health timers far away, so wall-clock ticks raise nothing during a test. */
-export const ENGINE_SETTINGS = { offlineAfterS: 86_400, noFixAfterS: 86_400 };
-
-export function newRedis(url = REDIS_URL): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: null });
-  r.on('error', () => undefined);
-  return r;
-}
-
-/** Deletes every key of one test prefix (SCAN MATCH prefix:* + UNLINK). */
-export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
-  const r = newRedis(url);
-  let n = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) n += await r.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-  return n;
+  return serverUniquePrefix(tag);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,19 +59,6 @@ export interface TestService {
   url: string;
   keys: Keys;
   close(opts?: { keepKeys?: boolean }): Promise<void>;
-}
-
-export function testSettings(prefix: string, over: Partial<ServiceSettings> = {}): ServiceSettings {
-  return settingsFromEnv({
-    host: '127.0.0.1',
-    port: 0,
-    redisUrl: REDIS_URL,
-    keyPrefix: prefix,
-    apiTokens: TOKEN_SPEC,
-    logLevel: 'silent',
-    engineSettingsJson: JSON.stringify(ENGINE_SETTINGS),
-    ...over,
-  });
 }
 
 export async function startTestService(prefix: string, over: Partial<ServiceSettings> = {}): Promise<TestService> {
@@ -137,45 +76,13 @@ export async function startTestService(prefix: string, over: Partial<ServiceSett
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP API
-
-export interface ApiResponse {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-  text: string;
-}
-
-/** One request; an error body must carry a registered code with its registered status. */
-export async function api(base: string, method: string, path: string, opts: { token?: string | null; body?: unknown } = {}): Promise<ApiResponse> {
-  const headers: Record<string, string> = {};
-  if (opts.token !== undefined && opts.token !== null) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(`${base}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  if ((res.headers.get('content-type') ?? '').includes('application/json') && text !== '') parsed = JSON.parse(text);
-  if (res.status >= 400) {
-    const code = (parsed as { code?: unknown } | null)?.code;
-    expect(Object.keys(API_ERRORS), `${method} ${path} -> ${res.status}: ${text}`).toContain(code);
-    expect(res.status).toBe(API_ERRORS[code as keyof typeof API_ERRORS].status);
-  }
-  return { status: res.status, body: parsed, text };
-}
-
-export const enc = encodeURIComponent;
-
-// ---------------------------------------------------------------------------------------------
 // WebSocket clients (ingest and the live alert stream)
 
 export class WsClient {
   private readonly pending: ((v: unknown) => void)[] = [];
   readonly received: unknown[] = [];
-  private listeners: ((m: unknown) => void)[] = [];
+  /** Called with every message received (see waitForMessage). */
+  listeners: ((m: unknown) => void)[] = [];
 
   private constructor(readonly ws: WebSocket, private readonly replies: boolean) {
     ws.on('message', (data: RawData) => {
@@ -209,18 +116,7 @@ export class WsClient {
   }
 
   waitFor(pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
-    const hit = this.received.find(pred);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((done, fail) => {
-      const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      const l = (m: unknown): void => {
-        if (!pred(m)) return;
-        clearTimeout(t);
-        this.listeners = this.listeners.filter((x) => x !== l);
-        done(m);
-      };
-      this.listeners.push(l);
-    });
+    return waitForMessage(this, pred, timeoutMs);
   }
 
   /**
@@ -247,39 +143,9 @@ export async function ingestOk(client: WsClient, fixes: FixIn[]): Promise<void> 
 // ---------------------------------------------------------------------------------------------
 // Geometry, subjects, fixes (the exclusion square of the contract, near Westminster)
 
-export const M_PER_DEG_LAT = (6371008.8 * Math.PI) / 180;
-export type LatLon = readonly [lat: number, lon: number];
-export const ZX = { lon0: -0.13, lat0: 51.5, lon1: -0.12, lat1: 51.51 } as const;
-
-export function rect(id: string, lon0: number, lat0: number, lon1: number, lat1: number): Record<string, unknown> {
-  return {
-    type: 'Feature', id,
-    geometry: { type: 'Polygon', coordinates: [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]] },
-    properties: { name: id },
-  };
-}
-export const zoneX = (id: string): Record<string, unknown> => rect(id, ZX.lon0, ZX.lat0, ZX.lon1, ZX.lat1);
-export const southOfX = (m: number): LatLon => [ZX.lat0 - m / M_PER_DEG_LAT, -0.125];
-export const INSIDE_X: LatLon = southOfX(-500);
-export const BUFFER_X: LatLon = southOfX(50);
-export const FAR_X: LatLon = southOfX(800);
-
-/** The wire form of a fix (contract section 1). */
-export type FixIn = FixInput;
-
-export function fix(deviceId: string, seq: number, tsMs: number, pos: LatLon | null, extra: Partial<FixIn> = {}): FixIn {
-  return { deviceId, seq, ts: new Date(tsMs).toISOString(), ...(pos === null ? {} : { lat: pos[0], lon: pos[1], accuracy: 5 }), ...extra };
-}
-
 /** Exclusion subject (bufferM 100) on zone `zone`; risk high: exclusion = critical, buffer = high. */
 export function exclusionSubject(id: string, deviceId: string, team: string, zone: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { id, deviceId, team, risk: 'high', cohort: 'fixed', conditions: [{ id: 'c1', type: 'exclusion', zone, bufferM: 100 }], ...extra };
-}
-
-/** Epoch ms as the engine formats times (whole seconds without milliseconds). */
-export function fmt(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return ms % 1000 === 0 ? `${iso.slice(0, 19)}Z` : iso;
 }
 
 /** A whole second a little in the past (fix times must not be in the future). */
@@ -374,17 +240,6 @@ export function spawnWorker(prefix: string, env: Record<string, string> = {}): W
       return r;
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createNetServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,22 +1,17 @@
 // Helpers for the live-service fuzz suite: a REAL Redis (127.0.0.1:6379 unless TEST_REDIS_URL),
 // the service in-process (port 0) or as a child process, an HTTP client with a hard timeout
 // (a hang is a failure, not a stuck suite) and a WebSocket client that matches replies to
-// messages in order. Self-contained: nothing here is shared with other suites.
-import { spawn, type ChildProcess } from 'node:child_process';
+// messages in order. Redis, key cleanup and the service child are the service suites'
+// (test/support/server.ts); tokens, settings and clients are the fuzzer's own.
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { WebSocket, type RawData } from 'ws';
 import { API_ERRORS } from '../../src/server/errors.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
+import { REDIS_URL, spawnService as spawnServiceWithEnv } from './server.js';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const MAIN_JS = resolve(ROOT, 'dist/src/server/main.js');
+export { cleanupPrefix, distBuilt, MAIN_JS, newRedis, REDIS_URL, ROOT } from './server.js';
 
 const tok = (role: string): string => `fuzz-${role}-${randomBytes(12).toString('hex')}`;
 export const TOKENS = {
@@ -32,27 +27,6 @@ export const tokenOf = (t: TokenName): string | null => (t === 'none' ? null : t
 
 export function uniquePrefix(): string {
   return `fuzz-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-export function newRedis(): Redis {
-  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  r.on('error', () => undefined);
-  return r;
-}
-
-/** Deletes every key under one test prefix. */
-export async function cleanupPrefix(prefix: string): Promise<void> {
-  const r = newRedis();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
 }
 
 /** Engine settings: health timers far away, so wall-clock ticks raise nothing during the run. */
@@ -225,56 +199,20 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-export function distBuilt(): boolean {
-  return existsSync(MAIN_JS);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
-
 export async function spawnService(prefix: string): Promise<Child> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN_JS], {
-    cwd: ROOT,
-    env: {
-      ...process.env, HOST: '127.0.0.1', PORT: String(port), REDIS_URL, KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC,
-      WORKERS: '0', LOG_LEVEL: 'error', ENGINE_SETTINGS, RATE_LIMIT_PER_S: '1000000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const s = await spawnServiceWithEnv({
+    KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC, WORKERS: '0', LOG_LEVEL: 'error', ENGINE_SETTINGS, RATE_LIMIT_PER_S: '1000000',
   });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
   let dead = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => {
+  void s.exited.then(() => {
     dead = true;
-    done({ code, signal });
-  }));
-  const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 15_000;
-  for (;;) {
-    if (dead) throw new Error(`service exited during start-up:\n${out}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.status === 200, () => false)) break;
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error(`the service did not answer /healthz within 15 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
   return {
-    child, url, exited, output: () => out, alive: () => !dead,
+    child: s.child, url: s.url, exited: s.exited, output: s.output, alive: () => !dead,
     async kill() {
       if (!dead) {
-        child.kill('SIGKILL');
-        await exited;
+        s.child.kill('SIGKILL');
+        await s.exited;
       }
     },
   };

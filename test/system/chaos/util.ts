@@ -1,9 +1,8 @@
 /**
- * Small helpers for the chaos harness: time, ports, /proc readings, statistics, logging.
+ * Small helpers for the chaos harness: time, /proc limits, a line fit, logging.
  * Nothing here talks to anything but 127.0.0.1.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -36,28 +35,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     t = setTimeout(() => fail(new Error(`timed out after ${ms} ms: ${what}`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resident set size of a process in bytes (Linux /proc), or NaN. */
-export function rssBytes(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? NaN : Number(m[1]) * 1024;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Open file descriptor limit (soft, hard) of this process, from /proc/self/limits. */
@@ -94,12 +71,6 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): { slope
   return { slope, intercept: my - slope * mx, r2 };
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * s.length);
-  return s[Math.min(s.length - 1, Math.max(0, rank - 1))]!;
-}
 
 export const MB = 2 ** 20;
 export const mb = (bytes: number, digits = 0): string => (Number.isFinite(bytes) ? (bytes / MB).toFixed(digits) : 'n/a');

@@ -10,7 +10,8 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import type { World } from './world.js';
-import { log, percentile } from './util.js';
+import { percentileOf as percentile } from '../../../bench/common/stats.js';
+import { log } from './util.js';
 
 export interface LoadOptions {
   name: string;

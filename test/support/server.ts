@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +14,8 @@ import type { FixInput } from '../../src/engine/fix.js';
 import { API_ERRORS } from '../../src/server/errors.js';
 import { startService, type Service } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
+import { freePort } from '../../bench/common/net.js';
+import { unlinkPrefix } from '../../bench/common/redis-keys.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,18 +56,11 @@ export function newRedis(url = REDIS_URL): Redis {
 /** Deletes every key of one test prefix (SCAN MATCH prefix:* + UNLINK). */
 export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
   const r = newRedis(url);
-  let n = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) n += await r.unlink(...keys);
-    } while (cursor !== '0');
+    return await unlinkPrefix(r, prefix);
   } finally {
     r.disconnect();
   }
-  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,12 +177,35 @@ export type IngestReply = {
   nack?: [string, number][];
 };
 
+/** What a WebSocket client keeps of what it received: every message, and who waits for one. */
+export interface MessageFeed {
+  readonly received: unknown[];
+  listeners: ((m: unknown) => void)[];
+}
+
+/** Resolves with the first message of `feed` matching `pred` (including ones already received). */
+export function waitForMessage(feed: MessageFeed, pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
+  const hit = feed.received.find(pred);
+  if (hit !== undefined) return Promise.resolve(hit);
+  return new Promise((done, fail) => {
+    const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
+    const l = (m: unknown): void => {
+      if (!pred(m)) return;
+      clearTimeout(t);
+      feed.listeners = feed.listeners.filter((x) => x !== l);
+      done(m);
+    };
+    feed.listeners.push(l);
+  });
+}
+
 /** A WebSocket client whose replies are matched to messages in order (the server keeps order). */
 export class WsClient {
   private readonly pending: { resolve: (v: IngestReply) => void; reject: (e: Error) => void }[] = [];
   readonly received: unknown[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  private listeners: ((m: unknown) => void)[] = [];
+  /** Called with every message received (see waitForMessage). */
+  listeners: ((m: unknown) => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData) => {
@@ -248,18 +265,7 @@ export class WsClient {
 
   /** Resolves with the first received message matching `pred` (including ones already received). */
   waitFor(pred: (m: unknown) => boolean, timeoutMs = 5000): Promise<unknown> {
-    const hit = this.received.find(pred);
-    if (hit !== undefined) return Promise.resolve(hit);
-    return new Promise((done, fail) => {
-      const t = setTimeout(() => fail(new Error('timed out waiting for a WebSocket message')), timeoutMs);
-      const l = (m: unknown): void => {
-        if (!pred(m)) return;
-        clearTimeout(t);
-        this.listeners = this.listeners.filter((x) => x !== l);
-        done(m);
-      };
-      this.listeners.push(l);
-    });
+    return waitForMessage(this, pred, timeoutMs);
   }
 
   get inFlight(): number {
@@ -336,7 +342,9 @@ export function fmt(ms: number): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 25): Promise<T> {
+export async function waitUntil<T>(
+  what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 25,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown = null;
   for (;;) {
@@ -346,21 +354,12 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | null | un
     } catch (e) {
       last = e;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === null ? '' : ` (last error: ${(last as Error).message})`}`);
     await sleep(everyMs);
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
-}
+export { freePort };
 
 // ---------------------------------------------------------------------------------------------
 // The real service as a child process (`node dist/src/server/main.js`)

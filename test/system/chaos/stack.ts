@@ -5,18 +5,16 @@
  * same KEY_PREFIX, REDIS_URL and port; so can each worker. Its RSS is sampled from /proc.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { ApiClient, mapLimit } from '../../src/demo/api-client.js';
-import { repoRoot } from '../common/results.js';
-import { start, type Child } from './procs.js';
+import { ApiClient, mapLimit } from '../../../src/demo/api-client.js';
+import { repoRoot } from '../../../bench/common/results.js';
+import { freePort } from '../../../bench/common/net.js';
+import { rssBytes, start, startServiceProcess, WORKER_JS, type Child } from '../../../bench/common/procs.js';
 import type { PrivateRedis } from './redis.js';
 import type { Receiver } from './receiver.js';
-import { freePort, log, rssBytes, sleep } from './util.js';
+import { log } from './util.js';
 import { ENGINE_SETTINGS, type World } from './world.js';
 
 export const ROOT = repoRoot();
-const SERVICE_JS = join(ROOT, 'dist/src/server/main.js');
-const WORKER_JS = join(ROOT, 'dist/workers/main.js');
 
 const token = (role: string): string => `${role}-${randomBytes(18).toString('base64url')}`;
 
@@ -91,19 +89,10 @@ export class Stack {
 
   /** Starts (or restarts) the service on the same port with the same prefix and Redis. */
   async startService(): Promise<void> {
-    let listening: (url: string) => void = () => undefined;
-    const up = new Promise<string>((r) => (listening = r));
-    const child = start(`service:${this.o.name}`, process.execPath, [SERVICE_JS], { ...process.env, ...this.env, PORT: String(this.port) }, (line) => {
-      const m = /listening on (http:\/\/\S+)/.exec(line);
-      if (m !== null) listening(m[1]!);
-    });
-    this.service = child;
     this.serviceStarts++;
-    const r = await Promise.race([up, child.exit.then(() => null), sleep(30_000).then(() => undefined)]);
-    if (typeof r !== 'string') {
-      await child.kill();
-      throw new Error(`the service did not start (${r === null ? 'exited' : 'no "listening" within 30 s'}):\n${child.tail()}`);
-    }
+    await startServiceProcess(`service:${this.o.name}`, { ...process.env, ...this.env, PORT: String(this.port) }, {
+      onSpawn: (child) => (this.service = child),
+    });
   }
 
   async killService(): Promise<void> {
