@@ -74,7 +74,6 @@ export function judgeCurfew(st: EngineState, track: Track, pos: Position, at: nu
   const c = track.cond;
   const r = startReading(st, at, pos, accuracyOf(st, pos));
   r.depthM = -(c.zone as PreparedZone).signedDistanceM(pos.lon, pos.lat, marginOf(st, c, pos));
-  r.boundaryIsBreach = false;
   update(st, track, r);
 }
 
@@ -129,13 +128,11 @@ function judgeProximity(st: EngineState, track: Track, subjectPos: Position, vic
 }
 
 /**
- * The engine's reading record, reset to the common case (boundary is a breach, confidence may
- * rise, no distance): callers set depthM and whatever else differs, then call update.
+ * The engine's reading record, reset to the common case (confidence may rise, no distance):
+ * callers set depthM and whatever else differs, then call update.
  */
 function startReading(st: EngineState, atMs: number, shown: Position | null, uncertaintyM: number): Reading {
   const r = st.reading;
-  r.depthM = 0;
-  r.boundaryIsBreach = true;
   r.uncertaintyM = uncertaintyM;
   r.forcePossible = false;
   r.atMs = atMs;
@@ -147,7 +144,8 @@ function startReading(st: EngineState, atMs: number, shown: Position | null, unc
 /**
  * The episode state machine shared by every location condition. The reading's depthM is metres
  * on the breach side of the boundary (negative on the safe side); the warning band, if any, is
- * the warnBandM before it.
+ * the warnBandM before it. The boundary itself is a breach for exclusion and proximity, and safe
+ * for a curfew (on the curfew address's edge is at home).
  */
 function update(st: EngineState, track: Track, r: Reading): void {
   const s = track.subject;
@@ -158,7 +156,7 @@ function update(st: EngineState, track: Track, r: Reading): void {
   const distanceM = r.distanceM;
   const h = c.hysteresisM;
   const band = c.warnBandM;
-  const breaching = r.boundaryIsBreach ? depth >= 0 : depth > 0;
+  const breaching = c.type !== 'curfew' ? depth >= 0 : depth > 0;
   const inBand = band > 0 && depth >= -band;
   const breachConf: Confidence = !r.forcePossible && depth >= r.uncertaintyM ? 'confirmed' : 'possible';
   const warnConf: Confidence = !r.forcePossible && depth >= -band + r.uncertaintyM ? 'confirmed' : 'possible';

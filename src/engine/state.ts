@@ -224,15 +224,13 @@ export type Position = Fix | PositionMemory;
  */
 export class Reading {
   /** Metres on the breach side of the boundary (negative on the safe side). */
-  depthM = 0;
-  /** The boundary itself is a breach (exclusion, proximity), or safe (curfew: on the address's edge is at home). */
-  boundaryIsBreach = true;
+  depthM = NaN;
   /** How far the position may be off, in metres (fix accuracy; both fixes' for proximity). */
-  uncertaintyM = 0;
+  uncertaintyM = NaN;
   /** The reading may at most be 'possible' (a stale victim position). */
   forcePossible = false;
   /** When the reading applies (epoch ms). */
-  atMs = 0;
+  atMs = NaN;
   /** The position an event shows, or null (timers). */
   shown: Position | null = null;
   /** Proximity: metres between subject and victim; NaN otherwise. */
