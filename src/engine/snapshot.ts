@@ -1,7 +1,7 @@
 import type { AlertType, Confidence } from './alert.js';
 import { Fix, STRAP_NONE } from './fix.js';
 import { Episode, Track, type EngineState, type PositionMemory, type Slot } from './state.js';
-import { T_NO_FIX, T_OFFLINE } from './timers.js';
+import { arm, T_NO_FIX, T_OFFLINE } from './timers.js';
 
 /**
  * Snapshot and restore: the live service persists engine state so a restart resumes exactly.
@@ -120,7 +120,7 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     if (s === undefined) continue;
     if (ts.kind === T_NO_FIX) s.device.noFixDue = Math.min(s.device.noFixDue, ts.due);
     if (ts.kind === T_OFFLINE) s.device.offlineDue = Math.min(s.device.offlineDue, ts.due);
-    st.timers.push({ due: ts.due, order: 0, kind: ts.kind, subject: s, cond: ts.cond, endMs: den(ts.endMs, 0) });
+    arm(st, ts.due, ts.kind, s, ts.cond, den(ts.endMs, 0));
   }
 }
 
