@@ -4,6 +4,11 @@ export const DEG = Math.PI / 180;
 /** Metres per degree of latitude (and of longitude at the equator) on the sphere. */
 export const M_PER_DEG = EARTH_RADIUS_M * DEG;
 
+/** Metres per degree of longitude at this latitude (degrees), on the sphere. */
+export function mPerDegLon(lat: number): number {
+  return M_PER_DEG * Math.cos(lat * DEG);
+}
+
 /** Great-circle distance in metres (haversine; well conditioned for short distances). */
 export function haversineM(lon1: number, lat1: number, lon2: number, lat2: number): number {
   const sinDLat = Math.sin((lat2 - lat1) * DEG * 0.5);

@@ -20,7 +20,7 @@ export type ZoneErrorCode =
   | 'ZONE_POLAR'
   | 'ZONE_BAD_PROPERTIES';
 
-/** One line per code: what it means. Rendered into docs/errors.md and checked by a test. */
+/** One line per code: what it means. Listed in docs/api-errors.md; test/docs/error-registry.test.ts checks it. */
 export const ZONE_ERROR_CODES: Readonly<Record<ZoneErrorCode, string>> = {
   ZONE_NOT_FEATURE: 'the zone is not a GeoJSON object with "type": "Feature"',
   ZONE_BAD_ID: 'the Feature has no usable "id" (a non-empty string of at most 128 characters, or a number)',

@@ -8,9 +8,9 @@ export interface ZoneIndexOptions {
   nodeSize?: number;
   /**
    * Changes (added boxes plus deleted static boxes) held in the dynamic overlay before the
-   * static tree is rebuilt. The effective limit grows with the index (see rebuildFraction) so
-   * rebuild cost stays amortised. Infinity keeps everything in the rbush overlay (no flatbush).
-   * Default 1024.
+   * static grids are rebuilt. The effective limit grows with the index (see rebuildFraction) so
+   * rebuild cost stays amortised. Infinity keeps everything in the rbush overlay (no static
+   * part). Default 1024.
    */
   overlayMax?: number;
   /** The overlay may also grow to this fraction of the static size before a rebuild. Default 0.05. */
@@ -53,11 +53,12 @@ const MODE_CONTAINS = 0;
 const MODE_NEAR = 1;
 
 /**
- * All zones, searchable by point. A static packed Hilbert R-tree (flatbush) holds the bulk; a
- * small dynamic R-tree (rbush) holds boxes added since the last rebuild, and deleted zones are
- * tombstoned (their slot emptied). When overlay and tombstones outgrow a fraction of the whole,
- * the static tree is rebuilt in one go: no rebuild per change, and queries always see the
- * current set. Why this pair and not either alone: see docs/geo.md (bench/geo measures it).
+ * All zones, searchable by point. A static hierarchy of uniform grids (static-grid.ts: small
+ * zones in fine cells, larger ones on coarser levels) holds the bulk; a small dynamic R-tree
+ * (rbush) holds boxes added since the last rebuild, and deleted zones are tombstoned (their
+ * slot emptied). When overlay and tombstones outgrow a fraction of the whole, the static grids
+ * are rebuilt in one go: no rebuild per change, and queries always see the current set. Why
+ * this pair and not one tree: see docs/geo.md (bench/geo measures it).
  */
 export class ZoneIndex {
   private readonly overlayMax: number;
@@ -66,10 +67,10 @@ export class ZoneIndex {
   /** slot → zone; null once the zone is deleted or replaced. Slots are compacted on rebuild. */
   private slots: (PreparedZone | null)[] = [];
   private readonly slotById = new Map<string, number>();
-  /** Slots below this are in the static tree; the rest are in the overlay. */
+  /** Slots below this are in the static grids; the rest are in the overlay. */
   private staticSlotEnd = 0;
   private staticTree: StaticGrid | null = null;
-  /** static tree item → slot */
+  /** static grid item → slot */
   private staticItemSlot = new Int32Array(0);
   private staticDead = 0;
   private overlay = new RBush<OverlayEntry>();
@@ -287,7 +288,7 @@ export class ZoneIndex {
     if (this.overlayCount + this.staticDead > this.rebuildThreshold()) this.rebuild();
   }
 
-  /** Compacts the slots and packs every live zone into a new static tree; empties the overlay. */
+  /** Compacts the slots and packs every live zone into new static grids; empties the overlay. */
   rebuild(): void {
     const live: PreparedZone[] = [];
     for (const zone of this.slots) if (zone !== null) live.push(zone);

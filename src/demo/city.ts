@@ -4,9 +4,7 @@
  * WGS84 on a local tangent plane: over a city's 15 km the error is far below GPS noise.
  */
 
-/** Same sphere as geo/earth.ts. */
-const EARTH_RADIUS_M = 6_371_008.8;
-const DEG = Math.PI / 180;
+import { M_PER_DEG, mPerDegLon } from '../../geo/index.js';
 
 export interface District {
   name: string;
@@ -78,8 +76,8 @@ export class LocalFrame {
   private readonly mPerDegLon: number;
 
   constructor(readonly lat0: number, readonly lon0: number) {
-    this.mPerDegLat = EARTH_RADIUS_M * DEG;
-    this.mPerDegLon = EARTH_RADIUS_M * DEG * Math.cos(lat0 * DEG);
+    this.mPerDegLat = M_PER_DEG;
+    this.mPerDegLon = mPerDegLon(lat0);
   }
 
   lat(y: number): number {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { CircleZone, compileZone, ZoneError, ZoneIndex, type PreparedZone } from '../../geo/index.js';
+import { CircleZone, compileZone, mPerDegLon, M_PER_DEG, ZoneError, type PreparedZone, type ZoneIndex } from '../../geo/index.js';
+import { ConfigError } from './config-error.js';
+import { buildLayerIndexes } from './layer-index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
 import { parseTime } from './time.js';
 
@@ -120,13 +122,7 @@ type ScheduleParsed = z.output<typeof ScheduleSchema>;
 
 export type Risk = SubjectParsed['risk'];
 
-/** A configuration problem, with the JSON path where it is. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly code: string, readonly path: string, detail: string) {
-    super(`${path}: ${detail}`);
-  }
-}
+export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './config-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Compiled forms: what the engine reads per fix.
@@ -202,15 +198,7 @@ export function compileConfig(input: unknown): CompiledConfig {
     if (zones.has(zone.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `zones[${i}].id`, `zone id ${JSON.stringify(zone.id)} is used twice`);
     zones.set(zone.id, zone);
   });
-  const layers = new Map<string, ZoneIndex>();
-  const byLayer = new Map<string, PreparedZone[]>();
-  for (const zone of zones.values()) {
-    if (zone.layer === null) continue;
-    const list = byLayer.get(zone.layer) ?? [];
-    list.push(zone);
-    byLayer.set(zone.layer, list);
-  }
-  for (const [layer, list] of byLayer) layers.set(layer, ZoneIndex.from(list));
+  const layers = buildLayerIndexes(zones.values());
 
   const subjects = compileSubjects(cfg.subjects, zones, cfg.settings, '');
   return { settings: cfg.settings, zones, layers, subjects };
@@ -307,9 +295,8 @@ function compileCondition(
 /** Radius of a circle, or half the smaller side of a polygon's bounding box, in metres. */
 function innerSizeM(z: PreparedZone): number {
   if (z instanceof CircleZone) return z.radiusM;
-  const mPerDeg = 111_195;
-  const w = (z.maxLon - z.minLon) * mPerDeg * Math.cos(((z.minLat + z.maxLat) / 2) * (Math.PI / 180));
-  const h = (z.maxLat - z.minLat) * mPerDeg;
+  const w = (z.maxLon - z.minLon) * mPerDegLon((z.minLat + z.maxLat) / 2);
+  const h = (z.maxLat - z.minLat) * M_PER_DEG;
   return Math.min(w, h) / 2;
 }
 

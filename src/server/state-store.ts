@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
-import { compileZone, ZoneIndex, type PreparedZone } from '../../geo/index.js';
+import { compileZone, type PreparedZone } from '../../geo/index.js';
 import {
   compileSubject, SettingsSchema, SubjectSchema, type CompiledConfig, type CompiledSubject, type Settings,
 } from '../engine/config.js';
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
+import { buildLayerIndexes } from '../engine/layer-index.js';
 import { fixFromLog, tickFromLog, writeAlertRecords } from './committer.js';
 import type { Keys } from './keys.js';
 
@@ -40,10 +41,7 @@ export async function loadState(redis: Redis, keys: Keys, settingsJson: string, 
       problems.push(`zone ${id}: ${(e as Error).message}`);
     }
   }
-  const layers = new Map<string, ZoneIndex>();
-  const byLayer = new Map<string, PreparedZone[]>();
-  for (const z of zones.values()) if (z.layer !== null) byLayer.set(z.layer, [...(byLayer.get(z.layer) ?? []), z]);
-  for (const [layer, list] of byLayer) layers.set(layer, ZoneIndex.from(list));
+  const layers = buildLayerIndexes(zones.values());
 
   const subjects: CompiledSubject[] = [];
   const devices = new Set<string>();

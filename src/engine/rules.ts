@@ -1,0 +1,200 @@
+import { haversineM, type PreparedZone } from '../../geo/index.js';
+import type { Confidence } from './alert.js';
+import { STRAP_NONE, STRAP_OK, type Fix } from './fix.js';
+import { closeEpisode, conditionHasOpen, openEpisode, upgradeEpisode } from './episodes.js';
+import {
+  accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type SubjectState,
+  type Track,
+} from './state.js';
+import { armWindowEnd } from './timers.js';
+
+/**
+ * The rules applied to an in-order fix: device health, then each location condition
+ * (exclusion by zone or by layer, curfew, proximity), all feeding one episode state machine
+ * (update). Late fixes have their own rules (late-fixes.ts).
+ */
+
+/** tamper, battery_low, no_fix and device_offline, from one in-order fix. */
+export function judgeHealth(st: EngineState, s: SubjectState, fix: Fix): void {
+  const t = fix.ts;
+  const settings = st.settings;
+  if (s.offline.open !== null) closeEpisode(st, s, s.offline, t, fix);
+  if (fix.hasPosition) {
+    if (s.noFix.open !== null) closeEpisode(st, s, s.noFix, t, fix);
+  } else if (s.noFix.open === null && t - s.device.positionRefMs >= settings.noFixAfterS * 1000) {
+    openEpisode(st, s, s.noFix, t, t, 'confirmed', fix);
+  }
+  if (fix.strap !== STRAP_NONE) {
+    if (fix.strap !== STRAP_OK) {
+      if (s.tamper.open === null) openEpisode(st, s, s.tamper, t, t, 'confirmed', fix);
+    } else if (s.tamper.open !== null) closeEpisode(st, s, s.tamper, t, fix);
+  }
+  const b = fix.battery;
+  if (b === b) {
+    if (b < settings.batteryLowBelow) {
+      if (s.battery.open === null) openEpisode(st, s, s.battery, t, t, 'confirmed', fix);
+    } else if (s.battery.open !== null && b >= settings.batteryLowBelow + settings.batteryHysteresis) {
+      closeEpisode(st, s, s.battery, t, fix);
+    }
+  }
+}
+
+/** Every location condition of the subject, from one in-order fix with a position. */
+export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): void {
+  const conds = s.cfg.conditions;
+  for (let k = 0; k < conds.length; k++) {
+    const c = conds[k];
+    if (c.type === 'proximity') {
+      const victim = st.devices.get(c.victimDeviceId as string) as DeviceState;
+      if (victim.lastFix !== null) judgeProximity(st, s.tracks[k] as Track, fix, victim.lastFix, fix.ts, fix);
+      continue;
+    }
+    let windowEnd = Infinity;
+    if (c.schedule !== null) {
+      const iv = c.schedule.intervalAt(fix.ts);
+      if (iv === null) continue;
+      if (c.type === 'curfew' && fix.ts < iv.startMs + c.graceMs) continue;
+      windowEnd = iv.endMs;
+    }
+    if (c.type === 'curfew') {
+      judgeCurfew(st, s.tracks[k] as Track, fix, fix.ts);
+    } else if (c.zone !== null) {
+      const r = startReading(st, fix.ts, fix, accuracyOf(st, fix));
+      r.depthM = c.zone.signedDistanceM(fix.lon, fix.lat, marginOf(st, c, fix));
+      update(st, s.tracks[k] as Track, r);
+    } else {
+      judgeLayer(st, s, k, fix);
+    }
+    if (windowEnd !== Infinity && conditionHasOpen(s, k)) armWindowEnd(st, s, k, windowEnd);
+  }
+}
+
+/** Curfew: is the position at home (the zone) at `at`? `pos` is also what the events show. */
+export function judgeCurfew(st: EngineState, track: Track, pos: Position, at: number): void {
+  const c = track.cond;
+  const r = startReading(st, at, pos, accuracyOf(st, pos));
+  r.depthM = -(c.zone as PreparedZone).signedDistanceM(pos.lon, pos.lat, marginOf(st, c, pos));
+  update(st, track, r);
+}
+
+/** A layer exclusion: every zone of the layer near the fix, and the open ones it has left far behind. */
+function judgeLayer(st: EngineState, s: SubjectState, k: number, fix: Fix): void {
+  const c = s.cfg.conditions[k];
+  const tracks = s.layerTracks[k] as Map<string, Track>;
+  const index = st.config.layers.get(c.layer as string);
+  const hits = st.hits;
+  const n = index === undefined ? 0 : index.near(fix.lon, fix.lat, marginOf(st, c, fix), hits);
+  const r = startReading(st, fix.ts, fix, accuracyOf(st, fix));
+  for (let i = 0; i < n; i++) {
+    r.depthM = hits.distM[i];
+    update(st, layerTrackFor(s, c, tracks, hits.zones[i].id), r);
+  }
+  // Zones with an open episode that the query no longer reaches: the subject is far outside.
+  if (tracks.size > n) {
+    r.depthM = -Infinity;
+    for (const [zoneId, track] of tracks) {
+      if (hitsInclude(hits, n, zoneId)) continue;
+      if (!track.idle) update(st, track, r);
+      // A zone passed by without any episode leaves nothing worth keeping (deleting during
+      // iteration is safe for a Map): per-zone state would otherwise grow with every school
+      // the subject ever walked past.
+      if (track.idle && !track.breach.hasHistory && (track.warn === null || !track.warn.hasHistory)) tracks.delete(zoneId);
+    }
+  }
+}
+
+/** A fix from a victim's device: proximity conditions watching it are judged against their subjects' last positions. */
+export function judgeVictimFix(st: EngineState, device: DeviceState, fix: Fix, late: boolean): void {
+  // Only the victim's latest position counts; a late victim fix is older than what we have.
+  if (late || !fix.hasPosition) return;
+  device.rememberPosition(fix);
+  const list = st.watchers.get(device.id);
+  if (list === undefined) return;
+  for (const { subject, cond } of list) {
+    const last = subject.device.lastFix;
+    if (last === null || !subject.validAt(fix.ts)) continue;
+    judgeProximity(st, subject.tracks[cond.index] as Track, last, fix, fix.ts, last);
+  }
+}
+
+function judgeProximity(st: EngineState, track: Track, subjectPos: Position, victimPos: Position, at: number, shown: Position): void {
+  const c = track.cond;
+  const dist = haversineM(subjectPos.lon, subjectPos.lat, victimPos.lon, victimPos.lat);
+  const r = startReading(st, at, shown, accuracyOf(st, subjectPos) + accuracyOf(st, victimPos));
+  r.depthM = c.distanceM - dist;
+  r.forcePossible = Math.abs(subjectPos.ts - victimPos.ts) > st.settings.victimStaleS * 1000;
+  r.distanceM = dist;
+  update(st, track, r);
+}
+
+/**
+ * The engine's reading record, reset to the common case (confidence may rise, no distance):
+ * callers set depthM and whatever else differs, then call update.
+ */
+function startReading(st: EngineState, atMs: number, shown: Position | null, uncertaintyM: number): Reading {
+  const r = st.reading;
+  r.uncertaintyM = uncertaintyM;
+  r.forcePossible = false;
+  r.atMs = atMs;
+  r.shown = shown;
+  r.distanceM = NaN;
+  return r;
+}
+
+/**
+ * The episode state machine shared by every location condition. The reading's depthM is metres
+ * on the breach side of the boundary (negative on the safe side); the warning band, if any, is
+ * the warnBandM before it. The boundary itself is a breach for exclusion and proximity, and safe
+ * for a curfew (on the curfew address's edge is at home).
+ */
+function update(st: EngineState, track: Track, r: Reading): void {
+  const s = track.subject;
+  const c = track.cond;
+  const depth = r.depthM;
+  const t = r.atMs;
+  const shown = r.shown;
+  const distanceM = r.distanceM;
+  const h = c.hysteresisM;
+  const band = c.warnBandM;
+  const breaching = c.type !== 'curfew' ? depth >= 0 : depth > 0;
+  const inBand = band > 0 && depth >= -band;
+  const breachConf: Confidence = !r.forcePossible && depth >= r.uncertaintyM ? 'confirmed' : 'possible';
+  const warnConf: Confidence = !r.forcePossible && depth >= -band + r.uncertaintyM ? 'confirmed' : 'possible';
+
+  if (track.breach.open !== null) {
+    if (!breaching && depth <= -h) {
+      closeEpisode(st, s, track.breach, t, shown, distanceM);
+      track.pendingSinceMs = NaN;
+      if (track.warn !== null && inBand) openEpisode(st, s, track.warn, t, t, warnConf, shown, distanceM);
+    } else if (breachConf === 'confirmed' && track.breach.open.confidence === 'possible') {
+      upgradeEpisode(st, s, track.breach, t, shown, distanceM);
+    }
+    return;
+  }
+
+  if (breaching) {
+    if (track.pendingSinceMs !== track.pendingSinceMs) track.pendingSinceMs = t;
+    // A breach inside an episode already reported (and closed by a timer that ran ahead of
+    // this device's fixes) is covered: reopening it would report it twice.
+    if (track.breach.covers(t)) {
+      track.pendingSinceMs = NaN;
+      return;
+    }
+    if (t - track.pendingSinceMs >= c.dwellMs) {
+      if (track.warn !== null && track.warn.open !== null) closeEpisode(st, s, track.warn, t, shown, distanceM);
+      openEpisode(st, s, track.breach, t, track.pendingSinceMs, breachConf, shown, distanceM);
+      return;
+    }
+  } else {
+    track.pendingSinceMs = NaN;
+  }
+
+  const warn = track.warn;
+  if (warn === null) return;
+  if (warn.open !== null) {
+    if (!inBand && depth <= -(band + h)) closeEpisode(st, s, warn, t, shown, distanceM);
+    else if (warnConf === 'confirmed' && warn.open.confidence === 'possible') upgradeEpisode(st, s, warn, t, shown, distanceM);
+  } else if (inBand && !warn.covers(t)) {
+    openEpisode(st, s, warn, t, t, warnConf, shown, distanceM);
+  }
+}

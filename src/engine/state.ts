@@ -1,0 +1,299 @@
+import { ZoneHits } from '../../geo/index.js';
+import type { AlertEvent, AlertType, Confidence } from './alert.js';
+import type { CompiledCondition, CompiledConfig, CompiledSubject, Settings } from './config.js';
+import { STRAP_NONE, type Fix } from './fix.js';
+import { SeqSet } from './seq-set.js';
+import { TimerQueue, type Timer } from './timer-queue.js';
+
+/**
+ * The engine's state: per-subject records (episodes, slots, tracks, devices) and the one
+ * EngineState record the engine's free functions (rules, timers, late fixes, roster, snapshot)
+ * read and write. Every class sets all its fields in its constructor, so each keeps one hidden
+ * class on the per-fix path.
+ */
+
+const HISTORY = 8;
+/** In-order fix times kept per device, to find when a late episode was next contradicted. */
+export const RECENT_TS = 16;
+
+export class Episode {
+  constructor(
+    readonly id: string,
+    readonly type: AlertType,
+    readonly startMs: number,
+    public confidence: Confidence,
+    readonly late: boolean,
+  ) {}
+}
+
+/** One alert type for one key (subject + condition [+ zone]): its open episode and recent past. */
+export class Slot {
+  open: Episode | null = null;
+  /** Episode raised by a late burst, and the last late breaching fix time in it. */
+  late: Episode | null = null;
+  lateLastMs = 0;
+  /** Recent episodes as [start, end) pairs in a ring of HISTORY, for deciding whether a late fix is already covered. */
+  hist: Float64Array | null = null;
+  histN = 0;
+
+  constructor(readonly type: AlertType, readonly idPrefix: string, readonly track: Track | null) {}
+
+  remember(startMs: number, endMs: number): void {
+    if (this.hist === null) this.hist = new Float64Array(HISTORY * 2);
+    const i = (this.histN % HISTORY) * 2;
+    this.hist[i] = startMs;
+    this.hist[i + 1] = endMs;
+    this.histN++;
+  }
+
+  /** Has this slot ever held an episode (live or late)? */
+  get hasHistory(): boolean {
+    return this.hist !== null || this.open !== null || this.late !== null;
+  }
+
+  /** Takes over another slot's episodes and history (a subject replaced on the same device). */
+  takeOver(from: Slot): void {
+    this.open = from.open;
+    this.late = from.late;
+    this.lateLastMs = from.lateLastMs;
+    this.hist = from.hist === null ? null : from.hist.slice();
+    this.histN = from.histN;
+  }
+
+  covers(t: number): boolean {
+    if (this.open !== null && this.open.startMs <= t) return true;
+    if (this.late !== null && this.late.startMs <= t && t <= this.lateLastMs) return true;
+    const h = this.hist;
+    if (h === null) return false;
+    const n = Math.min(this.histN, HISTORY);
+    for (let k = 0; k < n; k++) if (h[k * 2] <= t && t < h[k * 2 + 1]) return true;
+    return false;
+  }
+}
+
+/** The state of one condition (or one zone of a layer condition): breach and warning slots. */
+export class Track {
+  readonly breach: Slot;
+  readonly warn: Slot | null;
+  /** Dwell: when the current unbroken run of breaching fixes began (NaN: none). */
+  pendingSinceMs = NaN;
+  /** Curfew: when the previous window ended (a position from before it says nothing about tonight). */
+  prevWindowEndMs = -Infinity;
+
+  constructor(
+    /** Rebound when the subject is replaced and this condition carries over (roster.ts). */
+    public subject: SubjectState,
+    /** Rebound when the condition's zone is replaced through the API. */
+    public cond: CompiledCondition,
+    readonly zoneId: string | null,
+  ) {
+    const base = `${subject.cfg.id}:${cond.id}${zoneId === null ? '' : `:${zoneId}`}`;
+    const mainType: AlertType = cond.type;
+    const warnType: AlertType = cond.type === 'exclusion' ? 'exclusion_buffer' : 'proximity_warning';
+    this.breach = new Slot(mainType, base, this);
+    this.warn = cond.warnBandM > 0 ? new Slot(warnType, `${base}:${warnType}`, this) : null;
+  }
+
+  /** Nothing open and no breach pending. */
+  get idle(): boolean {
+    return this.breach.open === null && (this.warn === null || this.warn.open === null) && this.pendingSinceMs !== this.pendingSinceMs;
+  }
+
+  /** A breach or warning episode is open. */
+  get hasOpen(): boolean {
+    return this.breach.open !== null || (this.warn !== null && this.warn.open !== null);
+  }
+}
+
+/** A device's latest position, updated in place (fields in Fix's order, same reading code). */
+export class PositionMemory {
+  seq = 0;
+  ts = 0;
+  lat = NaN;
+  lon = NaN;
+  accuracy = NaN;
+  battery = NaN;
+  strap = STRAP_NONE;
+
+  constructor(readonly deviceId: string) {}
+
+  get hasPosition(): boolean {
+    return this.lat === this.lat;
+  }
+
+  copy(f: Fix): void {
+    this.seq = f.seq;
+    this.ts = f.ts;
+    this.lat = f.lat;
+    this.lon = f.lon;
+    this.accuracy = f.accuracy;
+    this.battery = f.battery;
+    this.strap = f.strap;
+  }
+}
+
+export class DeviceState {
+  readonly seen = new SeqSet();
+  /** Newest fix time processed (late fixes are older than this). */
+  newestMs = -Infinity;
+  firstMessageMs = -Infinity;
+  lastMessageMs = -Infinity;
+  /**
+   * When the engine last heard from the device: the fix time in replay, the clock at arrival in
+   * the live service. device_offline is about silence on the wire, so a tag uploading an old
+   * backlog is talking, whatever its fixes' own times say.
+   */
+  lastHeardMs = -Infinity;
+  lastPositionMs = -Infinity;
+  /**
+   * Latest position fix by time (not changed by late fixes), copied into this device's own
+   * record rather than keeping the Fix: holding every fix object would make each one an
+   * old-to-young pointer for the garbage collector to trace and promote.
+   */
+  private readonly last: PositionMemory;
+  private hasLast = false;
+  /** Recent in-order fix times, to find when a late episode was next contradicted. */
+  readonly recent = new Float64Array(RECENT_TS).fill(Infinity);
+  recentN = 0;
+  /** Late-burst bookkeeping: time of the previous late fix, tracks with open late episodes. */
+  lastLateMs = Infinity;
+  readonly lateSlots: Slot[] = [];
+  /** Timers armed (due time), so each device has at most one of each in the queue. */
+  noFixDue = Infinity;
+  offlineDue = Infinity;
+
+  subject: SubjectState | null = null;
+
+  constructor(readonly id: string) {
+    this.last = new PositionMemory(id);
+  }
+
+  get lastFix(): PositionMemory | null {
+    return this.hasLast ? this.last : null;
+  }
+
+  rememberPosition(fix: Fix): void {
+    this.last.copy(fix);
+    this.hasLast = true;
+  }
+
+  /** Since when the device has been without a position: its last position, or its first message. */
+  get positionRefMs(): number {
+    return this.lastPositionMs > -Infinity ? this.lastPositionMs : this.firstMessageMs;
+  }
+}
+
+export class SubjectState {
+  readonly tracks: (Track | null)[];
+  /** Layer conditions: one track per zone met, created on first contact. */
+  readonly layerTracks: (Map<string, Track> | null)[];
+  readonly tamper: Slot;
+  readonly battery: Slot;
+  readonly noFix: Slot;
+  readonly offline: Slot;
+  /** The four device-health slots, in snapshot order. */
+  readonly healthSlots: readonly Slot[];
+  /** Scheduled exclusions: the window end for which a closing timer is armed. */
+  readonly endTimerMs: Float64Array;
+
+  /** Set when the subject is replaced or deleted: its timers still in the queue are ignored. */
+  retired = false;
+
+  constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
+    this.tracks = cfg.conditions.map((c) => (c.layer === null ? new Track(this, c, null) : null));
+    this.layerTracks = cfg.conditions.map((c) => (c.layer === null ? null : new Map()));
+    this.tamper = new Slot('tamper', `${cfg.id}:tamper`, null);
+    this.battery = new Slot('battery_low', `${cfg.id}:battery_low`, null);
+    this.noFix = new Slot('no_fix', `${cfg.id}:no_fix`, null);
+    this.offline = new Slot('device_offline', `${cfg.id}:device_offline`, null);
+    this.healthSlots = [this.tamper, this.battery, this.noFix, this.offline];
+    this.endTimerMs = new Float64Array(cfg.conditions.length).fill(-Infinity);
+  }
+
+  validAt(t: number): boolean {
+    return this.cfg.active && t >= this.cfg.validFromMs && t < this.cfg.validToMs;
+  }
+}
+
+/** A fix, or a device's remembered position: what an event shows and a rule measures from. */
+export type Position = Fix | PositionMemory;
+
+/**
+ * One measurement handed to the episode state machine (rules.ts update). One per engine,
+ * refilled before each call (startReading), so a call names what it passes without allocating.
+ */
+export class Reading {
+  /** Metres on the breach side of the boundary (negative on the safe side). */
+  depthM = NaN;
+  /** How far the position may be off, in metres (fix accuracy; both fixes' for proximity). */
+  uncertaintyM = NaN;
+  /** The reading may at most be 'possible' (a stale victim position). */
+  forcePossible = false;
+  /** When the reading applies (epoch ms). */
+  atMs = NaN;
+  /** The position an event shows, or null (timers). */
+  shown: Position | null = null;
+  /** Proximity: metres between subject and victim; NaN otherwise. */
+  distanceM = NaN;
+}
+
+export interface EngineTimer extends Timer {
+  /** One of the T_* kinds in timers.ts. */
+  kind: number;
+  subject: SubjectState;
+  cond: number;
+  /** Curfew: the end of the interval whose deadline this is. */
+  endMs: number;
+}
+
+/** Everything the engine holds; engine.ts wraps it, the concern files take it as their first argument. */
+export class EngineState {
+  readonly settings: Settings;
+  readonly devices = new Map<string, DeviceState>();
+  readonly subjects = new Map<string, SubjectState>();
+  /** zone id → subjects with a condition naming it (to rebind when the zone is replaced) */
+  readonly zoneUsers = new Map<string, Set<SubjectState>>();
+  /** victim device → proximity conditions watching it */
+  readonly watchers = new Map<string, { subject: SubjectState; cond: CompiledCondition }[]>();
+  readonly timers = new TimerQueue<EngineTimer>();
+  /** The clock is the latest fix time (replay), or only advanceTo moves it (live). */
+  readonly fixClock: boolean;
+  clockMs = -Infinity;
+  started = false;
+  /** Zone query results, reused by every query. */
+  readonly hits = new ZoneHits(32);
+  readonly reading = new Reading();
+  /** Events raised since the last drain. */
+  out: AlertEvent[] = [];
+
+  constructor(readonly config: CompiledConfig, fixClock: boolean) {
+    this.settings = config.settings;
+    this.fixClock = fixClock;
+  }
+}
+
+/** A position's accuracy, or the configured default when the fix gives none. */
+export function accuracyOf(st: EngineState, p: Position): number {
+  return p.accuracy === p.accuracy ? p.accuracy : st.settings.defaultAccuracyM;
+}
+
+/** How far from a zone's edge distances must be exact for this condition and position. */
+export function marginOf(st: EngineState, c: CompiledCondition, p: Position): number {
+  return c.warnBandM + c.hysteresisM + accuracyOf(st, p) + 1;
+}
+
+/** A layer condition's track for this zone, created on first contact. */
+export function layerTrackFor(s: SubjectState, c: CompiledCondition, tracks: Map<string, Track>, zoneId: string): Track {
+  let track = tracks.get(zoneId);
+  if (track === undefined) {
+    track = new Track(s, c, zoneId);
+    tracks.set(zoneId, track);
+  }
+  return track;
+}
+
+/** Is this zone among the first n query results? */
+export function hitsInclude(hits: ZoneHits, n: number, zoneId: string): boolean {
+  for (let i = 0; i < n; i++) if (hits.zones[i].id === zoneId) return true;
+  return false;
+}

@@ -1,0 +1,97 @@
+import type { DeviceState, EngineState, SubjectState } from './state.js';
+
+/**
+ * Arming the engine's timers. What each does when it fires is in clock.ts. Timers hold their
+ * subject; a retired subject's timers stay queued and are skipped when they fire.
+ */
+
+/** Curfew: start + grace; judged on the latest position, then the window's end is armed. */
+export const T_CURFEW_DEADLINE = 1;
+/** Curfew: the window's end (closes its episodes and arms the next deadline). */
+export const T_CURFEW_END = 2;
+/** Closes a scheduled condition's episodes at its window's end (exclusion, and curfew episodes opened late in the window). */
+export const T_WINDOW_END = 3;
+/** The order ends: every episode closes. */
+export const T_VALID_TO = 4;
+export const T_NO_FIX = 5;
+export const T_OFFLINE = 6;
+
+/** Queues a timer of this kind (cond: condition index or -1; endMs: curfew interval end or 0). */
+export function arm(st: EngineState, due: number, kind: number, s: SubjectState, cond: number, endMs: number): void {
+  st.timers.push({ due, order: 0, kind, subject: s, cond, endMs });
+}
+
+/** Arms a subject's timers that come from configuration: validTo and each curfew's next deadline. */
+export function armSubject(st: EngineState, s: SubjectState, now: number): void {
+  if (s.cfg.validToMs !== Infinity && s.cfg.validToMs > now) arm(st, s.cfg.validToMs, T_VALID_TO, s, -1, 0);
+  const conds = s.cfg.conditions;
+  for (let k = 0; k < conds.length; k++) if (conds[k].type === 'curfew') armCurfew(st, s, k, now);
+}
+
+/** Arms the curfew's deadline (window start + grace) in the window running at `now`, or in the next one. */
+export function armCurfew(st: EngineState, s: SubjectState, k: number, now: number): void {
+  const c = s.cfg.conditions[k];
+  const cur = c.schedule === null ? null : c.schedule.intervalAt(now);
+  if (cur === null) {
+    armNextCurfew(st, s, k, now);
+    return;
+  }
+  const deadline = cur.startMs + c.graceMs;
+  // Started mid-window past its deadline: fixes decide from here on; the end still closes.
+  if (deadline > now && deadline < cur.endMs) armFinite(st, deadline, T_CURFEW_DEADLINE, s, k, cur.endMs);
+  else armFinite(st, cur.endMs, T_CURFEW_END, s, k, cur.endMs);
+}
+
+/** Arms the deadline of the curfew's next window starting after `afterMs` (or its end, if grace outlasts it). */
+export function armNextCurfew(st: EngineState, s: SubjectState, k: number, afterMs: number): void {
+  const c = s.cfg.conditions[k];
+  const next = c.schedule === null ? null : c.schedule.nextIntervalAfter(afterMs);
+  if (next === null) return;
+  const deadline = next.startMs + c.graceMs;
+  if (deadline < next.endMs) armFinite(st, deadline, T_CURFEW_DEADLINE, s, k, next.endMs);
+  else armFinite(st, next.endMs, T_CURFEW_END, s, k, next.endMs);
+}
+
+/** Arms a curfew window's end (after its deadline fired). */
+export function armCurfewEnd(st: EngineState, s: SubjectState, k: number, endMs: number): void {
+  armFinite(st, endMs, T_CURFEW_END, s, k, endMs);
+}
+
+/**
+ * Arms the timer closing condition k at its window's end, once per window: an episode opened in
+ * a window must close at its end, even when that end has passed on the clock already (a live
+ * backlog uploaded in order after the window's own timer fired).
+ */
+export function armWindowEnd(st: EngineState, s: SubjectState, k: number, windowEndMs: number): void {
+  if (s.endTimerMs[k] === windowEndMs) return;
+  s.endTimerMs[k] = windowEndMs;
+  arm(st, windowEndMs, T_WINDOW_END, s, k, windowEndMs);
+}
+
+/** Arms the device's no_fix and device_offline timers if they are due earlier than the ones armed. */
+export function armHealthTimers(st: EngineState, device: DeviceState): void {
+  const s = device.subject;
+  if (s === null) return;
+  const noFixDue = device.positionRefMs + st.settings.noFixAfterS * 1000;
+  if (device.positionRefMs > -Infinity && noFixDue < device.noFixDue) {
+    device.noFixDue = noFixDue;
+    arm(st, noFixDue, T_NO_FIX, s, -1, 0);
+  }
+  const offDue = device.lastHeardMs + st.settings.offlineAfterS * 1000;
+  if (device.lastHeardMs > -Infinity && offDue < device.offlineDue) {
+    device.offlineDue = offDue;
+    arm(st, offDue, T_OFFLINE, s, -1, 0);
+  }
+}
+
+/** Re-arms both health timers from scratch (a subject replaced: its old timers are retired). */
+export function rearmHealthTimers(st: EngineState, device: DeviceState): void {
+  device.noFixDue = Infinity;
+  device.offlineDue = Infinity;
+  armHealthTimers(st, device);
+}
+
+function armFinite(st: EngineState, due: number, kind: number, s: SubjectState, cond: number, endMs: number): void {
+  // An always-active schedule has no start or end: nothing to time.
+  if (Number.isFinite(due)) arm(st, due, kind, s, cond, endMs);
+}
