@@ -6,11 +6,6 @@ import type { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys } from './keys.js';
 
-// Kept importable from here for state-store.ts (owned elsewhere during issue 9); their home is
-// src/engine/fix-codec.ts and src/alerts/alert-record.ts.
-export { fixFromLog, tickFromLog } from '../engine/fix-codec.js';
-export { writeAlertRecords } from '../alerts/alert-record.js';
-
 /**
  * Group commit: the one path by which anything reaches Redis while the service runs.
  *

@@ -5,7 +5,8 @@ import {
 } from '../engine/config.js';
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import { buildLayerIndexes } from '../engine/layer-index.js';
-import { fixFromLog, tickFromLog, writeAlertRecords } from './committer.js';
+import { writeAlertRecords } from '../alerts/alert-record.js';
+import { fixFromLog, tickFromLog } from '../engine/fix-codec.js';
 import type { Keys } from './keys.js';
 
 export interface LoadedState {
