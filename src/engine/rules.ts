@@ -143,8 +143,9 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
 /**
  * The episode state machine shared by every location condition. The reading's depthM is metres
  * on the breach side of the boundary (negative on the safe side); the warning band, if any, is
- * the warnBandM before it; `shown` is the position the events show. The boundary itself is a breach for exclusion and proximity, and safe
- * for a curfew (on the curfew address's edge is at home).
+ * the warnBandM before it; `shown` is the position the events show. The boundary itself is a
+ * breach for exclusion and proximity, and safe for a curfew (on the curfew address's edge is at
+ * home).
  */
 function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
   const s = track.subject;
