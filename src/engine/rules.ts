@@ -59,9 +59,9 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
     if (c.type === 'curfew') {
       judgeCurfew(st, s.tracks[k] as Track, fix, fix.ts);
     } else if (c.zone !== null) {
-      const r = startReading(st, fix.ts, fix, accuracyOf(st, fix));
+      const r = startReading(st, fix.ts, accuracyOf(st, fix));
       r.depthM = c.zone.signedDistanceM(fix.lon, fix.lat, marginOf(st, c, fix));
-      update(st, s.tracks[k] as Track, r);
+      update(st, s.tracks[k] as Track, r, fix);
     } else {
       judgeLayer(st, s, k, fix);
     }
@@ -72,9 +72,9 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
 /** Curfew: is the position at home (the zone) at `at`? `pos` is also what the events show. */
 export function judgeCurfew(st: EngineState, track: Track, pos: Position, at: number): void {
   const c = track.cond;
-  const r = startReading(st, at, pos, accuracyOf(st, pos));
+  const r = startReading(st, at, accuracyOf(st, pos));
   r.depthM = -(c.zone as PreparedZone).signedDistanceM(pos.lon, pos.lat, marginOf(st, c, pos));
-  update(st, track, r);
+  update(st, track, r, pos);
 }
 
 /** A layer exclusion: every zone of the layer near the fix, and the open ones it has left far behind. */
@@ -84,17 +84,17 @@ function judgeLayer(st: EngineState, s: SubjectState, k: number, fix: Fix): void
   const index = st.config.layers.get(c.layer as string);
   const hits = st.hits;
   const n = index === undefined ? 0 : index.near(fix.lon, fix.lat, marginOf(st, c, fix), hits);
-  const r = startReading(st, fix.ts, fix, accuracyOf(st, fix));
+  const r = startReading(st, fix.ts, accuracyOf(st, fix));
   for (let i = 0; i < n; i++) {
     r.depthM = hits.distM[i];
-    update(st, layerTrackFor(s, c, tracks, hits.zones[i].id), r);
+    update(st, layerTrackFor(s, c, tracks, hits.zones[i].id), r, fix);
   }
   // Zones with an open episode that the query no longer reaches: the subject is far outside.
   if (tracks.size > n) {
     r.depthM = -Infinity;
     for (const [zoneId, track] of tracks) {
       if (hitsInclude(hits, n, zoneId)) continue;
-      if (!track.idle) update(st, track, r);
+      if (!track.idle) update(st, track, r, fix);
       // A zone passed by without any episode leaves nothing worth keeping (deleting during
       // iteration is safe for a Map): per-zone state would otherwise grow with every school
       // the subject ever walked past.
@@ -120,23 +120,22 @@ export function judgeVictimFix(st: EngineState, device: DeviceState, fix: Fix, l
 function judgeProximity(st: EngineState, track: Track, subjectPos: Position, victimPos: Position, at: number, shown: Position): void {
   const c = track.cond;
   const dist = haversineM(subjectPos.lon, subjectPos.lat, victimPos.lon, victimPos.lat);
-  const r = startReading(st, at, shown, accuracyOf(st, subjectPos) + accuracyOf(st, victimPos));
+  const r = startReading(st, at, accuracyOf(st, subjectPos) + accuracyOf(st, victimPos));
   r.depthM = c.distanceM - dist;
   r.forcePossible = Math.abs(subjectPos.ts - victimPos.ts) > st.settings.victimStaleS * 1000;
   r.distanceM = dist;
-  update(st, track, r);
+  update(st, track, r, shown);
 }
 
 /**
  * The engine's reading record, reset to the common case (confidence may rise, no distance):
  * callers set depthM and whatever else differs, then call update.
  */
-function startReading(st: EngineState, atMs: number, shown: Position | null, uncertaintyM: number): Reading {
+function startReading(st: EngineState, atMs: number, uncertaintyM: number): Reading {
   const r = st.reading;
   r.uncertaintyM = uncertaintyM;
   r.forcePossible = false;
   r.atMs = atMs;
-  r.shown = shown;
   r.distanceM = NaN;
   return r;
 }
@@ -144,15 +143,15 @@ function startReading(st: EngineState, atMs: number, shown: Position | null, unc
 /**
  * The episode state machine shared by every location condition. The reading's depthM is metres
  * on the breach side of the boundary (negative on the safe side); the warning band, if any, is
- * the warnBandM before it. The boundary itself is a breach for exclusion and proximity, and safe
- * for a curfew (on the curfew address's edge is at home).
+ * the warnBandM before it; `shown` is the position the events show. The boundary itself is a
+ * breach for exclusion and proximity, and safe for a curfew (on the curfew address's edge is at
+ * home).
  */
-function update(st: EngineState, track: Track, r: Reading): void {
+function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
   const s = track.subject;
   const c = track.cond;
   const depth = r.depthM;
   const t = r.atMs;
-  const shown = r.shown;
   const distanceM = r.distanceM;
   const h = c.hysteresisM;
   const band = c.warnBandM;

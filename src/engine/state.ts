@@ -221,6 +221,9 @@ export type Position = Fix | PositionMemory;
 /**
  * One measurement handed to the episode state machine (rules.ts update). One per engine,
  * refilled before each call (startReading), so a call names what it passes without allocating.
+ * Numbers start as NaN, not 0, so each field is a double from the start (one hidden class). It
+ * holds no reference to the fix: storing a young Fix into this long-lived record on every call
+ * would cost a write barrier and a remembered-set entry per fix.
  */
 export class Reading {
   /** Metres on the breach side of the boundary (negative on the safe side). */
@@ -231,8 +234,6 @@ export class Reading {
   forcePossible = false;
   /** When the reading applies (epoch ms). */
   atMs = NaN;
-  /** The position an event shows, or null (timers). */
-  shown: Position | null = null;
   /** Proximity: metres between subject and victim; NaN otherwise. */
   distanceM = NaN;
 }
