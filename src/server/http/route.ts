@@ -17,6 +17,8 @@ export interface RouteDoc {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** The body as documented, when the handler checks more than `body` does (GeoJSON, bulk items). */
+  docBody?: z.ZodType;
   /** What a success answers (documented; not checked at run time). */
   response?: z.ZodType;
   /** The success status when it is not 200 (e.g. 204). */
@@ -31,6 +33,7 @@ export interface RouteDef<P, Q, B> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  docBody?: z.ZodType;
   response?: z.ZodType;
   status?: number;
   bodyLimit?: number;
