@@ -27,6 +27,12 @@ export function closestField(key: string, known: readonly string[]): string | nu
   if (key.length > 64) return null;
   let best: string | null = null;
   let bestD = Infinity;
+  const lower = key.toLowerCase();
+  for (const k of known) {
+    // A known field the key starts with, or that starts with the key (`exceptions`, `except`).
+    const kl = k.toLowerCase();
+    if (kl.length >= 3 && lower.length >= 3 && (lower.startsWith(kl) || kl.startsWith(lower))) return k;
+  }
   for (const k of known) {
     const dist = editDistance(key, k);
     if (dist < bestD) {
