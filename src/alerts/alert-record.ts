@@ -69,7 +69,7 @@ export function alertResource(episodeId: string, h: Record<string, string>, deci
     ...(decisions === undefined ? {} : { decisions: decisions.map((d) => JSON.parse(d) as unknown) }),
     ...(h.claim === undefined ? {} : { claim: JSON.parse(h.claim) as unknown }),
     ...(h.escalations === undefined ? {} : { escalations: Number(h.escalations) }),
-    delivery: Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('delivered:') || k.startsWith('dead:')).map(([k, v]) => [k, k.startsWith('dead:') ? (JSON.parse(v) as unknown) : v])),
+    delivery: Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('delivered:') || k.startsWith('dead:') || k.startsWith('resent:')).map(([k, v]) => [k, k.startsWith('dead:') ? (JSON.parse(v) as unknown) : v])),
   };
 }
 
