@@ -38,6 +38,18 @@ const ImportResult = z.object({
   rejected: z.array(z.object({ index: z.number(), id: z.string().nullable(), code: z.string(), message: z.string(), path: z.string().optional() })),
 });
 
+/** A trail: GeoJSON Points (null geometry for a fix without a position), in time order. */
+const TrailResponse = z.object({
+  type: z.literal('FeatureCollection'),
+  subjectId: z.string(),
+  deviceId: z.string(),
+  features: z.array(z.object({
+    type: z.literal('Feature'),
+    geometry: z.object({ type: z.literal('Point'), coordinates: z.array(z.number()).length(2) }).nullable(),
+    properties: z.object({ seq: z.number(), ts: z.string(), receivedAt: z.string(), accuracy: z.number().optional(), battery: z.number().optional(), strap: z.string().optional() }),
+  })),
+});
+
 /** A subject as stored (the body accepted), with its id. */
 const SubjectResponse = SubjectSchema;
 
@@ -135,7 +147,7 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
     return reply.code(204).send();
   });
   partialUpdates(route, ctx, save);
-  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms; from not after to)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery }, async (_req, _reply, { params, query, principal }) => {
+  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms; from not after to)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery, response: TrailResponse }, async (_req, _reply, { params, query, principal }) => {
     const subject = await subjectOrThrow(ctx, params.id, principal);
     const from = query.from === undefined ? 0 : queryTime(query.from);
     const to = query.to === undefined ? Infinity : queryTime(query.to);
