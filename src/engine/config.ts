@@ -115,6 +115,19 @@ export const ConfigSchema = z.strictObject({
   subjects: z.array(SubjectSchema).default([]),
 });
 
+/** Engine settings from JSON text (the service's ENGINE_SETTINGS); a fault names its path. */
+export function parseSettings(json: string, where = 'settings'): Settings {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError('CONFIG_INVALID', where, `not JSON: ${clip((e as Error).message, 200)}`);
+  }
+  const r = SettingsSchema.safeParse(value, { error: strictErrorMap });
+  if (!r.success) throw fromZod(r.error, where);
+  return r.data;
+}
+
 /**
  * A subject as stored in Redis: parsed strictly, except that fields unknown to this version
  * (stored before input was strict, when they were silently ignored) are dropped and named, so

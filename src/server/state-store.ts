@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { compileZone, type PreparedZone } from '../../geo/index.js';
 import {
-  compileSubject, parseStoredSubject, SettingsSchema, type CompiledConfig, type CompiledSubject, type Settings,
+  compileSubject, parseSettings, parseStoredSubject, type CompiledConfig, type CompiledSubject, type Settings,
 } from '../engine/config.js';
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import { buildLayerIndexes } from '../engine/layer-index.js';
@@ -31,7 +31,7 @@ export interface StateLogger {
  * (hash fields, set members, job ids), so an episode is neither lost nor doubled.
  */
 export async function loadState(redis: Redis, keys: Keys, settingsJson: string, log: StateLogger): Promise<LoadedState> {
-  const settings: Settings = SettingsSchema.parse(JSON.parse(settingsJson));
+  const settings: Settings = parseSettings(settingsJson, 'ENGINE_SETTINGS');
   const problems: string[] = [];
   const zones = new Map<string, PreparedZone>();
   const rawZones = await redis.hgetall(keys.zones);

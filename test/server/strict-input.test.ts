@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, compileConfig } from '../../src/engine/config.js';
+import { ConfigError, compileConfig, parseSettings } from '../../src/engine/config.js';
 import { closestField } from '../../src/engine/unknown-field.js';
 import {
   api, cleanupPrefix, exclusionSubject, newRedis, ROOT, startTestService, TOKENS, uniquePrefix, zoneX, type TestService,
@@ -163,6 +163,11 @@ describe('strict input in the replay configuration and the stored state', () => 
     const settings = { ...structuredClone(cfg), settings: { hysteresysM: 5 } };
     expect(() => compileConfig(settings)).toThrow(/settings\.hysteresysM: unknown field; did you mean hysteresisM\?/);
     expect(() => compileConfig({ ...structuredClone(cfg), subject: [] })).toThrow(/^subject: unknown field; did you mean subjects\?/);
+  });
+
+  it('refuses an unknown engine setting (ENGINE_SETTINGS) naming it', () => {
+    expect(parseSettings('{"hysteresisM": 5}').hysteresisM).toBe(5);
+    expect(() => parseSettings('{"hysteresysM": 5}', 'ENGINE_SETTINGS')).toThrow('ENGINE_SETTINGS.hysteresysM: unknown field; did you mean hysteresisM?');
   });
 
   it('suggests only a close field', () => {
