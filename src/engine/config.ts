@@ -133,14 +133,14 @@ export function parseSettings(json: string, where = 'settings'): Settings {
  * (stored before input was strict, when they were silently ignored) are dropped and named, so
  * the subject loads as it behaved.
  */
-export function parseStoredSubject(value: unknown): { subject: z.output<typeof SubjectSchema>; dropped: string[] } {
+export function parseStoredSubject(value: unknown): { subject: z.output<typeof SubjectSchema>; dropped: string[]; cleaned: unknown } {
   const r = SubjectSchema.safeParse(value, { error: strictErrorMap });
-  if (r.success) return { subject: r.data, dropped: [] };
+  if (r.success) return { subject: r.data, dropped: [], cleaned: value };
   const stripped = withoutUnknownFields(value, r.error);
   if (stripped === null) throw fromZod(r.error, '');
   const again = SubjectSchema.safeParse(stripped.value, { error: strictErrorMap });
   if (!again.success) throw fromZod(again.error, '');
-  return { subject: again.data, dropped: stripped.dropped };
+  return { subject: again.data, dropped: stripped.dropped, cleaned: stripped.value };
 }
 
 export type SubjectInput = z.input<typeof SubjectSchema>;

@@ -187,6 +187,11 @@ describe('strict input in the replay configuration and the stored state', () => 
         const got = await api(t.service.app, 'GET', '/v1/subjects/S-old', { token: TOKENS.operator });
         expect(got.status).toBe(200);
         expect(t.service.engine().getSubject('S-old')?.deviceId).toBe('TAG-old');
+        // A PATCH saves it back without the field the schema does not know.
+        const p = await api(t.service.app, 'PATCH', '/v1/subjects/S-old', { token: TOKENS.operator, body: { status: 'suspended' } });
+        expect(p.status, p.text).toBe(200);
+        expect(p.body.riskLevel).toBeUndefined();
+        expect(JSON.parse((await r.hget(`${prefix}:subjects`, 'S-old')) ?? '{}')).not.toHaveProperty('riskLevel');
       } finally {
         await t.close();
       }

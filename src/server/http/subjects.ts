@@ -193,16 +193,20 @@ function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
       else stored[k] = v;
     }
     let parsed: SubjectParsed;
+    let cleaned: Record<string, unknown>;
     try {
-      ({ subject: parsed } = parseStoredSubject(stored));
+      // A subject stored before input was strict is saved back without its unknown fields.
+      const p = parseStoredSubject(stored);
+      parsed = p.subject;
+      cleaned = p.cleaned as Record<string, unknown>;
     } catch (e) {
       if (e instanceof ConfigError) throw new ApiError('VALIDATION', `body.${e.message}`, { path: `body.${e.path}`, code: e.code });
       throw e;
     }
     const subject = admitOrThrow(parsed, ctx.host.view, 'body');
-    await save(subject, stored);
+    await save(subject, cleaned);
     await audit(ctx, 'subject.patch', params.id, principal, { changed: body });
-    return stored;
+    return cleaned;
   });
   route({ method: 'POST', url: '/v1/subjects', summary: `Bulk import: {"subjects": [...]} (at most ${MAX_IMPORT}); good subjects are kept beside bad ones, applied in one change`, roles: ['operator', 'admin'], body: ImportBody, docBody: ImportDoc, response: ImportResult, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
     mustBeReady(ctx);
