@@ -40,7 +40,7 @@ const Claim = z.object({ by: z.string(), role: z.string(), tokenId: z.string(), 
 const AlertEventDoc = z.looseObject({ episodeId: z.string(), event: z.enum(['opened', 'updated', 'closed']), type: z.string(), severity: z.string(), at: z.string() });
 export const AlertResponse = z.object({
   episodeId: z.string(),
-  type: z.enum(['exclusion', 'curfew', 'proximity', 'device_offline', 'no_fix', 'battery_low', 'strap_tamper']).or(z.string()),
+  type: z.string().describe('exclusion, curfew, proximity, or a device-health type (contract section 3)'),
   severity: z.enum(['critical', 'high', 'medium', 'low']),
   confidence: z.string(),
   state: z.enum(['open', 'closed']),
