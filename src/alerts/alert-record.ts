@@ -8,7 +8,8 @@ import type { Keys } from '../server/keys.js';
  * list it, and every field written to it, by whom:
  *  - the service's committer: `opened` / `updated` / `closed` (event JSON), `team`, `subjectId`,
  *    `type`, `severity`; the by-time and open-episode indexes; the outbox entry;
- *  - the API: `acked` (latest decision) and the append-only `…:acks` list;
+ *  - the API: `acked` (latest decision) and the append-only decision list (`…:acks`),
+ *    `claim` / `claimedBy` (who works the alert), `resent:<channel>` (a dead letter re-sent);
  *  - the workers: `delivered:<channel>[:escalation]`, `dead:<channel>`, `escalations`,
  *    `escalated:<n>`.
  * Reading it back as the REST resource is here too.
@@ -43,7 +44,7 @@ function event(h: Record<string, string>, k: string): AlertEvent | null {
   return h[k] === undefined ? null : (JSON.parse(h[k]) as AlertEvent);
 }
 
-export function alertResource(episodeId: string, h: Record<string, string>): AlertResource {
+export function alertResource(episodeId: string, h: Record<string, string>, decisions?: readonly string[]): AlertResource {
   const opened = event(h, 'opened');
   const updated = event(h, 'updated');
   const closed = event(h, 'closed');
@@ -65,8 +66,10 @@ export function alertResource(episodeId: string, h: Record<string, string>): Ale
     late: first.late,
     events: [opened, updated, closed].filter((e) => e !== null),
     ...(h.acked === undefined ? {} : { acknowledged: JSON.parse(h.acked) as unknown }),
+    ...(decisions === undefined ? {} : { decisions: decisions.map((d) => JSON.parse(d) as unknown) }),
+    ...(h.claim === undefined ? {} : { claim: JSON.parse(h.claim) as unknown }),
     ...(h.escalations === undefined ? {} : { escalations: Number(h.escalations) }),
-    delivery: Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('delivered:') || k.startsWith('dead:')).map(([k, v]) => [k, k.startsWith('dead:') ? (JSON.parse(v) as unknown) : v])),
+    delivery: Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('delivered:') || k.startsWith('dead:') || k.startsWith('resent:')).map(([k, v]) => [k, k.startsWith('dead:') ? (JSON.parse(v) as unknown) : v])),
   };
 }
 
@@ -74,9 +77,13 @@ export function alertResource(episodeId: string, h: Record<string, string>): Ale
 export class AlertRecords {
   constructor(private readonly redis: Redis, private readonly keys: Keys) {}
 
+  /** One episode with its whole decision history. */
   async read(episodeId: string): Promise<AlertResource | null> {
-    const h = await this.redis.hgetall(this.keys.alert(episodeId));
-    return Object.keys(h).length === 0 ? null : alertResource(episodeId, h);
+    const [[, h], [, decisions]] = (await this.redis.multi()
+      .hgetall(this.keys.alert(episodeId))
+      .lrange(this.keys.alertDecisions(episodeId), 0, -1)
+      .exec()) as [[null, Record<string, string>], [null, string[]]];
+    return Object.keys(h).length === 0 ? null : alertResource(episodeId, h, decisions);
   }
 
   /** Episodes of one team (or all), newest first. `state` open reads the open set, else the by-time index. */
@@ -100,11 +107,24 @@ export class AlertRecords {
     return alerts.slice(0, limit);
   }
 
-  /** Appends a decision (kept in order) and makes it the episode's latest acknowledgement. */
-  async ack(episodeId: string, decision: object): Promise<void> {
-    const json = JSON.stringify(decision);
-    await this.redis.rpush(`${this.keys.alert(episodeId)}:acks`, json);
-    await this.redis.hset(this.keys.alert(episodeId), 'acked', json);
+  /**
+   * Appends a decision to the episode's history (never overwritten) and makes it the latest
+   * acknowledgement, in one step, unless the episode already has `max` decisions.
+   */
+  async decide(episodeId: string, decision: object, max: number): Promise<'ok' | 'missing' | 'full'> {
+    const r = await this.redis.eval(DECIDE_LUA, 2, this.keys.alert(episodeId), this.keys.alertDecisions(episodeId), JSON.stringify(decision), String(max)) as number;
+    return r === -1 ? 'missing' : r === -2 ? 'full' : 'ok';
+  }
+
+  /**
+   * Makes `claimant` the one working the episode. Refused (the current claim is returned) when
+   * someone else holds it, unless `force`.
+   */
+  async claim(episodeId: string, claimant: string, claim: object, force: boolean): Promise<{ result: 'ok' | 'missing' } | { result: 'held'; current: unknown }> {
+    const r = await this.redis.eval(CLAIM_LUA, 1, this.keys.alert(episodeId), claimant, JSON.stringify(claim), force ? '1' : '0') as [number, string?];
+    if (r[0] === -1) return { result: 'missing' };
+    if (r[0] === 0) return { result: 'held', current: JSON.parse(r[1] ?? 'null') as unknown };
+    return { result: 'ok' };
   }
 
   /** The raw fields a worker needs to decide on an escalation. */
@@ -152,6 +172,30 @@ export class AlertRecords {
     return { total: await this.redis.zcard(this.keys.deadLetters), deadLetters: rows.map((r) => JSON.parse(r) as unknown) };
   }
 }
+
+/**
+ * KEYS: alert hash, decision list. ARGV: decision JSON, most decisions kept.
+ * Returns the new count, -1 when the episode does not exist, -2 when the history is full.
+ */
+const DECIDE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local n = redis.call('LLEN', KEYS[2])
+if n >= tonumber(ARGV[2]) then return -2 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'acked', ARGV[1])
+return n + 1`;
+
+/**
+ * KEYS: alert hash. ARGV: claimant, claim JSON, '1' to take over another's claim.
+ * Returns {1} when claimed, {0, current claim JSON} when someone else holds it, {-1} when the
+ * episode does not exist.
+ */
+const CLAIM_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local cur = redis.call('HGET', KEYS[1], 'claimedBy')
+if cur and cur ~= ARGV[1] and ARGV[3] ~= '1' then return {0, redis.call('HGET', KEYS[1], 'claim')} end
+redis.call('HSET', KEYS[1], 'claimedBy', ARGV[1], 'claim', ARGV[2])
+return {1}`;
 
 /** The idempotency key of an episode event (what receivers de-duplicate on). */
 export function eventKey(episodeId: string, event: string): string {

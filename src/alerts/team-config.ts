@@ -5,7 +5,7 @@ import { z } from 'zod';
  * high episodes nobody acknowledges, an escalation route (e.g. the police control room or the
  * out-of-hours service). Stored in Redis, set through PUT /v1/teams/:id.
  */
-const Webhook = z.object({
+const Webhook = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('default'),
   url: z.url({ protocol: /^https?$/ }),
   /** HMAC-SHA256 key for the x-iom-signature header; at least 16 characters. */
@@ -13,12 +13,12 @@ const Webhook = z.object({
   timeoutMs: z.number().int().min(100).max(60_000).default(5000),
 });
 
-export const TeamConfigSchema = z.object({
+export const TeamConfigSchema = z.strictObject({
   webhooks: z.array(Webhook).max(8).default([]),
-  escalation: z.object({
+  escalation: z.strictObject({
     webhook: Webhook,
     /** Seconds an unacknowledged episode waits before escalation, by severity. */
-    afterS: z.object({
+    afterS: z.strictObject({
       critical: z.number().int().min(1).default(300),
       high: z.number().int().min(1).default(900),
     }).default({ critical: 300, high: 900 }),

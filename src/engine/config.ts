@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CircleZone, compileZone, mPerDegLon, M_PER_DEG, ZoneError, type PreparedZone, type ZoneIndex } from '../../geo/index.js';
 import { ConfigError } from './config-error.js';
+import { strictErrorMap, withoutUnknownFields } from './unknown-field.js';
 import { buildLayerIndexes } from './layer-index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
 import { parseTime } from './time.js';
@@ -25,7 +26,7 @@ const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
 const metres = z.number().finite().nonnegative();
 const seconds = z.number().finite().nonnegative();
 
-export const SettingsSchema = z.object({
+export const SettingsSchema = z.strictObject({
   /** battery_low opens below this charge (0..1). */
   batteryLowBelow: z.number().min(0).max(1).default(0.2),
   /** no_fix opens after this long with messages but no position. */
@@ -44,13 +45,13 @@ export const SettingsSchema = z.object({
 export type Settings = z.infer<typeof SettingsSchema>;
 
 const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
-export const ScheduleSchema = z.object({
-  windows: z.array(z.object({
+export const ScheduleSchema = z.strictObject({
+  windows: z.array(z.strictObject({
     days: z.array(weekday).min(1),
     start: z.string(),
     end: z.string(),
   })).min(1),
-  except: z.array(z.object({ from: z.union([z.string(), z.number()]), to: z.union([z.string(), z.number()]) })).optional(),
+  except: z.array(z.strictObject({ from: z.union([z.string(), z.number()]), to: z.union([z.string(), z.number()]) })).optional(),
 });
 
 const common = {
@@ -61,7 +62,7 @@ const common = {
   dwellS: seconds.optional(),
 };
 
-export const ExclusionSchema = z.object({
+export const ExclusionSchema = z.strictObject({
   ...common,
   type: z.literal('exclusion'),
   zone: ident.optional(),
@@ -72,7 +73,7 @@ export const ExclusionSchema = z.object({
   message: 'an exclusion names exactly one of "zone" or "layer"',
 });
 
-export const CurfewSchema = z.object({
+export const CurfewSchema = z.strictObject({
   ...common,
   type: z.literal('curfew'),
   zone: ident,
@@ -80,7 +81,7 @@ export const CurfewSchema = z.object({
   schedule: ScheduleSchema,
 });
 
-export const ProximitySchema = z.object({
+export const ProximitySchema = z.strictObject({
   ...common,
   type: z.literal('proximity'),
   victimDeviceId: deviceId,
@@ -92,7 +93,7 @@ export const ProximitySchema = z.object({
 
 export const ConditionSchema = z.discriminatedUnion('type', [ExclusionSchema, CurfewSchema, ProximitySchema]);
 
-export const SubjectSchema = z.object({
+export const SubjectSchema = z.strictObject({
   id: ident,
   deviceId,
   team: ident,
@@ -108,11 +109,39 @@ export const SubjectSchema = z.object({
   conditions: z.array(ConditionSchema).default([]),
 });
 
-export const ConfigSchema = z.object({
+export const ConfigSchema = z.strictObject({
   settings: SettingsSchema.default(SettingsSchema.parse({})),
   zones: z.array(z.unknown()).default([]),
   subjects: z.array(SubjectSchema).default([]),
 });
+
+/** Engine settings from JSON text (the service's ENGINE_SETTINGS); a fault names its path. */
+export function parseSettings(json: string, where = 'settings'): Settings {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError('CONFIG_INVALID', where, `not JSON: ${clip((e as Error).message, 200)}`);
+  }
+  const r = SettingsSchema.safeParse(value, { error: strictErrorMap });
+  if (!r.success) throw fromZod(r.error, where);
+  return r.data;
+}
+
+/**
+ * A subject as stored in Redis: parsed strictly, except that fields unknown to this version
+ * (stored before input was strict, when they were silently ignored) are dropped and named, so
+ * the subject loads as it behaved.
+ */
+export function parseStoredSubject(value: unknown): { subject: z.output<typeof SubjectSchema>; dropped: string[]; cleaned: unknown } {
+  const r = SubjectSchema.safeParse(value, { error: strictErrorMap });
+  if (r.success) return { subject: r.data, dropped: [], cleaned: value };
+  const stripped = withoutUnknownFields(value, r.error);
+  if (stripped === null) throw fromZod(r.error, '');
+  const again = SubjectSchema.safeParse(stripped.value, { error: strictErrorMap });
+  if (!again.success) throw fromZod(again.error, '');
+  return { subject: again.data, dropped: stripped.dropped, cleaned: stripped.value };
+}
 
 export type SubjectInput = z.input<typeof SubjectSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -123,6 +152,7 @@ type ScheduleParsed = z.output<typeof ScheduleSchema>;
 export type Risk = SubjectParsed['risk'];
 
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './config-error.js';
+export { strictErrorMap } from './unknown-field.js';
 
 // ---------------------------------------------------------------------------------------------
 // Compiled forms: what the engine reads per fix.
@@ -182,7 +212,7 @@ const RISK_ORDER: Risk[] = ['low', 'medium', 'high', 'very_high'];
 
 /** Parses and compiles a whole configuration. Throws ConfigError naming the first fault's path. */
 export function compileConfig(input: unknown): CompiledConfig {
-  const parsed = ConfigSchema.safeParse(input);
+  const parsed = ConfigSchema.safeParse(input, { error: strictErrorMap });
   if (!parsed.success) throw fromZod(parsed.error, '');
   const cfg = parsed.data;
 
@@ -305,9 +335,17 @@ export function clip(s: string, max = 80): string {
   return s.length <= max ? s : `${s.slice(0, max)}… (${s.length} characters)`;
 }
 
+/**
+ * The one mapping of a zod failure to a ConfigError naming the JSON path. An unknown field is
+ * reported first (it is usually the cause of the other faults: a misspelt required field) and
+ * its path names the field itself: `subjects[0].conditions[0].bufferm: unknown field; did you
+ * mean bufferM?` (the message comes from strictErrorMap, passed to the parse).
+ */
 export function fromZod(error: z.ZodError, base: string): ConfigError {
-  const issue = error.issues[0];
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0];
   let path = base.endsWith('.') ? base.slice(0, -1) : base;
-  for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : `${path === '' ? '' : '.'}${String(p)}`;
-  return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : clip(path, 200), clip(issue.message, 300));
+  const parts: PropertyKey[] = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  for (const p of parts) path += typeof p === 'number' ? `[${p}]` : `${path === '' ? '' : '.'}${String(p)}`;
+  const message = issue.code === 'unrecognized_keys' && !issue.message.startsWith('unknown field') ? 'unknown field' : issue.message;
+  return new ConfigError('CONFIG_INVALID', path === '' ? '(root)' : clip(path, 200), clip(message, 300));
 }

@@ -63,6 +63,9 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   // is deeper than ~10; very deep values would overflow the stack wherever they are walked),
   // then fastify's own parser with its prototype-poisoning checks.
   const defaultJson = app.getDefaultJsonParser('error', 'error');
+  // JSON only: fastify's text/plain parser would hand a string to the schemas (a 400 that hides
+  // the real fault); without it any other content type is 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const depth = jsonDepth(body as string);
     if (depth > MAX_JSON_DEPTH) {

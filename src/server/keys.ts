@@ -18,6 +18,8 @@ export class Keys {
   get trailDevices(): string { return `${this.p}:trail-devices`; }
   /** hash per episode: opened/updated/closed event JSON, ack */
   alert(episodeId: string): string { return `${this.p}:alert:${episodeId}`; }
+  /** list per episode: its decisions (acknowledgements), append-only, oldest first */
+  alertDecisions(episodeId: string): string { return `${this.p}:alert:${episodeId}:acks`; }
   /** sorted set: episode ids by opening time, all teams / one team */
   get alertsAll(): string { return `${this.p}:alerts`; }
   alertsOfTeam(team: string): string { return `${this.p}:alerts:team:${team}`; }

@@ -1,9 +1,10 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { FixError, parseFix, type Fix } from '../engine/fix.js';
-import { bearer, type Principal, type TokenTable } from './auth.js';
+import { bearer, roleName, type Principal, type TokenTable } from './auth.js';
+import { API_ERRORS, type ApiErrorCode } from './errors.js';
 import type { EngineHost } from './engine-host.js';
 import type { Metrics } from './metrics.js';
 import type { ServiceSettings } from './settings.js';
@@ -59,23 +60,27 @@ export class Sockets {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const refuse = (status: number, text: string): void => {
-      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${text}\n`);
+    // A refused upgrade answers like any API error: the registry's status and {code, message}.
+    const refuse = (code: ApiErrorCode, message: string): void => {
+      const status = API_ERRORS[code].status;
+      const body = JSON.stringify({ code, message });
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       socket.destroy();
     };
-    if (this.closing) return refuse(503, 'Service Unavailable');
+    if (this.closing) return refuse('NOT_READY', 'the service is shutting down; connect again shortly');
     const token = bearer(req.headers.authorization) ?? url.searchParams.get('access_token');
-    const principal = token === null ? null : this.ctx.tokens.lookup(token);
-    if (principal === null) return refuse(401, 'Unauthorized');
+    if (token === null) return refuse('AUTH_REQUIRED', 'send "Authorization: Bearer <token>" (or ?access_token=)');
+    const principal = this.ctx.tokens.lookup(token);
+    if (principal === null) return refuse('AUTH_INVALID', 'the bearer token is not valid');
     const kind = principal.role.kind;
     if (url.pathname === '/v1/ingest') {
-      if (kind !== 'ingest' && kind !== 'operator' && kind !== 'admin') return refuse(403, 'Forbidden');
+      if (kind !== 'ingest' && kind !== 'operator' && kind !== 'admin') return refuse('FORBIDDEN', `role ${roleName(principal.role)} may not send fixes`);
       this.ingestWss.handleUpgrade(req, socket, head, (ws) => this.ingest(ws, principal));
     } else if (url.pathname === '/v1/alerts/stream') {
-      if (kind === 'ingest') return refuse(403, 'Forbidden');
+      if (kind === 'ingest') return refuse('FORBIDDEN', 'role ingest may not read the alert stream');
       this.streamWss.handleUpgrade(req, socket, head, (ws) => this.stream(ws, principal));
     } else {
-      refuse(404, 'Not Found');
+      refuse('NOT_FOUND', 'no such route');
     }
   }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { compileZone, type PreparedZone } from '../../geo/index.js';
 import {
-  compileSubject, SettingsSchema, SubjectSchema, type CompiledConfig, type CompiledSubject, type Settings,
+  compileSubject, parseSettings, parseStoredSubject, type CompiledConfig, type CompiledSubject, type Settings,
 } from '../engine/config.js';
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import { buildLayerIndexes } from '../engine/layer-index.js';
@@ -31,7 +31,7 @@ export interface StateLogger {
  * (hash fields, set members, job ids), so an episode is neither lost nor doubled.
  */
 export async function loadState(redis: Redis, keys: Keys, settingsJson: string, log: StateLogger): Promise<LoadedState> {
-  const settings: Settings = SettingsSchema.parse(JSON.parse(settingsJson));
+  const settings: Settings = parseSettings(settingsJson, 'ENGINE_SETTINGS');
   const problems: string[] = [];
   const zones = new Map<string, PreparedZone>();
   const rawZones = await redis.hgetall(keys.zones);
@@ -49,7 +49,8 @@ export async function loadState(redis: Redis, keys: Keys, settingsJson: string, 
   const rawSubjects = await redis.hgetall(keys.subjects);
   for (const id of Object.keys(rawSubjects).sort()) {
     try {
-      const parsed = SubjectSchema.parse(JSON.parse(rawSubjects[id]));
+      const { subject: parsed, dropped } = parseStoredSubject(JSON.parse(rawSubjects[id]));
+      if (dropped.length > 0) problems.push(`subject ${id}: ignored unknown fields ${dropped.join(', ')} (stored before input was strict)`);
       if (devices.has(parsed.deviceId)) throw new Error(`device ${parsed.deviceId} is worn by another subject`);
       devices.add(parsed.deviceId);
       subjects.push(compileSubject(parsed, zones, settings, `subject ${id}`));
@@ -91,7 +92,7 @@ export async function loadState(redis: Redis, keys: Keys, settingsJson: string, 
     }
     fromId = `(${lastLogId}`;
   }
-  if (problems.length > 0) log.warn({ problems }, 'some stored configuration did not compile and was left out');
+  if (problems.length > 0) log.warn({ problems }, 'some stored configuration did not compile and was left out (or had unknown fields ignored)');
   log.info({ zones: zones.size, subjects: subjects.length, replayed, snapshot: snapJson !== null }, 'engine state loaded');
   return { engine, lastLogId, problems, replayed };
 }

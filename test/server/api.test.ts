@@ -114,14 +114,29 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
       expect(r.status).toBe(403);
     });
 
-    it('a team may not read another team\'s subject, trail, zone or alerts (403)', async () => {
-      for (const path of ['/v1/subjects/S-S', '/v1/subjects/S-S/trail', '/v1/zones/Z-S', `/v1/alerts/${enc(southEp)}`, '/v1/alerts?team=iom-south', '/v1/alerts?team=iom-south&state=all', '/v1/teams/iom-south']) {
+    it('a team may not read another team\'s subject, trail, zone or alerts: 404, exactly as a missing one', async () => {
+      // Issue 11: another team's resource answers as a missing one (status, code and message), so
+      // a team token cannot learn that an id exists.
+      const pairs: [string, string][] = [
+        ['/v1/subjects/S-S', '/v1/subjects/S-none'], ['/v1/subjects/S-S/trail', '/v1/subjects/S-none/trail'],
+        ['/v1/zones/Z-S', '/v1/zones/Z-none'], [`/v1/alerts/${enc(southEp)}`, '/v1/alerts/no-such-episode'],
+        ['/v1/teams/iom-south', '/v1/teams/iom-none'],
+      ];
+      for (const [path, missing] of pairs) {
+        const r = await north('GET', path);
+        expect(r.status, path).toBe(404);
+        expect(r.body.code).toBe('NOT_FOUND');
+        const m = await north('GET', missing);
+        expect(m.status, missing).toBe(404);
+        expect(r.body.message.replace(/"[^"]*"/g, '"…"'), path).toBe(m.body.message.replace(/"[^"]*"/g, '"…"'));
+      }
+      for (const path of ['/v1/alerts?team=iom-south', '/v1/alerts?team=iom-south&state=all']) {
         const r = await north('GET', path);
         expect(r.status, path).toBe(403);
         expect(r.body.code).toBe('FORBIDDEN');
       }
       const ack = await north('POST', `/v1/alerts/${enc(southEp)}/ack`, { by: 'DS Smith', outcome: 'no_action', note: '' });
-      expect(ack.status).toBe(403);
+      expect(ack.status).toBe(404);
       // Nothing was recorded on the other team's alert.
       expect((await op('GET', `/v1/alerts/${enc(southEp)}`)).body.acknowledged).toBeUndefined();
     });

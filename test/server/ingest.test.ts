@@ -191,10 +191,12 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
     });
     expect(a.events).toHaveLength(1);
     expect(a.events[0]).toMatchObject({ event: 'opened', at: fmt(tsOf(3)), fix: { seq: 3, accuracy: 5 } });
-    // The single-episode resource agrees.
+    // The single-episode resource agrees, and adds the decision history (none yet).
     const one = await op('GET', `/v1/alerts/${encodeURIComponent(episode)}`);
     expect(one.status).toBe(200);
-    expect(one.body).toEqual(a);
+    const { decisions, ...rest } = one.body as Record<string, unknown>;
+    expect(decisions).toEqual([]);
+    expect(rest).toEqual(a);
   });
 
   it('has the opened event in the BullMQ queue under alertJobId(episodeId, "opened")', async () => {

@@ -4,12 +4,17 @@ import type { RouteDoc } from './route.js';
 
 const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
 
-/** The OpenAPI 3.1 document of the routes as registered (schemas from the same zod objects). */
+/**
+ * The OpenAPI 3.1 document of the routes as registered: parameters, bodies and responses from
+ * the same zod objects that check them. Fields are shown as a client writes them (`io: input`):
+ * strict objects have `additionalProperties: false`, defaults are shown and optional.
+ */
 export function openApi(docs: RouteDoc[]): object {
   const paths: Record<string, Record<string, unknown>> = {};
   const schema = (s: z.ZodType): unknown => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
   for (const d of docs) {
     const path = d.url.replace(/:(\w+)/g, '{$1}');
+    const body = d.docBody ?? d.body;
     const parameters: object[] = [];
     for (const [where, s] of [['path', d.params], ['query', d.query]] as const) {
       if (s === undefined) continue;
@@ -23,10 +28,12 @@ export function openApi(docs: RouteDoc[]): object {
       description: `Roles: ${d.roles.map((r) => (r === 'team' ? 'team:<id>' : r)).join(', ')}`,
       security: [{ bearer: [] }],
       parameters,
-      ...(d.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: schema(d.body) } } } }),
+      ...(body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: schema(body) } } } }),
       responses: {
-        200: { description: 'OK' },
-        default: { description: 'Error', content: { 'application/json': { schema: schema(ErrorBody) } } },
+        [d.status ?? 200]: d.response === undefined || d.status === 204
+          ? { description: d.status === 204 ? 'Done; no body' : 'OK' }
+          : { description: 'OK', content: { 'application/json': { schema: schema(d.response) } } },
+        default: { description: 'Error: {code, message, details?}; codes in info.description and docs/api-errors.md', content: { 'application/json': { schema: schema(ErrorBody) } } },
       },
     };
   }

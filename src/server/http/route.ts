@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { fromZod } from '../../engine/config.js';
+import { clip, fromZod, strictErrorMap } from '../../engine/config.js';
+import { unknownFieldMessage } from '../../engine/unknown-field.js';
 import { roleName, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { HttpContext, PluginContext } from './context.js';
@@ -16,16 +17,25 @@ export interface RouteDoc {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** The body as documented, when the handler checks more than `body` does (GeoJSON, bulk items). */
+  docBody?: z.ZodType;
+  /** What a success answers (documented; not checked at run time). */
+  response?: z.ZodType;
+  /** The success status when it is not 200 (e.g. 204). */
+  status?: number;
 }
 
 export interface RouteDef<P, Q, B> {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   summary: string;
   roles: Kind[];
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  docBody?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
   bodyLimit?: number;
 }
 
@@ -35,11 +45,11 @@ export type RouteHandler<P, Q, B> = (req: FastifyRequest, reply: FastifyReply, i
 export const IdParam = z.object({ id: z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode') });
 
 /** `?limit=` with a default and a maximum. */
-export const limitQuery = (def: number, max: number) => z.object({ limit: z.coerce.number().int().min(1).max(max).default(def) });
+export const limitQuery = (def: number, max: number) => z.strictObject({ limit: z.coerce.number().int().min(1).max(max).default(def) });
 
 /** Parses a value with a schema; a failure is a VALIDATION error naming the path. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(value, { error: strictErrorMap });
   if (!r.success) {
     const e = fromZod(r.error, where);
     throw new ApiError('VALIDATION', e.message, { path: e.path });
@@ -65,6 +75,7 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
         }
         const parse = <T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T =>
           (schema === undefined ? (undefined as T) : parseOrThrow(schema, value ?? {}, where));
+        refuseUnknownQuery(def.query, req.query);
         const input = {
           params: parse(def.params, req.params, ''),
           query: parse(def.query, req.query, 'query'),
@@ -75,6 +86,21 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
       },
     });
   };
+}
+
+/**
+ * Unknown query parameters are refused like unknown body fields, on every route (a misspelt
+ * filter must not silently widen a list). Checked against the keys of the route's query object;
+ * a route without a query schema takes none.
+ */
+export function refuseUnknownQuery(schema: z.ZodType | undefined, query: unknown): void {
+  const known = schema === undefined ? [] : schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : null;
+  if (known === null || typeof query !== 'object' || query === null) return;
+  for (const k of Object.keys(query)) {
+    if (known.includes(k)) continue;
+    const why = known.length === 0 ? 'unknown field; this route takes no query parameters' : unknownFieldMessage(k, known);
+    throw new ApiError('VALIDATION', `query.${clip(k)}: ${why}`, { path: `query.${clip(k)}` });
+  }
 }
 
 /** A plugin of one resource: it gets the context and the instance to add its routes to. */
@@ -91,7 +117,7 @@ export function mustBeReady(ctx: HttpContext): void {
 }
 
 /** Appends to the audit log (who changed or read what, when); kept in Redis, read by admin. */
-export async function audit(ctx: HttpContext, action: string, target: string, who?: Principal): Promise<void> {
-  const entry = { at: new Date().toISOString(), action, target, ...(who === undefined ? {} : { role: roleName(who.role), tokenId: who.tokenId }) };
+export async function audit(ctx: HttpContext, action: string, target: string, who?: Principal, extra?: Record<string, unknown>): Promise<void> {
+  const entry = { at: new Date().toISOString(), action, target, ...(who === undefined ? {} : { role: roleName(who.role), tokenId: who.tokenId }), ...extra };
   await ctx.redis.xadd(ctx.keys.audit, 'MAXLEN', '~', 1_000_000, '*', 'e', JSON.stringify(entry));
 }

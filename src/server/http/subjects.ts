@@ -1,72 +1,158 @@
 import { z } from 'zod';
-import { compileSubject, ConfigError, SubjectSchema } from '../../engine/config.js';
+import {
+  compileSubject, ConfigError, fromZod, parseStoredSubject, strictErrorMap, SubjectSchema, type CompiledSubject, type SubjectParsed,
+} from '../../engine/config.js';
 import { STRAP_NAMES } from '../../engine/fix.js';
 import { decodeFix } from '../../engine/fix-codec.js';
 import { parseTime } from '../../engine/time.js';
 import type { Principal } from '../auth.js';
+import type { EngineView } from '../engine-host.js';
 import { ApiError } from '../errors.js';
 import type { HttpContext } from './context.js';
-import { audit, IdParam, mustBeReady, parseOrThrow, routeOn, teamOf, type ResourcePlugin } from './route.js';
+import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
-const TrailQuery = z.object({
+const TrailQuery = z.strictObject({
   from: z.string().optional(),
   to: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(50_000).default(10_000),
 });
 
+/** PUT's body: a subject; its id comes from the path (if given in the body, it must match). */
+const SubjectBody = SubjectSchema.extend({ id: SubjectSchema.shape.id.optional() });
+
+/** A time in a PATCH: RFC 3339 or epoch ms; null removes the bound. */
+const patchTime = z.union([z.string(), z.number(), z.null()]);
+/** PATCH's body: only status and validity, without resending the subject. */
+const SubjectPatch = z.strictObject({
+  status: z.enum(['active', 'suspended']).optional().describe('suspended: no alerts (e.g. in custody); active again when reactivated'),
+  validFrom: patchTime.optional(),
+  validTo: patchTime.optional(),
+}).refine((p) => Object.keys(p).length > 0, { message: 'send at least one of status, validFrom, validTo' });
+
+/** Most subjects in one bulk import. */
+const MAX_IMPORT = 10_000;
+const ImportBody = z.strictObject({ subjects: z.array(z.unknown()).max(MAX_IMPORT) });
+const ImportDoc = z.strictObject({ subjects: z.array(SubjectSchema).max(MAX_IMPORT) });
+const ImportResult = z.object({
+  accepted: z.number(),
+  rejected: z.array(z.object({ index: z.number(), id: z.string().nullable(), code: z.string(), message: z.string(), path: z.string().optional() })),
+});
+
+/** A trail: GeoJSON Points (null geometry for a fix without a position), in time order. */
+const TrailResponse = z.object({
+  type: z.literal('FeatureCollection'),
+  subjectId: z.string(),
+  deviceId: z.string(),
+  features: z.array(z.object({
+    type: z.literal('Feature'),
+    geometry: z.object({ type: z.literal('Point'), coordinates: z.array(z.number()).length(2) }).nullable(),
+    properties: z.object({ seq: z.number(), ts: z.string(), receivedAt: z.string(), accuracy: z.number().optional(), battery: z.number().optional(), strap: z.string().optional() }),
+  })),
+});
+
+/** A subject as stored (the body accepted), with its id. */
+const SubjectResponse = SubjectSchema;
+
+const noSubject = (id: string): string => `no subject ${JSON.stringify(id)}`;
+
+/** The stored subject; another team's answers exactly as a missing one. */
 async function subjectOrThrow(ctx: HttpContext, id: string, p: Principal): Promise<Record<string, unknown>> {
   const raw = await ctx.redis.hget(ctx.keys.subjects, id);
-  if (raw === null) throw new ApiError('NOT_FOUND', `no subject ${JSON.stringify(id)}`);
+  if (raw === null) throw new ApiError('NOT_FOUND', noSubject(id));
   const subject = JSON.parse(raw) as Record<string, unknown>;
   const team = teamOf(p);
-  if (team !== null && subject.team !== team) throw new ApiError('FORBIDDEN', `subject ${JSON.stringify(id)} is not managed by team ${team}`);
+  if (team !== null && subject.team !== team) throw new ApiError('NOT_FOUND', noSubject(id));
   return subject;
 }
 
 /** A query time: RFC 3339, or epoch milliseconds as digits. */
 const queryTime = (s: string): number => parseTime(/^\d+$/.test(s) ? Number(s) : s);
 
+/** A subject refused: the code a client keys on, the message, the JSON path. */
+class Refusal extends Error {
+  constructor(readonly code: 'VALIDATION' | 'SUBJECT_CONFLICT', readonly detailCode: string, message: string, readonly path?: string) {
+    super(message);
+  }
+
+  toApiError(): ApiError {
+    return this.code === 'VALIDATION'
+      ? new ApiError('VALIDATION', this.message, { path: this.path, code: this.detailCode })
+      : new ApiError('SUBJECT_CONFLICT', this.message);
+  }
+}
+
+/**
+ * Compiles a parsed subject against the engine's zones and checks its devices: its tag is
+ * nobody else's, and no victim device it watches is a subject's tag. `batch` holds the devices
+ * of subjects earlier in the same bulk import (tag → subject id, and victim devices).
+ */
+interface Batch { tags: Map<string, string>; victims: Set<string> }
+
+function admit(parsed: SubjectParsed, engine: EngineView, at: string, batch?: Batch): CompiledSubject {
+  let compiled: CompiledSubject;
+  try {
+    compiled = compileSubject(parsed, engine.zones, engine.settings, at);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Refusal('VALIDATION', e.code, e.message, e.path);
+    throw e;
+  }
+  const worn = engine.deviceRole(compiled.deviceId);
+  if (worn !== null && 'subjectId' in worn && worn.subjectId !== compiled.id) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_DUPLICATE_DEVICE', `device ${compiled.deviceId} is worn by subject ${worn.subjectId}`);
+  if (worn !== null && 'victimOf' in worn) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_VICTIM_IS_SUBJECT', `device ${compiled.deviceId} is a victim's device watched by proximity conditions`);
+  if (batch?.victims.has(compiled.deviceId) === true) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_VICTIM_IS_SUBJECT', `device ${compiled.deviceId} is a victim's device watched by a subject earlier in this import`);
+  const other = batch?.tags.get(compiled.deviceId);
+  if (other !== undefined && other !== compiled.id) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_DUPLICATE_DEVICE', `device ${compiled.deviceId} is worn by subject ${other} (earlier in this import)`);
+  for (const c of compiled.conditions) {
+    if (c.victimDeviceId === null) continue;
+    const v = engine.deviceRole(c.victimDeviceId);
+    if (v !== null && 'subjectId' in v) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_VICTIM_IS_SUBJECT', `condition ${c.id}: victimDeviceId ${c.victimDeviceId} is subject ${v.subjectId}'s tag`);
+    const t = batch?.tags.get(c.victimDeviceId);
+    if (t !== undefined) throw new Refusal('SUBJECT_CONFLICT', 'CONFIG_VICTIM_IS_SUBJECT', `condition ${c.id}: victimDeviceId ${c.victimDeviceId} is subject ${t}'s tag (earlier in this import)`);
+  }
+  return compiled;
+}
+
+function admitOrThrow(parsed: SubjectParsed, engine: EngineView, at: string): CompiledSubject {
+  try {
+    return admit(parsed, engine, at);
+  } catch (e) {
+    if (e instanceof Refusal) throw e.toApiError();
+    throw e;
+  }
+}
+
 /** Subjects with their conditions, and each subject's trail. */
 export const subjects: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
-  route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: z.record(z.string(), z.unknown()) }, async (_req, _reply, { params, body, principal }) => {
+  /** Stores a subject and applies it to the engine in one change. */
+  const save = async (subject: CompiledSubject, stored: Record<string, unknown>): Promise<void> => {
+    await ctx.host.change((e) => e.setSubject(subject), (m) => m.hset(ctx.keys.subjects, subject.id, JSON.stringify(stored)));
+  };
+  route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: SubjectBody, response: SubjectResponse }, async (req, _reply, { params, body, principal }) => {
     mustBeReady(ctx);
     if (body.id !== undefined && body.id !== params.id) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
-    const input = { ...body, id: params.id };
-    const parsed = parseOrThrow(SubjectSchema, input, 'body');
-    const engine = ctx.host.view;
-    let compiled;
-    try {
-      compiled = compileSubject(parsed, engine.zones, engine.settings, 'body');
-    } catch (e) {
-      if (e instanceof ConfigError) throw new ApiError('VALIDATION', e.message, { path: e.path, code: e.code });
-      throw e;
-    }
-    const worn = engine.deviceRole(compiled.deviceId);
-    if (worn !== null && 'subjectId' in worn && worn.subjectId !== compiled.id) throw new ApiError('SUBJECT_CONFLICT', `device ${compiled.deviceId} is worn by subject ${worn.subjectId}`);
-    if (worn !== null && 'victimOf' in worn) throw new ApiError('SUBJECT_CONFLICT', `device ${compiled.deviceId} is a victim's device watched by proximity conditions`);
-    for (const c of compiled.conditions) {
-      const v = c.victimDeviceId === null ? null : engine.deviceRole(c.victimDeviceId);
-      if (v !== null && 'subjectId' in v) throw new ApiError('SUBJECT_CONFLICT', `condition ${c.id}: victimDeviceId ${c.victimDeviceId} is subject ${v.subjectId}'s tag`);
-    }
-    const subject = compiled;
-    await ctx.host.change((e) => e.setSubject(subject), (m) => m.hset(ctx.keys.subjects, subject.id, JSON.stringify(input)));
+    // Stored as sent (times as written), checked strictly above: no field the schema does not know.
+    const input = { ...(req.body as Record<string, unknown>), id: params.id };
+    const subject = admitOrThrow({ ...body, id: params.id }, ctx.host.view, 'body');
+    await save(subject, input);
     await audit(ctx, 'subject.put', subject.id, principal);
     return input;
   });
-  route({ method: 'GET', url: '/v1/subjects/:id', summary: 'A subject with its conditions', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => subjectOrThrow(ctx, params.id, principal));
-  route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
+  route({ method: 'GET', url: '/v1/subjects/:id', summary: 'A subject with its conditions', roles: ['operator', 'admin', 'team'], params: IdParam, response: SubjectResponse }, async (_req, _reply, { params, principal }) => subjectOrThrow(ctx, params.id, principal));
+  route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
-    if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', `no subject ${JSON.stringify(params.id)}`);
+    if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', noSubject(params.id));
     await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => m.hdel(ctx.keys.subjects, params.id));
     await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
   });
-  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery }, async (_req, _reply, { params, query, principal }) => {
+  partialUpdates(route, ctx, save);
+  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms; from not after to)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery, response: TrailResponse }, async (_req, _reply, { params, query, principal }) => {
     const subject = await subjectOrThrow(ctx, params.id, principal);
     const from = query.from === undefined ? 0 : queryTime(query.from);
     const to = query.to === undefined ? Infinity : queryTime(query.to);
     if (Number.isNaN(from) || Number.isNaN(to)) throw new ApiError('VALIDATION', 'from and to must be RFC 3339 date-times or epoch milliseconds');
+    if (from > to) throw new ApiError('VALIDATION', 'query.from: is later than to', { path: 'query.from' });
     const deviceId = String(subject.deviceId);
     // Stream ids are arrival times, and a fix arrives after it is taken (bar clock skew).
     const start = Math.max(0, from - ctx.settings.ingestMaxFutureS * 1000);
@@ -91,3 +177,79 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
     return { type: 'FeatureCollection', subjectId: params.id, deviceId, features };
   });
 };
+
+type Route = ReturnType<typeof routeOn>;
+type Save = (subject: CompiledSubject, stored: Record<string, unknown>) => Promise<void>;
+
+/** PATCH (status, validity) and the bulk import: changes without resending whole subjects one by one. */
+function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
+  route({ method: 'PATCH', url: '/v1/subjects/:id', summary: 'Change a subject\'s status (suspend, reactivate) or validity (validFrom/validTo; null removes) without resending it', roles: ['operator', 'admin'], params: IdParam, body: SubjectPatch, response: SubjectResponse }, async (_req, _reply, { params, body, principal }) => {
+    mustBeReady(ctx);
+    const raw = await ctx.redis.hget(ctx.keys.subjects, params.id);
+    if (raw === null) throw new ApiError('NOT_FOUND', noSubject(params.id));
+    const stored = JSON.parse(raw) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(body)) {
+      if (v === null) delete stored[k];
+      else stored[k] = v;
+    }
+    let parsed: SubjectParsed;
+    let cleaned: Record<string, unknown>;
+    try {
+      // A subject stored before input was strict is saved back without its unknown fields.
+      const p = parseStoredSubject(stored);
+      parsed = p.subject;
+      cleaned = p.cleaned as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ApiError('VALIDATION', `body.${e.message}`, { path: `body.${e.path}`, code: e.code });
+      throw e;
+    }
+    const subject = admitOrThrow(parsed, ctx.host.view, 'body');
+    await save(subject, cleaned);
+    await audit(ctx, 'subject.patch', params.id, principal, { changed: body });
+    return cleaned;
+  });
+  route({ method: 'POST', url: '/v1/subjects', summary: `Bulk import: {"subjects": [...]} (at most ${MAX_IMPORT}); good subjects are kept beside bad ones, applied in one change`, roles: ['operator', 'admin'], body: ImportBody, docBody: ImportDoc, response: ImportResult, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
+    mustBeReady(ctx);
+    const engine = ctx.host.view;
+    const rejected: z.infer<typeof ImportResult>['rejected'] = [];
+    const good: { subject: CompiledSubject; stored: unknown }[] = [];
+    const seen = new Set<string>();
+    const batch: Batch = { tags: new Map(), victims: new Set() };
+    body.subjects.forEach((item, index) => {
+      const at = `subjects[${index}]`;
+      const id = typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? String((item as { id: string }).id).slice(0, 128) : null;
+      try {
+        const r = SubjectSchema.safeParse(item, { error: strictErrorMap });
+        if (!r.success) {
+          const e = fromZod(r.error, at);
+          throw new Refusal('VALIDATION', e.code, e.message, e.path);
+        }
+        if (seen.has(r.data.id)) throw new Refusal('VALIDATION', 'CONFIG_DUPLICATE_ID', `${at}.id: subject id ${JSON.stringify(r.data.id)} appears earlier in this import`, `${at}.id`);
+        const subject = admit(r.data, engine, at, batch);
+        seen.add(subject.id);
+        batch.tags.set(subject.deviceId, subject.id);
+        for (const c of subject.conditions) if (c.victimDeviceId !== null) batch.victims.add(c.victimDeviceId);
+        good.push({ subject, stored: item });
+      } catch (e) {
+        if (!(e instanceof Refusal)) throw e;
+        rejected.push({ index, id, code: e.detailCode, message: e.message, ...(e.path === undefined ? {} : { path: e.path }) });
+      }
+    });
+    if (good.length > 0) {
+      await ctx.host.change(
+        (e) => {
+          for (const g of good) e.setSubject(g.subject);
+        },
+        (m) => {
+          for (let i = 0; i < good.length; i += 1000) {
+            const args: string[] = [];
+            for (const g of good.slice(i, i + 1000)) args.push(g.subject.id, JSON.stringify(g.stored));
+            m.hset(ctx.keys.subjects, ...args);
+          }
+        },
+      );
+    }
+    await audit(ctx, 'subject.import', `${good.length} subjects`, principal, { accepted: good.length, rejected: rejected.length });
+    return { accepted: good.length, rejected };
+  });
+}

@@ -4,8 +4,21 @@ import { clip } from '../../engine/config.js';
 import { ApiError } from '../errors.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
-const FeatureBody = z.object({ type: z.literal('Feature') }).passthrough();
-const FeatureCollectionBody = z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) });
+// GeoJSON: foreign members and `properties` stay free (RFC 7946 §6.1); geo/ checks the rest.
+const Geometry = z.looseObject({ type: z.enum(['Polygon', 'MultiPolygon', 'Point']), coordinates: z.array(z.unknown()) });
+const Properties = z.looseObject({
+  name: z.string().optional(),
+  layer: z.string().optional().describe('a shared layer (e.g. schools) that layer-wide exclusions name'),
+  radiusM: z.number().optional().describe('a Point zone is a circle of this radius'),
+});
+// What is checked here is only the envelope; the geometry is geo/'s (ZONE_INVALID with its code).
+const FeatureBody = z.looseObject({ type: z.literal('Feature') });
+const FeatureCollectionBody = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) });
+// What is documented: a zone as geo/ accepts it.
+const FeatureDoc = z.looseObject({ type: z.literal('Feature'), id: z.union([z.string(), z.number()]).optional(), geometry: Geometry, properties: Properties.optional() });
+const FeatureCollectionDoc = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(FeatureDoc) });
+const ZoneSummary = z.object({ id: z.string(), kind: z.string(), layer: z.string().nullable(), vertexCount: z.number(), bbox: z.array(z.number()).length(4) });
+const ImportResult = z.object({ accepted: z.number(), rejected: z.array(z.object({ index: z.number(), id: z.string().nullable(), code: z.string(), message: z.string() })) });
 
 const zoneSummary = (z: PreparedZone): object => ({ id: z.id, kind: z.kind, layer: z.layer, vertexCount: z.vertexCount, bbox: [z.minLon, z.minLat, z.maxLon, z.maxLat] });
 
@@ -21,7 +34,7 @@ function compile(feature: unknown): PreparedZone {
 /** Zones: GeoJSON Features, one at a time or a bulk FeatureCollection. */
 export const zones: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
-  route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody }, async (_req, _reply, { params, body, principal }) => {
+  route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody, docBody: FeatureDoc, response: ZoneSummary }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady(ctx);
     if (body.id !== undefined && (typeof body.id !== 'string' && typeof body.id !== 'number' || String(body.id) !== params.id)) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
     const feature = { ...body, id: params.id };
@@ -30,7 +43,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
   });
-  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
+  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, docBody: FeatureCollectionDoc, response: ImportResult, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
     mustBeReady(ctx);
     const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
     const good: { zone: PreparedZone; json: string }[] = [];
@@ -63,18 +76,19 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'zone.import', `${good.length} zones`, principal);
     return { accepted: good.length, rejected };
   });
-  route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
+  route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam, response: FeatureDoc }, async (_req, _reply, { params, principal }) => {
     const raw = await ctx.redis.hget(ctx.keys.zones, params.id);
     if (raw === null) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
     const team = teamOf(principal);
     if (team !== null) {
       const engine = ctx.host.view;
       const usedByTeam = engine.zoneUsersOf(params.id).some((s) => engine.getSubject(s)?.team === team);
-      if (!usedByTeam) throw new ApiError('FORBIDDEN', `zone ${JSON.stringify(params.id)} is not used by team ${team}'s subjects`);
+      // A zone none of the team's subjects uses answers exactly as a missing one.
+      if (!usedByTeam) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
     }
     return JSON.parse(raw) as unknown;
   });
-  route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
+  route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
     const users = ctx.host.view.zoneUsersOf(params.id);
     if (users.length > 0) throw new ApiError('ZONE_IN_USE', `zone ${JSON.stringify(params.id)} is named by conditions of ${users.length} subject(s)`, { subjects: users });
