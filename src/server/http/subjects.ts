@@ -6,6 +6,8 @@ import { parseTime } from '../../engine/time.js';
 import type { Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { HttpContext } from './context.js';
+import { stageSubjectIndex } from '../collection-indexes.js';
+import { subjectList } from './lists.js';
 import { audit, IdParam, mustBeReady, parseOrThrow, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const TrailQuery = z.object({
@@ -29,6 +31,7 @@ const queryTime = (s: string): number => parseTime(/^\d+$/.test(s) ? Number(s) :
 /** Subjects with their conditions, and each subject's trail. */
 export const subjects: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
+  subjectList(route, ctx);
   route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: z.record(z.string(), z.unknown()) }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady(ctx);
     if (body.id !== undefined && body.id !== params.id) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
@@ -50,7 +53,10 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
       if (v !== null && 'subjectId' in v) throw new ApiError('SUBJECT_CONFLICT', `condition ${c.id}: victimDeviceId ${c.victimDeviceId} is subject ${v.subjectId}'s tag`);
     }
     const subject = compiled;
-    await ctx.host.change((e) => e.setSubject(subject), (m) => m.hset(ctx.keys.subjects, subject.id, JSON.stringify(input)));
+    await ctx.host.change((e) => e.setSubject(subject), (m) => {
+      m.hset(ctx.keys.subjects, subject.id, JSON.stringify(input));
+      stageSubjectIndex(m, ctx.keys, subject.id, input);
+    });
     await audit(ctx, 'subject.put', subject.id, principal);
     return input;
   });
@@ -58,7 +64,10 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
   route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
     if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', `no subject ${JSON.stringify(params.id)}`);
-    await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => m.hdel(ctx.keys.subjects, params.id));
+    await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => {
+      m.hdel(ctx.keys.subjects, params.id);
+      stageSubjectIndex(m, ctx.keys, params.id, null);
+    });
     await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
   });
