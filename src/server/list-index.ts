@@ -15,9 +15,11 @@ import { ApiError } from './errors.js';
  * (alerts: score = -openedAt ms, so ascending is newest first, ties by id).
  *
  * A filtered list walks the smallest of the sets it needs, in order, from the cursor, and checks
- * each item's membership of the others with ZMSCORE (one round trip per batch for all of them).
- * Counts: ZCARD / ZCOUNT for one set, ZINTERCARD for several; a full walk of the smallest set
- * only when a range or a search is combined with other filters.
+ * each item's membership of the others server-side (WALK_SCRIPT: one round trip per batch, only
+ * matches come back); batches are sized from the filter's selectivity, so a page usually takes
+ * one. Counts: ZCARD / ZCOUNT for one set, ZINTERCARD for several (in the same round trip as the
+ * set sizes); a full walk of the smallest set only when a time range or a search is combined
+ * with other filters. Measured by bench/api (`npm run bench:api`).
  */
 
 /** The facets of one record: filter values (field → value) and search texts (any case). */
@@ -120,43 +122,65 @@ interface Batch {
   ids: string[];
   scores: number[];
   done: boolean;
+  /** Already checked against the other sets (server-side). */
+  checked: boolean;
 }
 
+/** Items read per round trip while filling a page, and while counting (a walk of the whole smallest set). */
 const MAX_BATCH = 2000;
+const MAX_WALK_BATCH = 5000;
 
 /** One page of a filtered list, its total for the filter and the cursor of the next page. */
-export async function listPage(redis: Redis, q: ListQuery): Promise<ListPage> {
+export async function listPage(redis: Redis, query: ListQuery): Promise<ListPage> {
+  let q = query;
   const min = q.minScore ?? -Infinity;
   const max = q.maxScore ?? Infinity;
   if (min > max) return { items: [], total: 0, nextCursor: null };
-  const counts = await setCounts(redis, q, min, max);
+  const ranged = q.order === 'score' && (q.minScore !== undefined || q.maxScore !== undefined);
+  // Counts of every set, and where Redis can count the intersection itself, that too: one round trip.
+  const interCard = q.sets.length > 1 && !ranged && q.predicate === undefined && q.candidates === undefined;
+  const counts = await setCounts(redis, q, min, max, interCard);
+  const inter = interCard ? counts.pop() as number : null;
   if (counts.some((c) => c === 0) || (q.candidates !== undefined && q.candidates.length === 0)) return { items: [], total: 0, nextCursor: null };
   let driverAt = 0;
   for (let i = 1; i < counts.length; i++) if (counts[i] < counts[driverAt]) driverAt = i;
+  // Candidates more numerous than the smallest set: walk the set and check the candidates in memory.
+  if (q.candidates !== undefined && q.candidates.length > counts[driverAt]) {
+    const allowed = new Set(q.candidates);
+    const inner = q.predicate;
+    const predicate = async (ids: string[]): Promise<boolean[]> => {
+      const ok = ids.map((id) => allowed.has(id));
+      if (inner === undefined) return ok;
+      const idx = ids.flatMap((id, i) => (ok[i] ? [i] : []));
+      const more = idx.length === 0 ? [] : await inner(idx.map((i) => ids[i]));
+      idx.forEach((i, k) => (ok[i] = more[k]));
+      return ok;
+    };
+    q = { ...q, candidates: undefined, predicate };
+  }
   const driver = q.sets[driverAt];
-  const others = q.sets.filter((_, i) => i !== driverAt);
   const useCandidates = q.candidates !== undefined;
-  const checks = useCandidates ? q.sets : others;
-  const ranged = q.order === 'score' && (q.minScore !== undefined || q.maxScore !== undefined);
+  const checks = useCandidates ? q.sets : q.sets.filter((_, i) => i !== driverAt);
 
   // Exact totals from Redis where it can count without a walk.
   let total: number | null = null;
-  if (q.predicate === undefined && !useCandidates) {
-    if (q.sets.length === 1) total = counts[0];
-    else if (!ranged) total = Number(await redis.zintercard(q.sets.length, ...q.sets));
-  }
+  if (q.predicate === undefined && !useCandidates) total = q.sets.length === 1 ? counts[0] : inter;
   // Otherwise one walk from the start counts every match and collects the page on the way.
   const walkAll = total === null;
   const start = walkAll ? null : q.after;
   let matched = 0;
   const items: Cursor[] = [];
   let more = false;
-  const next = walker(redis, q, driver, min, max, start);
-  let size = Math.min(MAX_BATCH, Math.max(q.limit + 1, 100));
+  const next = walker(redis, q, driver, useCandidates ? [] : checks, min, max, start);
+  // Batch size: everything when counting; else enough for a page at the filter's selectivity.
+  const driverCount = useCandidates ? (q.candidates as string[]).length : counts[driverAt];
+  let size = walkAll
+    ? Math.min(MAX_WALK_BATCH, driverCount)
+    : Math.min(MAX_BATCH, Math.max(q.limit + 1, Math.ceil(((q.limit + 1) * driverCount * 1.3) / Math.max(1, total as number))));
   for (;;) {
     const b = await next(size);
     if (b.ids.length > 0) {
-      const keep = await check(redis, checks, b.ids, q.predicate);
+      const keep = await check(redis, b.checked ? [] : checks, b.ids, q.predicate);
       for (let i = 0; i < b.ids.length; i++) {
         if (!keep[i]) continue;
         matched++;
@@ -167,7 +191,7 @@ export async function listPage(redis: Redis, q: ListQuery): Promise<ListPage> {
       }
     }
     if (b.done || (!walkAll && more)) break;
-    size = Math.min(MAX_BATCH, size * 2);
+    size = Math.min(walkAll ? MAX_WALK_BATCH : MAX_BATCH, size * 2);
   }
   const last = items[items.length - 1];
   return { items, total: total ?? matched, nextCursor: more && last !== undefined ? encodeCursor(last) : null };
@@ -179,12 +203,13 @@ function isAfter(q: ListQuery, c: Cursor, after: Cursor): boolean {
   return c.id > after.id;
 }
 
-async function setCounts(redis: Redis, q: ListQuery, min: number, max: number): Promise<number[]> {
+async function setCounts(redis: Redis, q: ListQuery, min: number, max: number, interCard: boolean): Promise<number[]> {
   const p = redis.pipeline();
   for (const s of q.sets) {
     if (q.order === 'score' && (q.minScore !== undefined || q.maxScore !== undefined)) p.zcount(s, bound(min), bound(max));
     else p.zcard(s);
   }
+  if (interCard) p.zintercard(q.sets.length, ...q.sets);
   const rows = (await p.exec()) ?? [];
   return rows.map(([err, n]) => {
     if (err) throw err;
@@ -219,8 +244,50 @@ async function check(redis: Redis, sets: string[], ids: string[], predicate?: (i
   return keep;
 }
 
-/** Reads the driver in order from just after `after`, a batch at a time. */
-function walker(redis: Redis, q: ListQuery, driver: string, min: number, max: number, after: Cursor | null): (n: number) => Promise<Batch> {
+/**
+ * One batch of a walk, in one round trip: KEYS[1] the set walked, KEYS[2..] the sets each item
+ * must also be in; ARGV[1] 'lex' | 'score' | 'rscore' (highest first), ARGV[2] start, ARGV[3]
+ * stop, ARGV[4] offset, ARGV[5] count. Returns {items read, last member read, last score read,
+ * how many read items at the end share that score, {member, score, …} in every set}.
+ */
+const WALK_SCRIPT = `
+local mode = ARGV[1]
+local raw
+if mode == 'lex' then raw = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3], 'BYLEX', 'LIMIT', ARGV[4], ARGV[5])
+elseif mode == 'score' then raw = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3], 'BYSCORE', 'LIMIT', ARGV[4], ARGV[5], 'WITHSCORES')
+else raw = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[3], 'BYSCORE', 'REV', 'LIMIT', ARGV[4], ARGV[5], 'WITHSCORES') end
+local step = 2
+if mode == 'lex' then step = 1 end
+local out = {}
+for i = 1, #raw, step do
+  local id = raw[i]
+  local ok = true
+  for k = 2, #KEYS do
+    if not redis.call('ZSCORE', KEYS[k], id) then ok = false; break end
+  end
+  if ok then
+    out[#out + 1] = id
+    if step == 2 then out[#out + 1] = raw[i + 1] else out[#out + 1] = '0' end
+  end
+end
+local lastId, lastScore, run = '', '0', 0
+if #raw > 0 then
+  lastId = raw[#raw - step + 1]
+  if step == 2 then
+    lastScore = raw[#raw]
+    for i = #raw, 2, -2 do
+      if raw[i] == lastScore then run = run + 1 else break end
+    end
+  end
+end
+return {#raw / step, lastId, lastScore, run, out}
+`;
+
+/**
+ * Reads the driver in order from just after `after`, a batch at a time; items come back
+ * already checked against `checks` (server-side) unless walking in-memory candidates.
+ */
+function walker(redis: Redis, q: ListQuery, driver: string, checks: string[], min: number, max: number, after: Cursor | null): (n: number) => Promise<Batch> {
   if (q.candidates !== undefined) {
     const all = q.candidates;
     let i = 0;
@@ -228,15 +295,27 @@ function walker(redis: Redis, q: ListQuery, driver: string, min: number, max: nu
     return async (n) => {
       const ids = all.slice(i, i + n);
       i += ids.length;
-      return { ids, scores: ids.map(() => 0), done: i >= all.length };
+      return { ids, scores: ids.map(() => 0), done: i >= all.length, checked: false };
     };
   }
+  const walk = async (mode: string, start: string, stop: string, offset: number, n: number) => {
+    const [got, lastId, lastScore, run, flat] = (await redis.eval(WALK_SCRIPT, 1 + checks.length, driver, ...checks, mode, start, stop, offset, n)) as [number, string, string, number, string[]];
+    const ids: string[] = [];
+    const scores: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const c = { id: flat[i], score: Number(flat[i + 1]) };
+      if (after !== null && !isAfter(q, c, after)) continue;
+      ids.push(c.id);
+      scores.push(c.score);
+    }
+    return { got, lastId, lastScore: Number(lastScore), run, ids, scores };
+  };
   if (q.order === 'lex') {
     let from = after === null ? '-' : `(${after.id}`;
     return async (n) => {
-      const ids = await redis.zrange(driver, from, '+', 'BYLEX', 'LIMIT', 0, n);
-      if (ids.length > 0) from = `(${ids[ids.length - 1]}`;
-      return { ids, scores: ids.map(() => 0), done: ids.length < n };
+      const r = await walk('lex', from, '+', 0, n);
+      if (r.got > 0) from = `(${r.lastId}`;
+      return { ids: r.ids, scores: r.scores, done: r.got < n, checked: true };
     };
   }
   // Score order: continue from the cursor's score, skipping what came before it at that score;
@@ -245,29 +324,15 @@ function walker(redis: Redis, q: ListQuery, driver: string, min: number, max: nu
   let edge = after === null ? (desc ? max : min) : desc ? Math.min(max, after.score) : Math.max(min, after.score);
   let offset = 0;
   return async (n) => {
-    const raw = desc
-      ? await redis.zrange(driver, bound(edge), bound(min), 'BYSCORE', 'REV', 'LIMIT', offset, n, 'WITHSCORES')
-      : await redis.zrange(driver, bound(edge), bound(max), 'BYSCORE', 'LIMIT', offset, n, 'WITHSCORES');
-    const ids: string[] = [];
-    const scores: number[] = [];
-    const got = raw.length / 2;
-    for (let i = 0; i < raw.length; i += 2) {
-      const c = { id: raw[i], score: Number(raw[i + 1]) };
-      if (after !== null && !isAfter(q, c, after)) continue;
-      ids.push(c.id);
-      scores.push(c.score);
-    }
-    if (got > 0) {
-      const lastScore = Number(raw[raw.length - 1]);
-      let run = 0;
-      for (let i = raw.length - 1; i >= 0 && Number(raw[i]) === lastScore; i -= 2) run++;
-      if (lastScore === edge) offset += got;
+    const r = desc ? await walk('rscore', bound(edge), bound(min), offset, n) : await walk('score', bound(edge), bound(max), offset, n);
+    if (r.got > 0) {
+      if (r.lastScore === edge) offset += r.got;
       else {
-        edge = lastScore;
-        offset = run;
+        edge = r.lastScore;
+        offset = r.run;
       }
     }
-    return { ids, scores, done: got < n };
+    return { ids: r.ids, scores: r.scores, done: r.got < n, checked: true };
   };
 }
 
