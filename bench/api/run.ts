@@ -13,7 +13,8 @@
  * side by side, p50/p99 per request. Baseline in the same run: the list as it was read before
  * the indexes (every open episode loaded, sorted, cut to the page), timed in this process.
  * Target: p99 <= 50 ms per page of 100 with filters. Writes bench/results/api.json.
- * BENCH_API_DURATION_S (8) per scenario, BENCH_API_CONNECTIONS (2).
+ * BENCH_API_DURATION_S (8) per scenario, BENCH_API_CONNECTIONS (2); BENCH_API_SEED_ONLY=1 seeds,
+ * prints the prefix and leaves the data in Redis (for probing by hand; delete it afterwards).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -183,6 +184,11 @@ async function main(): Promise<void> {
   try {
     const seeded = await seed(redis, keys);
     log(`seeded in ${round(seeded.seconds)} s (${seeded.openAlerts} open alerts)`);
+    if (process.env.BENCH_API_SEED_ONLY === '1') {
+      log(`left in Redis under ${PREFIX}:*`);
+      redis.disconnect();
+      process.exit(0);
+    }
     const port = await freePort();
     const started = performance.now();
     const { child, url } = await startServiceProcess('service:bench-api', {
