@@ -82,6 +82,19 @@ if (alerts !== null) {
   out.push('');
 }
 
+const apiList = read('api');
+if (apiList !== null) {
+  const s = apiList.summary as Json;
+  out.push('### List API — `npm run bench:api`', '', `${machine(apiList)}; service and Redis on the same machine.`, '',
+    `${n(s.alerts)} alerts and ${n(s.subjects)} subjects; pages of 100 read through their cursors (autocannon, ${n(apiList.setup?.connections)} connections): unfiltered lists p99 ${n(s.listP99Ms)} ms, filtered lists p99 ${n(s.filteredListP99Ms)} ms. Before the indexes, one page of open alerts took ${n(s.baselineOpenPageMedianMs, 1)} ms (median), ${n(s.baselineRatio, 1)}x a page now.`, '',
+    '| list | total matching | p50 ms | p99 ms | requests/s |',
+    '| --- | ---: | ---: | ---: | ---: |');
+  for (const sc of (apiList.scenarios ?? []) as Json[]) out.push(`| ${sc.name} | ${n(sc.total)} | ${n(sc.p50Ms)} | ${n(sc.p99Ms)} | ${n(sc.requestsPerSec)} |`);
+  out.push('');
+  for (const [k, t] of Object.entries((s.targets ?? {}) as Json)) out.push(`- target ${k}: ${t.target} — ${t.value} ms (${mark(t.pass)})`);
+  out.push('');
+}
+
 const trail = read('trail');
 if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
@@ -92,4 +105,4 @@ const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'trail'].filter((x) => read(x) !== null).join(', ')}\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}\n`);

@@ -2,6 +2,8 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { AlertEvent } from '../engine/alert.js';
 import { parseTime } from '../engine/time.js';
 import type { Keys } from '../server/keys.js';
+import { listPage, type Cursor } from '../server/list-index.js';
+import { alertPage, stageAlertIndex, stageAlertStateIndex, type AlertFilter } from './alert-index.js';
 
 /**
  * The alert record: one Redis hash per episode (`Keys.alert(episodeId)`) plus the indexes that
@@ -33,6 +35,7 @@ export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readon
       m.srem(k.openAll, e.episodeId);
       m.srem(k.openOfTeam(e.team), e.episodeId);
     }
+    stageAlertIndex(m, k, e);
     m.rpush(k.outbox, JSON.stringify(e));
   }
 }
@@ -86,25 +89,21 @@ export class AlertRecords {
     return Object.keys(h).length === 0 ? null : alertResource(episodeId, h, decisions);
   }
 
-  /** Episodes of one team (or all), newest first. `state` open reads the open set, else the by-time index. */
-  async list(team: string | null, state: 'open' | 'closed' | 'all', limit: number): Promise<AlertResource[]> {
-    const k = this.keys;
-    const ids = state === 'open'
-      ? await this.redis.smembers(team === null ? k.openAll : k.openOfTeam(team))
-      : await this.redis.zrevrange(team === null ? k.alertsAll : k.alertsOfTeam(team), 0, limit * 4 - 1);
+  /**
+   * One page of episodes matching the filter, newest first (openedAt, then episode id), read
+   * through the list indexes (alert-index.ts), with the filter's total and the next cursor.
+   */
+  async page(filter: AlertFilter, after: Cursor | null, limit: number): Promise<{ alerts: AlertResource[]; total: number; nextCursor: string | null }> {
+    const page = await alertPage(this.redis, this.keys, filter, after, limit);
     const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hgetall(k.alert(id));
-    const rows = (await pipe.exec()) ?? [];
+    for (const c of page.items) pipe.hgetall(this.keys.alert(c.id));
+    const rows = page.items.length === 0 ? [] : ((await pipe.exec()) ?? []);
     const alerts: AlertResource[] = [];
-    for (let i = 0; i < ids.length; i++) {
+    page.items.forEach((c, i) => {
       const h = rows[i][1] as Record<string, string>;
-      if (Object.keys(h).length === 0) continue;
-      const a = alertResource(ids[i], h);
-      if (state === 'closed' && a.state !== 'closed') continue;
-      alerts.push(a);
-    }
-    alerts.sort((a, b) => String(b.openedAt).localeCompare(String(a.openedAt)) || String(a.episodeId).localeCompare(String(b.episodeId)));
-    return alerts.slice(0, limit);
+      if (Object.keys(h).length > 0) alerts.push(alertResource(c.id, h));
+    });
+    return { alerts, total: page.total, nextCursor: page.nextCursor };
   }
 
   /**
@@ -112,7 +111,13 @@ export class AlertRecords {
    * acknowledgement, in one step, unless the episode already has `max` decisions.
    */
   async decide(episodeId: string, decision: object, max: number): Promise<'ok' | 'missing' | 'full'> {
-    const r = await this.redis.eval(DECIDE_LUA, 2, this.keys.alert(episodeId), this.keys.alertDecisions(episodeId), JSON.stringify(decision), String(max)) as number;
+    // The list indexes (acknowledged or not) change in the same transaction as the record.
+    const m = this.redis.multi();
+    m.eval(DECIDE_LUA, 2, this.keys.alert(episodeId), this.keys.alertDecisions(episodeId), JSON.stringify(decision), String(max));
+    stageAlertStateIndex(m, this.keys, episodeId);
+    const res = (await m.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    const r = res[0][1] as number;
     return r === -1 ? 'missing' : r === -2 ? 'full' : 'ok';
   }
 
@@ -166,10 +171,11 @@ export class AlertRecords {
     await this.redis.hset(this.keys.alert(episodeOf(entry.key)), `dead:${entry.channel}`, JSON.stringify(entry));
   }
 
-  /** Dead letters, newest first, and how many there are. */
-  async deadLetters(limit: number): Promise<{ total: number; deadLetters: unknown[] }> {
-    const rows = await this.redis.zrevrange(this.keys.deadLetters, 0, limit - 1);
-    return { total: await this.redis.zcard(this.keys.deadLetters), deadLetters: rows.map((r) => JSON.parse(r) as unknown) };
+  /** Dead letters, newest first (ties: by entry), a page at a time; total for the filter. */
+  async deadLetters(limit: number, after: Cursor | null = null, channel?: string): Promise<{ total: number; deadLetters: unknown[]; nextCursor: string | null }> {
+    const predicate = channel === undefined ? undefined : async (rows: string[]) => rows.map((r) => (JSON.parse(r) as { channel?: string }).channel === channel);
+    const page = await listPage(this.redis, { order: 'score', desc: true, sets: [this.keys.deadLetters], after, limit, ...(predicate === undefined ? {} : { predicate }) });
+    return { total: page.total, deadLetters: page.items.map((c) => JSON.parse(c.id) as unknown), nextCursor: page.nextCursor };
   }
 }
 

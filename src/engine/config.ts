@@ -106,6 +106,8 @@ export const SubjectSchema = z.strictObject({
   validFrom: time.optional(),
   validTo: time.optional(),
   status: z.enum(['active', 'suspended']).default('active'),
+  /** A display name (searchable in the subject list; not used by the rules). */
+  name: z.string().min(1).max(200).optional(),
   conditions: z.array(ConditionSchema).default([]),
 });
 
@@ -206,6 +208,11 @@ export interface CompiledConfig {
   /** One index per shared layer, for layer-wide exclusions. */
   readonly layers: Map<string, ZoneIndex>;
   readonly subjects: CompiledSubject[];
+  /**
+   * Devices in the device register that no subject need wear (the live service's register):
+   * their fixes are recorded (trail, duplicates dropped) but raise nothing until a subject wears them.
+   */
+  readonly devices?: readonly string[];
 }
 
 const RISK_ORDER: Risk[] = ['low', 'medium', 'high', 'very_high'];

@@ -4,7 +4,7 @@ import { advanceClock, flushClock } from './clock.js';
 import type { CompiledConfig, CompiledSubject, Settings } from './config.js';
 import type { Fix } from './fix.js';
 import { ingestFix, type IngestOutcome } from './ingest.js';
-import { addSubject, deleteSubject, deleteZone, deviceRole, setSubject, setZone, zoneUsersOf } from './roster.js';
+import { addSubject, deleteSubject, deleteZone, deviceRole, registerDevice, setSubject, setZone, unregisterDevice, zoneUsersOf } from './roster.js';
 import { restoreState, snapshotState, type EngineSnapshot } from './snapshot.js';
 import { EngineState } from './state.js';
 
@@ -49,6 +49,7 @@ export class Engine {
     this.st = new EngineState(config, (options.clock ?? 'fixes') === 'fixes');
     this.settings = config.settings;
     for (const cfg of config.subjects) addSubject(this.st, cfg, undefined);
+    for (const id of config.devices ?? []) registerDevice(this.st, id);
   }
 
   /** The engine's clock (epoch ms); -Infinity before the first fix or advanceTo. */
@@ -147,6 +148,19 @@ export class Engine {
   /** Removes a subject; its open episodes close now. Returns false if there was none. */
   deleteSubject(id: string): boolean {
     return deleteSubject(this.st, id);
+  }
+
+  /**
+   * Puts a device on the register: its fixes are accepted and recorded (duplicates dropped) even
+   * while no subject wears it; they raise no alerts until a subject does.
+   */
+  registerDevice(id: string): void {
+    registerDevice(this.st, id);
+  }
+
+  /** Takes a device off the register; unless a subject or condition uses it, its fixes are refused again. */
+  unregisterDevice(id: string): void {
+    unregisterDevice(this.st, id);
   }
 
   /** The engine's state as JSON-safe data (the live service persists it). */

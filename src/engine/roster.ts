@@ -10,11 +10,12 @@ import { armSubject, rearmHealthTimers } from './timers.js';
  * subjects added, replaced and deleted, and the links between subjects, devices and zones.
  */
 
-/** Devices worn by subjects, and victim devices watched by proximity conditions. */
+/** Devices worn by subjects, and victim devices watched by proximity conditions (a registered device no one uses has no role). */
 export function deviceRole(st: EngineState, deviceId: string): { subjectId: string } | { victimOf: string[] } | null {
   const d = st.devices.get(deviceId);
   if (d === undefined) return null;
   if (d.subject !== null) return { subjectId: d.subject.cfg.id };
+  if (!st.watchers.has(deviceId)) return null;
   return { victimOf: (st.watchers.get(deviceId) ?? []).map((w) => w.subject.cfg.id) };
 }
 
@@ -117,8 +118,38 @@ export function deleteSubject(st: EngineState, id: string): boolean {
   if (s === undefined) return false;
   closeSubject(st, s, st.clockMs);
   unlinkSubject(st, s);
-  if (st.devices.get(s.cfg.deviceId)?.subject === s) st.devices.delete(s.cfg.deviceId);
+  if (st.devices.get(s.cfg.deviceId)?.subject === s) releaseDevice(st, s.cfg.deviceId);
   return true;
+}
+
+/**
+ * Adds a device to the register: its fixes are accepted and recorded while no subject wears
+ * it (they raise nothing), and it keeps its history when a subject starts wearing it.
+ */
+export function registerDevice(st: EngineState, id: string): void {
+  st.registered.add(id);
+  if (!st.devices.has(id)) st.devices.set(id, new DeviceState(id));
+}
+
+/** Takes a device off the register; if nothing else uses it, its fixes are refused again. */
+export function unregisterDevice(st: EngineState, id: string): void {
+  if (!st.registered.delete(id)) return;
+  const d = st.devices.get(id);
+  if (d !== undefined && d.subject === null && !st.watchers.has(id)) st.devices.delete(id);
+}
+
+/** A subject stopped wearing the device: a registered one stays (bare), any other goes. */
+function releaseDevice(st: EngineState, id: string): void {
+  const d = st.devices.get(id);
+  if (d === undefined) return;
+  if (!st.registered.has(id)) {
+    st.devices.delete(id);
+    return;
+  }
+  d.subject = null;
+  d.lateSlots.length = 0;
+  d.noFixDue = Infinity;
+  d.offlineDue = Infinity;
 }
 
 /** Links a subject in (replacing `replacing`, whose device and device-health episodes it takes over if it is the same device). */
@@ -127,7 +158,7 @@ export function addSubject(st: EngineState, cfg: CompiledSubject, replacing: Sub
   if (replacing !== undefined) {
     unlinkSubject(st, replacing);
     const same = replacing.cfg.deviceId === cfg.deviceId;
-    if (!same && st.devices.get(replacing.cfg.deviceId)?.subject === replacing) st.devices.delete(replacing.cfg.deviceId);
+    if (!same && st.devices.get(replacing.cfg.deviceId)?.subject === replacing) releaseDevice(st, replacing.cfg.deviceId);
     device = same ? replacing.device : deviceFor(st, cfg.deviceId);
   } else {
     device = deviceFor(st, cfg.deviceId);
@@ -175,7 +206,7 @@ function unlinkSubject(st: EngineState, s: SubjectState): void {
     else {
       st.watchers.delete(victim);
       const d = st.devices.get(victim);
-      if (d !== undefined && d.subject === null) st.devices.delete(victim);
+      if (d !== undefined && d.subject === null && !st.registered.has(victim)) st.devices.delete(victim);
     }
   }
 }

@@ -256,6 +256,8 @@ export class EngineState {
   readonly zoneUsers = new Map<string, Set<SubjectState>>();
   /** victim device → proximity conditions watching it */
   readonly watchers = new Map<string, { subject: SubjectState; cond: CompiledCondition }[]>();
+  /** Devices in the device register: kept (with their history) while no subject wears them. */
+  readonly registered = new Set<string>();
   readonly timers = new TimerQueue<EngineTimer>();
   /** The clock is the latest fix time (replay), or only advanceTo moves it (live). */
   readonly fixClock: boolean;

@@ -6,6 +6,7 @@ import { bearer } from './auth.js';
 import { StorageUnavailableError } from './committer.js';
 import { ApiError } from './errors.js';
 import { alerts } from './http/alerts.js';
+import { devices } from './http/devices.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
 import type { ResourcePlugin, RouteDoc } from './http/route.js';
@@ -31,7 +32,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token

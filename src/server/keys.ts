@@ -38,6 +38,16 @@ export class Keys {
   get deadLetters(): string { return `${this.p}:dead-letters`; }
   /** stream: the audit log (who changed or read what) */
   get audit(): string { return `${this.p}:audit`; }
+  /** hash: device id → device register entry (kind, status…) */
+  get devices(): string { return `${this.p}:devices`; }
+  /**
+   * Base of a collection's list indexes (list-index.ts): `<base>:all`, `<base>:facets`,
+   * `<base>:search` and one sorted set per filter value `<base>:<field>:<value>`.
+   * Collections: `subjects`, `zones`, `devices`, `alerts`.
+   */
+  listIndex(collection: 'subjects' | 'zones' | 'devices' | 'alerts'): string { return `${this.p}:ix:${collection}`; }
+  /** string: the version of the list indexes built from the stored records (index-migration.ts) */
+  get listIndexVersion(): string { return `${this.p}:ix:version`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
 }

@@ -7,6 +7,7 @@ import type { AlertEvent } from '../engine/alert.js';
 import { TokenTable } from './auth.js';
 import { EngineHost, type EngineView } from './engine-host.js';
 import { buildHttp, createLogger } from './http.js';
+import { migrateListIndexes } from './index-migration.js';
 import { Keys } from './keys.js';
 import { Metrics } from './metrics.js';
 import type { ServiceSettings } from './settings.js';
@@ -64,6 +65,8 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
   let outboxScheduled = false;
   let sockets: Sockets | null = null;
 
+  // Stores written before the list indexes existed get them now (once).
+  await migrateListIndexes(redis, keys, log);
   const host = await EngineHost.open({
     redis, keys, log,
     engineSettingsJson: settings.engineSettingsJson,

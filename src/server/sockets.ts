@@ -180,7 +180,7 @@ export class Sockets {
       try {
         const fix = parseFix(item);
         if (fix.ts > maxTs) throw new FixError('ts', `is more than ${settings.ingestMaxFutureS} s in the future (device clock?)`);
-        if (!host.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it and no proximity condition watches it');
+        if (!host.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it, no proximity condition watches it and it is not in the device register');
         good.push(fix);
       } catch (e) {
         if (!(e instanceof FixError)) throw e;

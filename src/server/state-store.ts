@@ -58,7 +58,13 @@ export async function loadState(redis: Redis, keys: Keys, settingsJson: string, 
       problems.push(`subject ${id}: ${(e as Error).message}`);
     }
   }
-  const config: CompiledConfig = { settings, zones, layers, subjects };
+  // The device register: devices not retired are known to the engine even when no one wears them.
+  const registered: string[] = [];
+  for (const [id, json] of Object.entries(await redis.hgetall(keys.devices))) {
+    if ((JSON.parse(json) as { status?: string }).status !== 'retired') registered.push(id);
+  }
+  registered.sort();
+  const config: CompiledConfig = { settings, zones, layers, subjects, devices: registered };
   const engine = new Engine(config, { clock: 'external' });
 
   let fromId = '-';

@@ -4,14 +4,22 @@ import { DeadLetterResender } from '../../alerts/dead-letter-resend.js';
 import { roleName, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { PluginContext } from './context.js';
-import { audit, limitQuery, routeOn, teamOf, type ResourcePlugin } from './route.js';
+import { cursorOf, ListParams, QueryBool, QueryId, timeRange } from './list-query.js';
+import { audit, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const EpisodeParam = z.object({ episodeId: z.string().min(1).max(400) });
 const AlertsQuery = z.object({
-  team: z.string().min(1).max(128).optional(),
+  team: QueryId.optional(),
+  subject: QueryId.optional(),
+  type: z.enum(['exclusion', 'exclusion_buffer', 'curfew', 'proximity', 'proximity_warning', 'tamper', 'battery_low', 'no_fix', 'device_offline']).optional(),
+  severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
   state: z.enum(['open', 'closed', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  acknowledged: QueryBool.optional(),
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  ...ListParams,
 });
+const DeadLettersQuery = z.object({ channel: z.string().min(1).max(200).optional(), ...ListParams });
 
 /** Decisions kept per alert: a bound on what one alert may cost (409 DECISION_LIMIT beyond). */
 export const MAX_DECISIONS = 100;
@@ -85,13 +93,18 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
     if (a === null) throw new ApiError('NOT_FOUND', noAlert(episodeId));
     return a;
   };
-  route({ method: 'GET', url: '/v1/alerts', summary: 'Episodes (alerts), newest first; a team sees only its own', roles: ['operator', 'admin', 'team'], query: AlertsQuery }, async (_req, _reply, { query, principal }) => {
+  route({ method: 'GET', url: '/v1/alerts', summary: 'Episodes (alerts), newest first, filtered (team, subject, type, severity, state, acknowledged, from/to on openedAt), a page at a time; a team sees only its own', roles: ['operator', 'admin', 'team'], query: AlertsQuery }, async (_req, _reply, { query, principal }) => {
     const own = teamOf(principal);
     if (own !== null && query.team !== undefined && query.team !== own) throw new ApiError('FORBIDDEN', `team ${own} may not read team ${query.team}'s alerts`);
-    const team = own ?? query.team ?? null;
-    const list = await records.list(team, query.state, query.limit);
+    const team = own ?? query.team;
+    const { subject, type, severity, acknowledged } = query;
+    const page = await records.page({
+      state: query.state, ...timeRange(query),
+      ...(team === undefined ? {} : { team }), ...(subject === undefined ? {} : { subject }), ...(type === undefined ? {} : { type }),
+      ...(severity === undefined ? {} : { severity }), ...(acknowledged === undefined ? {} : { acknowledged }),
+    }, cursorOf(query), query.limit);
     await audit(ctx, 'alerts.read', team ?? '*', principal);
-    return { alerts: list };
+    return page;
   });
   route({ method: 'GET', url: '/v1/alerts/:episodeId', summary: 'One episode with its events, its decisions (append-only) and who works it', roles: ['operator', 'admin', 'team'], params: EpisodeParam, response: AlertResponse }, async (_req, _reply, { params, principal }) => {
     const a = await readOrThrow(params.episodeId);
@@ -144,7 +157,7 @@ function deadLetters(route: Route, app: Parameters<ResourcePlugin>[0], ctx: Plug
   const { records } = ctx;
   const resender = new DeadLetterResender(ctx.redis, ctx.keys);
   app.addHook('onClose', async () => resender.close());
-  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first', roles: ['operator', 'admin'], query: limitQuery(100, 1000), response: z.object({ total: z.number(), deadLetters: z.array(DeadLetterDoc) }) }, async (_req, _reply, { query }) => records.deadLetters(query.limit));
+  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first, a page at a time (filter: channel)', roles: ['operator', 'admin'], query: DeadLettersQuery, response: z.object({ total: z.number(), deadLetters: z.array(DeadLetterDoc), nextCursor: z.string().nullable() }) }, async (_req, _reply, { query }) => records.deadLetters(query.limit, cursorOf(query), query.channel));
   route({ method: 'POST', url: '/v1/deliveries/dead/:id/resend', summary: 'Re-send one dead-lettered delivery (same idempotency key, attempts reset)', roles: ['operator', 'admin'], params: DeadLetterParam, response: ResendResult }, async (_req, _reply, { params, principal }) => {
     const [hit] = await resender.find((d) => d.jobId === params.id, 1);
     if (hit === undefined) throw new ApiError('NOT_FOUND', `no dead letter ${JSON.stringify(params.id)}`);

@@ -9,6 +9,8 @@ import type { Principal } from '../auth.js';
 import type { EngineView } from '../engine-host.js';
 import { ApiError } from '../errors.js';
 import type { HttpContext } from './context.js';
+import { stageSubjectIndex } from '../collection-indexes.js';
+import { subjectList } from './lists.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const TrailQuery = z.strictObject({
@@ -124,9 +126,13 @@ function admitOrThrow(parsed: SubjectParsed, engine: EngineView, at: string): Co
 /** Subjects with their conditions, and each subject's trail. */
 export const subjects: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
+  subjectList(route, ctx);
   /** Stores a subject and applies it to the engine in one change. */
   const save = async (subject: CompiledSubject, stored: Record<string, unknown>): Promise<void> => {
-    await ctx.host.change((e) => e.setSubject(subject), (m) => m.hset(ctx.keys.subjects, subject.id, JSON.stringify(stored)));
+    await ctx.host.change((e) => e.setSubject(subject), (m) => {
+      m.hset(ctx.keys.subjects, subject.id, JSON.stringify(stored));
+      stageSubjectIndex(m, ctx.keys, subject.id, { ...stored, id: subject.id });
+    });
   };
   route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: SubjectBody, response: SubjectResponse }, async (req, _reply, { params, body, principal }) => {
     mustBeReady(ctx);
@@ -142,7 +148,10 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
   route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
     if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', noSubject(params.id));
-    await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => m.hdel(ctx.keys.subjects, params.id));
+    await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => {
+      m.hdel(ctx.keys.subjects, params.id);
+      stageSubjectIndex(m, ctx.keys, params.id, null);
+    });
     await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
   });
@@ -246,6 +255,7 @@ function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
             for (const g of good.slice(i, i + 1000)) args.push(g.subject.id, JSON.stringify(g.stored));
             m.hset(ctx.keys.subjects, ...args);
           }
+          for (const g of good) stageSubjectIndex(m, ctx.keys, g.subject.id, { ...(g.stored as object), id: g.subject.id });
         },
       );
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { redactTeamConfig, TeamConfigSchema } from '../../alerts/team-config.js';
 import { ApiError } from '../errors.js';
+import { teamList } from './lists.js';
 import { audit, IdParam, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 /** A team's routing as shown: secrets replaced by "[set]". */
@@ -9,6 +10,7 @@ const TeamResponse = z.object({ id: z.string() }).and(TeamConfigSchema);
 /** Teams: alert routing (webhooks, escalation); secrets are never shown. */
 export const teams: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
+  teamList(route, ctx);
   route({ method: 'PUT', url: '/v1/teams/:id', summary: 'Set a team\'s alert routing: webhooks (URL + signing secret) and escalation', roles: ['operator', 'admin'], params: IdParam, body: TeamConfigSchema, response: TeamResponse }, async (_req, _reply, { params, body, principal }) => {
     await ctx.redis.hset(ctx.keys.teams, params.id, JSON.stringify(body));
     await audit(ctx, 'team.set', params.id, principal);

@@ -2,6 +2,8 @@ import { compileZone, ZoneError, type PreparedZone } from '../../../geo/index.js
 import { z } from 'zod';
 import { clip } from '../../engine/config.js';
 import { ApiError } from '../errors.js';
+import { stageZoneIndex } from '../collection-indexes.js';
+import { zoneList } from './lists.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 // GeoJSON: foreign members and `properties` stay free (RFC 7946 §6.1); geo/ checks the rest.
@@ -34,12 +36,16 @@ function compile(feature: unknown): PreparedZone {
 /** Zones: GeoJSON Features, one at a time or a bulk FeatureCollection. */
 export const zones: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
+  zoneList(route, ctx);
   route({ method: 'PUT', url: '/v1/zones/:id', summary: 'Create or replace a zone (GeoJSON Feature)', roles: ['operator', 'admin'], params: IdParam, body: FeatureBody, docBody: FeatureDoc, response: ZoneSummary }, async (_req, _reply, { params, body, principal }) => {
     mustBeReady(ctx);
     if (body.id !== undefined && (typeof body.id !== 'string' && typeof body.id !== 'number' || String(body.id) !== params.id)) throw new ApiError('VALIDATION', `body id differs from the path's ${JSON.stringify(params.id)}`);
     const feature = { ...body, id: params.id };
     const zone = compile(feature);
-    await ctx.host.change((engine) => engine.setZone(zone), (m) => m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature)));
+    await ctx.host.change((engine) => engine.setZone(zone), (m) => {
+      m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature));
+      stageZoneIndex(m, ctx.keys, zone.id, zone);
+    });
     await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
   });
@@ -70,6 +76,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
             for (const g of good.slice(i, i + 1000)) args.push(g.zone.id, g.json);
             m.hset(ctx.keys.zones, ...args);
           }
+          for (const g of good) stageZoneIndex(m, ctx.keys, g.zone.id, g.zone);
         },
       );
     }
@@ -95,7 +102,10 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     if ((await ctx.redis.hexists(ctx.keys.zones, params.id)) === 0) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
     await ctx.host.change((engine) => {
       if (!engine.deleteZone(params.id)) throw new ApiError('ZONE_IN_USE', `zone ${JSON.stringify(params.id)} is in use`);
-    }, (m) => m.hdel(ctx.keys.zones, params.id));
+    }, (m) => {
+      m.hdel(ctx.keys.zones, params.id);
+      stageZoneIndex(m, ctx.keys, params.id, null);
+    });
     await audit(ctx, 'zone.delete', params.id, principal);
     return reply.code(204).send();
   });
