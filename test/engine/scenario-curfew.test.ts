@@ -174,6 +174,21 @@ describe('curfew: the deadline (window start + graceS)', () => {
     engine.advanceTo(Date.parse(t('19:30')));
     expect(engine.drain()).toEqual([]); // fired once
   });
+
+  it('the live clock: a snapshot keeps the pending deadline; restored, it fires once, on the device\'s message past it', () => {
+    const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('18:49')));
+    engine.ingest(parseFix(tag.at(t('18:50'), AWAY)));
+    engine.advanceTo(Date.parse(t('19:05:30')));
+    const snap = JSON.parse(JSON.stringify(engine.snapshot()));
+    const again = new Engine(compileConfig(cfg()), { clock: 'external' });
+    again.restore(snap);
+    again.ingest(parseFix(tag.at(t('19:05:40'), AWAY)));
+    expect(again.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['opened curfew 2026-11-23T19:05:00Z']);
+    again.advanceTo(Date.parse(t('19:10')));
+    expect(again.drain()).toEqual([]);
+  });
 });
 
 describe('curfew across the clock changes (Europe/London, 19:00–07:00 every day, grace 5 min)', () => {
