@@ -1,6 +1,6 @@
 /**
  * The demo's simulated clock. It runs `speed` times faster than real time but must never run
- * ahead of it: the service refuses fixes stamped more than INGEST_MAX_FUTURE_S (300 s) after its
+ * ahead of it: the service refuses fixes stamped more than INGEST_MAX_FUTURE_S (30 s) after its
  * own clock. So the simulation starts in the past, at
  *
  *     start = now − span × (speed − 1) / speed     (span = --minutes of simulated time)

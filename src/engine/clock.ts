@@ -1,15 +1,15 @@
 import { closeCondition, closeSubject, openEpisode } from './episodes.js';
 import { endLateBurst } from './late-fixes.js';
 import { judgeCurfew } from './rules.js';
-import type { EngineState, EngineTimer, Track } from './state.js';
+import type { EngineState, EngineTimer, SubjectState, Track } from './state.js';
 import {
-  armCurfewEnd, armHealthTimers, armNextCurfew, armSubject, T_CURFEW_DEADLINE, T_CURFEW_END, T_NO_FIX, T_OFFLINE, T_VALID_TO,
+  armCurfewEnd, armHealthTimers, armNextCurfew, armSubject, nextPending, settle, T_CURFEW_DEADLINE, T_CURFEW_END, T_OFFLINE, T_VALID_TO,
   T_WINDOW_END,
 } from './timers.js';
 
 /**
  * The engine's clock: starting it, moving it (advanceTo, flush at the end of a replay), and what
- * each timer does when the clock passes its due time.
+ * each timer does when it fires (timers.ts says when: the rule for each timer).
  */
 
 export function startClock(st: EngineState, now: number): void {
@@ -44,11 +44,20 @@ export function flushClock(st: EngineState): void {
   for (const device of st.devices.values()) endLateBurst(st, device);
 }
 
+/**
+ * Live service: an in-order message of the subject's device at `ts` first fires the subject's
+ * timers due strictly before it, in order (as replay's clock would have), including any they arm.
+ */
+export function fireSubjectTimers(st: EngineState, s: SubjectState, ts: number): void {
+  for (let t = nextPending(s, ts); t !== null; t = nextPending(s, ts)) fire(st, t);
+}
+
 function fire(st: EngineState, t: EngineTimer): void {
   const s = t.subject;
-  if (s.retired) return;
+  if (!settle(t) || s.retired) return;
   const device = s.device;
   const settings = st.settings;
+  const at = t.atMs;
   switch (t.kind) {
     case T_CURFEW_DEADLINE: {
       const track = s.tracks[t.cond] as Track;
@@ -57,44 +66,33 @@ function fire(st: EngineState, t: EngineTimer): void {
       // is recent: taken since the previous window ended and within offlineAfterS. An older
       // one says nothing about tonight; device-health alerts report the silence and the next
       // fix decides.
-      const recent = last !== null && last.ts >= track.prevWindowEndMs && t.due - last.ts <= settings.offlineAfterS * 1000;
-      if (s.validAt(t.due) && recent && track.breach.open === null) {
+      const recent = last !== null && last.ts >= track.prevWindowEndMs && at - last.ts <= settings.offlineAfterS * 1000;
+      if (s.validAt(at) && recent && track.breach.open === null) {
         track.pendingSinceMs = NaN;
-        judgeCurfew(st, track, last, t.due);
+        judgeCurfew(st, track, last, at);
       }
       armCurfewEnd(st, s, t.cond, t.endMs);
       break;
     }
     case T_CURFEW_END:
-      (s.tracks[t.cond] as Track).prevWindowEndMs = t.due;
-      closeCondition(st, s, t.cond, t.due);
-      armNextCurfew(st, s, t.cond, t.due);
+      (s.tracks[t.cond] as Track).prevWindowEndMs = at;
+      closeCondition(st, s, t.cond, at);
+      armNextCurfew(st, s, t.cond, at);
       break;
     case T_WINDOW_END:
-      if (s.endTimerMs[t.cond] === t.due) {
+      if (s.endTimerMs[t.cond] === at) {
         s.endTimerMs[t.cond] = -Infinity;
-        closeCondition(st, s, t.cond, t.due);
+        closeCondition(st, s, t.cond, at);
       }
       break;
     case T_VALID_TO:
-      closeSubject(st, s, t.due);
+      closeSubject(st, s, at);
       break;
-    case T_NO_FIX: {
-      device.noFixDue = Infinity;
-      const due = device.positionRefMs + settings.noFixAfterS * 1000;
-      if (due > t.due) {
-        armHealthTimers(st, device);
-      } else if (device.lastMessageMs > device.positionRefMs && s.validAt(t.due) && s.noFix.open === null) {
-        // Messages keep coming but none with a position.
-        openEpisode(st, s, s.noFix, t.due, t.due, 'confirmed', null);
-      }
-      break;
-    }
     case T_OFFLINE: {
       device.offlineDue = Infinity;
       const due = device.lastHeardMs + settings.offlineAfterS * 1000;
-      if (due > t.due) armHealthTimers(st, device);
-      else if (s.validAt(t.due) && s.offline.open === null) openEpisode(st, s, s.offline, t.due, t.due, 'confirmed', null);
+      if (due > at) armHealthTimers(st, device);
+      else if (s.validAt(at) && s.offline.open === null) openEpisode(st, s, s.offline, at, at, 'confirmed', null);
       break;
     }
   }

@@ -41,6 +41,8 @@ export const SettingsSchema = z.strictObject({
   batteryHysteresis: z.number().min(0).max(1).default(0.05),
   /** A victim position older than this (relative to the subject's fix) makes a proximity alert at most "possible". */
   victimStaleS: z.number().positive().default(600),
+  /** Live service: a subject timer (curfew deadline, window end, validTo) its device has not passed yet fires this long after its due time. */
+  timerWaitS: seconds.default(60),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

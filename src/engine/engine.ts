@@ -14,7 +14,9 @@ export type { EngineSnapshot } from './snapshot.js';
 export interface EngineOptions {
   /**
    * 'fixes': the clock is the latest fix time seen (replay). 'external': only advanceTo() moves
-   * it (the live service passes wall time). Default 'fixes'.
+   * it (the live service passes its clock); a subject's timers then also fire on its device's
+   * first in-order message past them, and otherwise settings.timerWaitS after they are due
+   * (timers.ts). Default 'fixes'.
    */
   clock?: 'fixes' | 'external';
 }
@@ -62,7 +64,7 @@ export class Engine {
     return this.st.started;
   }
 
-  /** When the next timer is due (epoch ms), or Infinity. */
+  /** When the next timer is due on the engine's clock (epoch ms; live: + timerWaitS for subject timers), or Infinity. */
   nextDue(): number {
     return this.st.timers.peek()?.due ?? Infinity;
   }

@@ -1,4 +1,4 @@
-import { advanceClock, startClock } from './clock.js';
+import { advanceClock, fireSubjectTimers, startClock } from './clock.js';
 import type { Fix } from './fix.js';
 import { endLateBurst, judgeLateFix } from './late-fixes.js';
 import { judgeConditions, judgeHealth, judgeVictimFix } from './rules.js';
@@ -17,6 +17,10 @@ export function ingestFix(st: EngineState, fix: Fix): IngestOutcome {
 
   const late = fix.ts < device.newestMs;
   if (!late) {
+    // Live service: the subject's timers this message has passed in event time fire first
+    // (replay's clock fired them above). One comparison when none is due.
+    const s = device.subject;
+    if (s !== null && fix.ts > s.nextTimerMs) fireSubjectTimers(st, s, fix.ts);
     endLateBurst(st, device);
     device.newestMs = fix.ts;
     device.recent[device.recentN++ % RECENT_TS] = fix.ts;

@@ -61,8 +61,9 @@ export function snapshotState(st: EngineState): EngineSnapshot {
   }
   const timers: TimerSnapshot[] = [];
   for (const t of st.timers.items()) {
-    if (t.subject.retired) continue;
-    timers.push({ due: t.due, order: t.order, kind: t.kind, subjectId: t.subject.cfg.id, cond: t.cond, endMs: num(t.endMs) });
+    if (t.subject.retired || t.fired) continue;
+    // `due` is the event time: the live queue key (+ timerWaitS) is derived again on restore.
+    timers.push({ due: t.atMs, order: t.order, kind: t.kind, subjectId: t.subject.cfg.id, cond: t.cond, endMs: num(t.endMs) });
   }
   timers.sort((a, b) => a.due - b.due || a.order - b.order);
   return { v: 1, clockMs: num(st.clockMs), started: st.started, devices, subjects, timers };
@@ -89,7 +90,6 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     ds.recent.forEach((x, i) => (d.recent[i] = den(x, Infinity)));
     d.recentN = ds.recentN;
     d.lastLateMs = den(ds.lastLateMs, Infinity);
-    d.noFixDue = Infinity;
     d.offlineDue = Infinity;
   }
   for (const ss of snap.subjects) {
@@ -118,7 +118,7 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
   for (const ts of snap.timers) {
     const s = st.subjects.get(ts.subjectId);
     if (s === undefined) continue;
-    if (ts.kind === T_NO_FIX) s.device.noFixDue = Math.min(s.device.noFixDue, ts.due);
+    if (ts.kind === T_NO_FIX) continue; // written before no_fix was judged on messages
     if (ts.kind === T_OFFLINE) s.device.offlineDue = Math.min(s.device.offlineDue, ts.due);
     arm(st, ts.due, ts.kind, s, ts.cond, den(ts.endMs, 0));
   }

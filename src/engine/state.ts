@@ -158,8 +158,7 @@ export class DeviceState {
   /** Late-burst bookkeeping: time of the previous late fix, tracks with open late episodes. */
   lastLateMs = Infinity;
   readonly lateSlots: Slot[] = [];
-  /** Timers armed (due time), so each device has at most one of each in the queue. */
-  noFixDue = Infinity;
+  /** device_offline timer armed (due time), so each device has at most one in the queue. */
   offlineDue = Infinity;
 
   subject: SubjectState | null = null;
@@ -198,6 +197,13 @@ export class SubjectState {
 
   /** Set when the subject is replaced or deleted: its timers still in the queue are ignored. */
   retired = false;
+  /**
+   * Live service: this subject's timers not yet fired (a handful at most), and the earliest of
+   * their event times, so an in-order message from its device fires the ones it has passed
+   * (timers.ts) with one comparison per fix.
+   */
+  readonly pending: EngineTimer[] = [];
+  nextTimerMs = Infinity;
 
   constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
     this.tracks = cfg.conditions.map((c) => (c.layer === null ? new Track(this, c, null) : null));
@@ -239,6 +245,14 @@ export class Reading {
 }
 
 export interface EngineTimer extends Timer {
+  /**
+   * When the timer is due in event time (what it decides and the `at` of its events). `due`,
+   * the queue's key, is the same in replay; in the live service a subject timer's `due` is
+   * atMs + timerWaitS (timers.ts).
+   */
+  atMs: number;
+  /** Fired already (by its device's message, in the live service); skipped when the queue pops it. */
+  fired: boolean;
   /** One of the T_* kinds in timers.ts. */
   kind: number;
   subject: SubjectState;

@@ -1,8 +1,18 @@
-import type { DeviceState, EngineState, SubjectState } from './state.js';
+import type { DeviceState, EngineState, EngineTimer, SubjectState } from './state.js';
 
 /**
  * Arming the engine's timers. What each does when it fires is in clock.ts. Timers hold their
  * subject; a retired subject's timers stay queued and are skipped when they fire.
+ *
+ * Subject timers (curfew deadline and end, window end, validTo) are judged in event time, the
+ * same in replay and in the live service. In replay (clock 'fixes') the clock is the latest fix
+ * time, so a timer fires before the first fix past it. In the live service (clock 'external')
+ * a subject timer fires either when its own device sends an in-order message past the due time
+ * (before that message is processed: replay's order), or when the service clock passes the due
+ * time + settings.timerWaitS (a quiet device: fixes still in flight are counted first). Either
+ * way it decides on the subject's own messages up to its due time and reports `at` = the due
+ * time. device_offline is the one timer by arrival (the service clock; see DeviceState).
+ * no_fix has no timer: it is judged on the device's messages (rules.ts judgeHealth).
  */
 
 /** Curfew: start + grace; judged on the latest position, then the window's end is armed. */
@@ -13,12 +23,53 @@ export const T_CURFEW_END = 2;
 export const T_WINDOW_END = 3;
 /** The order ends: every episode closes. */
 export const T_VALID_TO = 4;
+/** Retired: no_fix is judged on messages, not timed. Snapshots written before may hold one; it is dropped. */
 export const T_NO_FIX = 5;
 export const T_OFFLINE = 6;
 
-/** Queues a timer of this kind (cond: condition index or -1; endMs: curfew interval end or 0). */
-export function arm(st: EngineState, due: number, kind: number, s: SubjectState, cond: number, endMs: number): void {
-  st.timers.push({ due, order: 0, kind, subject: s, cond, endMs });
+/**
+ * Queues a timer of this kind due at atMs in event time (cond: condition index or -1; endMs:
+ * curfew interval end or 0). Subject timers in the live service are also listed on the subject
+ * and wait timerWaitS on the service clock (see above).
+ */
+export function arm(st: EngineState, atMs: number, kind: number, s: SubjectState, cond: number, endMs: number): void {
+  const live = !st.fixClock && kind !== T_OFFLINE;
+  const t: EngineTimer = { due: live ? atMs + st.settings.timerWaitS * 1000 : atMs, order: 0, atMs, fired: false, kind, subject: s, cond, endMs };
+  st.timers.push(t);
+  if (live) {
+    s.pending.push(t);
+    if (atMs < s.nextTimerMs) s.nextTimerMs = atMs;
+  }
+}
+
+/**
+ * Live service: takes a fired timer off its subject's list. Returns false if it had fired
+ * already (by its device's message, or by the service clock).
+ */
+export function settle(t: EngineTimer): boolean {
+  if (t.fired) return false;
+  t.fired = true;
+  const s = t.subject;
+  const p = s.pending;
+  const i = p.indexOf(t);
+  if (i >= 0) {
+    p[i] = p[p.length - 1];
+    p.pop();
+    let next = Infinity;
+    for (let k = 0; k < p.length; k++) if (p[k].atMs < next) next = p[k].atMs;
+    s.nextTimerMs = next;
+  }
+  return true;
+}
+
+/** Live service: the subject's earliest pending timer due strictly before `beforeMs` (ties in arming order), or null. */
+export function nextPending(s: SubjectState, beforeMs: number): EngineTimer | null {
+  if (!(s.nextTimerMs < beforeMs)) return null;
+  let best: EngineTimer | null = null;
+  for (const t of s.pending) {
+    if (t.atMs < beforeMs && (best === null || t.atMs < best.atMs || (t.atMs === best.atMs && t.order < best.order))) best = t;
+  }
+  return best;
 }
 
 /** Arms a subject's timers that come from configuration: validTo and each curfew's next deadline. */
@@ -68,15 +119,10 @@ export function armWindowEnd(st: EngineState, s: SubjectState, k: number, window
   arm(st, windowEndMs, T_WINDOW_END, s, k, windowEndMs);
 }
 
-/** Arms the device's no_fix and device_offline timers if they are due earlier than the ones armed. */
+/** Arms the device's device_offline timer if it is due earlier than the one armed. */
 export function armHealthTimers(st: EngineState, device: DeviceState): void {
   const s = device.subject;
   if (s === null) return;
-  const noFixDue = device.positionRefMs + st.settings.noFixAfterS * 1000;
-  if (device.positionRefMs > -Infinity && noFixDue < device.noFixDue) {
-    device.noFixDue = noFixDue;
-    arm(st, noFixDue, T_NO_FIX, s, -1, 0);
-  }
   const offDue = device.lastHeardMs + st.settings.offlineAfterS * 1000;
   if (device.lastHeardMs > -Infinity && offDue < device.offlineDue) {
     device.offlineDue = offDue;
@@ -84,9 +130,8 @@ export function armHealthTimers(st: EngineState, device: DeviceState): void {
   }
 }
 
-/** Re-arms both health timers from scratch (a subject replaced: its old timers are retired). */
+/** Re-arms the health timer from scratch (a subject replaced: its old timers are retired). */
 export function rearmHealthTimers(st: EngineState, device: DeviceState): void {
-  device.noFixDue = Infinity;
   device.offlineDue = Infinity;
   armHealthTimers(st, device);
 }

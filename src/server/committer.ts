@@ -2,7 +2,7 @@ import type { Redis, ChainableCommander } from 'ioredis';
 import { writeAlertRecords } from '../alerts/alert-record.js';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Engine, IngestOutcome } from '../engine/engine.js';
-import type { Fix } from '../engine/fix.js';
+import { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys } from './keys.js';
 
@@ -13,7 +13,10 @@ import type { Keys } from './keys.js';
  * group together with what they produced (trail entries, alert records, outbox events). A group
  * is written as one MULTI/EXEC while the next one fills, so there is one round trip per group,
  * not per fix. Each group's input (fixes in order, clock ticks) is also appended as one entry to
- * the ingest log, so that state = snapshot + log, exactly.
+ * the ingest log, so that state = snapshot + log, exactly. Fixes are submitted at the service
+ * clock's time (`now`): the clock moves there first (a tick in the log), and a fix dated after it
+ * (a device clock slightly ahead, within INGEST_MAX_FUTURE_S) is evaluated at the service clock
+ * instead: logged so, while the trail keeps the fix's own ts.
  *
  * If a write fails, the engine has seen fixes Redis has not: every waiter of that group and of
  * any group staged after it is told "not recorded", the engine is thrown away, and the owner
@@ -52,6 +55,8 @@ export class StorageUnavailableError extends Error {
 export interface CommitterOptions {
   trailMaxPerDevice: number;
   snapshotIntervalMs: number;
+  /** The service clock (epoch ms): engine time for ticks, arrival and future-dated fixes. */
+  now: () => number;
 }
 
 export class Committer {
@@ -62,6 +67,8 @@ export class Committer {
   private lastSnapshotMs = 0;
   private broken = false;
   private readonly queued: Group[] = [];
+  /** The engine clock as the ingest log has it (recovery replays the log's ticks, not silent ones). */
+  private loggedClockMs = -Infinity;
 
   constructor(
     private readonly redis: Redis,
@@ -92,6 +99,7 @@ export class Committer {
     if (lastLogId !== null) [this.lastLogMs, this.lastLogSeq] = lastLogId.split('-').map(Number);
     this.current = new Group();
     this.broken = false;
+    this.loggedClockMs = -Infinity;
   }
 
   /**
@@ -101,12 +109,23 @@ export class Committer {
   submit(fixes: readonly Fix[]): { outcomes: IngestOutcome[]; recorded: Promise<void> } {
     if (this.broken) throw new StorageUnavailableError('recovering');
     const g = this.current;
+    // Arrival: the engine's clock moves to the service clock first (device_offline is judged by
+    // arrival; timers due meanwhile fire), logged so recovery sees the same clock at each fix.
+    const now = Math.max(this.options.now(), this.engine.now);
+    if (now > this.loggedClockMs || !this.engine.isStarted) {
+      g.log.push({ tick: now });
+      this.loggedClockMs = now;
+      this.engine.advanceTo(now);
+    }
     const outcomes: IngestOutcome[] = [];
     for (const f of fixes) {
-      const o = this.engine.ingest(f);
+      // Never evaluated ahead of the service clock: no event is dated in the future, and the
+      // device's next true fix is not "late" behind it.
+      const e = f.ts > now ? new Fix(f.deviceId, f.seq, now, f.lat, f.lon, f.accuracy, f.battery, f.strap) : f;
+      const o = this.engine.ingest(e);
       outcomes.push(o);
       if (o === 'accepted' || o === 'late') {
-        g.log.push(logFix(f));
+        g.log.push(logFix(e));
         g.trail.push(f);
         g.fixes++;
       }
@@ -125,6 +144,7 @@ export class Committer {
     }
     const g = this.current;
     g.log.push({ tick: now });
+    if (now > this.loggedClockMs) this.loggedClockMs = now;
     this.engine.advanceTo(now);
     this.stageEvents(g);
     return this.wait(g);

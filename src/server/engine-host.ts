@@ -24,6 +24,13 @@ export interface EngineHostOptions {
   eventsCommitted(events: readonly AlertEvent[]): void;
   /** State was rebuilt after a failed write and ingest may resume. */
   recovered(): void;
+  /**
+   * The service clock (epoch ms), default Date.now: the engine's time for timers, arrival
+   * (device_offline) and future-dated fixes. Tests inject one to run the service in scenario time.
+   */
+  now?: () => number;
+  /** How often the clock is applied to the engine's timers (ms), default 1000. */
+  tickMs?: number;
 }
 
 /**
@@ -39,12 +46,16 @@ export class EngineHost {
   private started = false;
   private stopping = false;
   private clock: NodeJS.Timeout | null = null;
+  /** The service clock (EngineHostOptions.now). */
+  readonly now: () => number;
 
   private constructor(private readonly opts: EngineHostOptions, engine: Engine, lastLogId: string | null) {
     this.engine = engine;
+    this.now = opts.now ?? Date.now;
     this.committer = new Committer(opts.redis, engine, opts.keys, {
       trailMaxPerDevice: opts.trailMaxPerDevice,
       snapshotIntervalMs: opts.snapshotIntervalMs,
+      now: this.now,
     }, { observeRedisSeconds: opts.observeRedisSeconds, eventsCommitted: opts.eventsCommitted }, (e) => this.recover(e), lastLogId);
   }
 
@@ -56,17 +67,20 @@ export class EngineHost {
   static async open(opts: EngineHostOptions): Promise<EngineHost> {
     const state = await loadState(opts.redis, opts.keys, opts.engineSettingsJson, opts.log);
     const host = new EngineHost(opts, state.engine, state.lastLogId);
-    await host.committer.tick(Date.now());
+    await host.committer.tick(host.now());
     return host;
   }
 
-  /** Ready for ingest and changes; the wall clock now drives timers (curfew, no_fix, device_offline). */
+  /**
+   * Ready for ingest and changes; the service clock now drives timers: device_offline, and a
+   * quiet device's curfew deadlines, window ends and validTo (timerWaitS after they are due).
+   */
   start(): void {
     this.started = true;
     this.clock = setInterval(() => {
       if (!this.ready) return;
-      this.committer.tick(Date.now()).catch(() => undefined);
-    }, 1000);
+      this.committer.tick(this.now()).catch(() => undefined);
+    }, this.opts.tickMs ?? 1000);
     this.clock.unref();
   }
 
@@ -132,7 +146,7 @@ export class EngineHost {
           this.engine = state.engine;
           this.committer.resume(state.engine, state.lastLogId);
           // Timers that came due while recovering fire now, through the log like any tick.
-          await this.committer.tick(Date.now());
+          await this.committer.tick(this.now());
           log.info({ attempt }, 'engine state reloaded; ingest resumed');
           return;
         } catch (e) {

@@ -43,7 +43,15 @@ export async function checkRedis(redis: Redis, log: { warn(o: object, m: string)
   }
 }
 
-export async function startService(settings: ServiceSettings): Promise<Service> {
+/** What a test (not the environment) may set: the service clock and how often it drives timers. */
+export interface ServiceOptions {
+  /** The service clock (epoch ms), default Date.now (see EngineHostOptions.now). */
+  now?: () => number;
+  /** How often the clock is applied to the engine's timers (ms), default 1000. */
+  tickMs?: number;
+}
+
+export async function startService(settings: ServiceSettings, options: ServiceOptions = {}): Promise<Service> {
   const tokens = TokenTable.parse(settings.apiTokens);
   if (tokens.size === 0) throw new Error('API_TOKENS is empty: configure at least one token (e.g. API_TOKENS="<long-random>=operator")');
   // The logger first: everything from loading the state on logs through it, fastify included.
@@ -69,6 +77,8 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
   await migrateListIndexes(redis, keys, log);
   const host = await EngineHost.open({
     redis, keys, log,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
     engineSettingsJson: settings.engineSettingsJson,
     trailMaxPerDevice: settings.trailMaxPerDevice,
     snapshotIntervalMs: settings.snapshotIntervalMs,

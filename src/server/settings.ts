@@ -51,8 +51,8 @@ export const EnvSchema = z.object({
   INGEST_RATE_LIMIT_PER_S: int('INGEST_RATE_LIMIT_PER_S', 5000, 1),
   /** Replies a client has not read, in bytes, before reading from it pauses. */
   INGEST_MAX_BUFFERED_BYTES: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
-  /** A fix more than this far in the future (device clock) is refused. */
-  INGEST_MAX_FUTURE_S: int('INGEST_MAX_FUTURE_S', 300),
+  /** A fix dated more than this far ahead of the service clock (a faulty device clock) is refused; within it, it is evaluated at the service clock. */
+  INGEST_MAX_FUTURE_S: int('INGEST_MAX_FUTURE_S', 30),
   /** Ping interval; a connection that has not answered the previous ping is dropped. */
   WS_HEARTBEAT_MS: int('WS_HEARTBEAT_MS', 30_000, 100),
   // --- HTTP ---

@@ -93,7 +93,7 @@ export class Sockets {
       conn.alive = true;
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      const arrived = Date.now();
+      const arrived = this.ctx.host.now();
       conn.inFlight++;
       this.buckets.take(conn.tokenId);
       const reply = this.handleMessage(data, isBinary, arrived);
@@ -179,7 +179,11 @@ export class Sockets {
       const ids = identify(item);
       try {
         const fix = parseFix(item);
-        if (fix.ts > maxTs) throw new FixError('ts', `is more than ${settings.ingestMaxFutureS} s in the future (device clock?)`);
+        // A device clock this far ahead is faulty: refused for good (not retried). Within the
+        // limit the fix is recorded with its own ts and evaluated at the service clock (committer).
+        if (fix.ts > maxTs) {
+          throw new FixError('ts', `is ${((fix.ts - arrived) / 1000).toFixed(1)} s ahead of the service clock; at most ${settings.ingestMaxFutureS} s is accepted (INGEST_MAX_FUTURE_S): the device clock is wrong`);
+        }
         if (!host.isKnownDevice(fix.deviceId)) throw new FixError('deviceId', 'is not known: no subject wears it, no proximity condition watches it and it is not in the device register');
         good.push(fix);
       } catch (e) {

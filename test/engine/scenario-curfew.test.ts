@@ -139,7 +139,8 @@ describe('curfew: the deadline (window start + graceS)', () => {
     ]);
   });
 
-  it('the live clock: the deadline fires only once the clock is past it (advanceTo)', () => {
+  it('the live clock: a quiet device\'s deadline fires once the clock is past it by timerWaitS (advanceTo), at the deadline', () => {
+    // Default timerWaitS: 60 s, so fixes still in flight at the deadline are counted first.
     const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
     const tag = new Tag('TAG-1');
     engine.advanceTo(Date.parse(t('18:49')));
@@ -147,9 +148,46 @@ describe('curfew: the deadline (window start + graceS)', () => {
     engine.advanceTo(Date.parse(t('19:05')));
     expect(engine.drain()).toEqual([]);
     engine.advanceTo(Date.parse(t('19:05:01')));
+    expect(engine.drain()).toEqual([]);
+    engine.advanceTo(Date.parse(t('19:06:00')));
+    expect(engine.drain()).toEqual([]);
+    engine.advanceTo(Date.parse(t('19:06:01')));
     expect(engine.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['opened curfew 2026-11-23T19:05:00Z']);
     engine.advanceTo(Date.parse(t2('07:00:01')));
+    expect(engine.drain()).toEqual([]);
+    engine.advanceTo(Date.parse(t2('07:01:01')));
     expect(engine.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['closed curfew 2026-11-24T07:00:00Z']);
+  });
+
+  it('the live clock: the device\'s own message past the deadline fires it first, judged as replay does', () => {
+    const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('18:49')));
+    engine.ingest(parseFix(tag.at(t('18:50'), AWAY)));
+    engine.advanceTo(Date.parse(t('19:05:20')));
+    // A fix still in flight at the deadline, then one past it: the deadline fires before the
+    // second is processed, on the first (not home at 19:04: a breach from 19:05).
+    engine.ingest(parseFix(tag.at(t('19:04'), AWAY)));
+    expect(engine.drain()).toEqual([]);
+    engine.ingest(parseFix(tag.at(t('19:05:10'), AWAY)));
+    expect(engine.drain().map((e) => `${e.event} ${e.type} ${e.at} ${e.fix?.seq}`)).toEqual(['opened curfew 2026-11-23T19:05:00Z 2']);
+    engine.advanceTo(Date.parse(t('19:30')));
+    expect(engine.drain()).toEqual([]); // fired once
+  });
+
+  it('the live clock: a snapshot keeps the pending deadline; restored, it fires once, on the device\'s message past it', () => {
+    const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('18:49')));
+    engine.ingest(parseFix(tag.at(t('18:50'), AWAY)));
+    engine.advanceTo(Date.parse(t('19:05:30')));
+    const snap = JSON.parse(JSON.stringify(engine.snapshot()));
+    const again = new Engine(compileConfig(cfg()), { clock: 'external' });
+    again.restore(snap);
+    again.ingest(parseFix(tag.at(t('19:05:40'), AWAY)));
+    expect(again.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['opened curfew 2026-11-23T19:05:00Z']);
+    again.advanceTo(Date.parse(t('19:10')));
+    expect(again.drain()).toEqual([]);
   });
 });
 

@@ -71,7 +71,7 @@ describe('battery_low', () => {
 describe('no_fix', () => {
   const settings = { noFixAfterS: 900, offlineAfterS: 1e6 };
 
-  it('heartbeats without a position for noFixAfterS: a timer opens it at the deadline; the next position closes it', () => {
+  it('heartbeats without a position for noFixAfterS: the first one at or past the deadline opens it (no timer); the next position closes it', () => {
     const tag = new Tag('TAG-1');
     const r = run(config([subject([])], [], settings), [
       tag.at(t('10:00'), HOME),
@@ -83,8 +83,8 @@ describe('no_fix', () => {
       tag.beat(t('10:35')),
     ]);
     expect(r.events.map((e) => `${e.event} ${e.episodeId} ${e.at} ${e.fix?.seq ?? '-'}`)).toEqual([
-      'opened S-1:no_fix:2026-11-23T10:15:00Z 2026-11-23T10:15:00Z -',
-      'closed S-1:no_fix:2026-11-23T10:15:00Z 2026-11-23T10:30:00Z 6',
+      'opened S-1:no_fix:2026-11-23T10:20:00Z 2026-11-23T10:20:00Z 4',
+      'closed S-1:no_fix:2026-11-23T10:20:00Z 2026-11-23T10:30:00Z 6',
     ]);
     expect(r.events[0]).toMatchObject({ type: 'no_fix', severity: 'high', confidence: 'confirmed', late: false });
     expect(r.events[0].conditionId).toBeUndefined();
@@ -94,7 +94,35 @@ describe('no_fix', () => {
     const tag = new Tag('TAG-1');
     expect(trace(config([subject([])], [], settings), [
       tag.beat(t('10:00')), tag.beat(t('10:10')), tag.beat(t('10:20')),
+    ])).toEqual(['opened no_fix 2026-11-23T10:20:00Z']);
+  });
+
+  it('a heartbeat exactly noFixAfterS after the last position opens it; one just before does not', () => {
+    const tag = new Tag('TAG-1');
+    expect(trace(config([subject([])], [], settings), [
+      tag.at(t('10:00'), HOME), tag.beat(t('10:14:59')), tag.beat(t('10:15')),
     ])).toEqual(['opened no_fix 2026-11-23T10:15:00Z']);
+  });
+
+  it('judged on the device\'s messages, never on a clock: no message without a position past the deadline, no no_fix', () => {
+    // Replay: another device moves the clock far past the deadline; the live clock likewise.
+    const tag = new Tag('TAG-1'), other = new Tag('TAG-2');
+    const cfg2 = config([subject([]), subject([], { id: 'S-2', deviceId: 'TAG-2' })], [], settings);
+    expect(trace(cfg2, [tag.at(t('10:00'), HOME), tag.beat(t('10:10')), other.at(t('11:00'), AWAY)], ['no_fix'])).toEqual([]);
+    const engine = new Engine(compileConfig(config([subject([])], [], settings)), { clock: 'external' });
+    const tag2 = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('10:00')));
+    engine.ingest(parseFix(tag2.at(t('10:00'), HOME)));
+    engine.ingest(parseFix(tag2.beat(t('10:10'))));
+    engine.advanceTo(Date.parse(t('12:00')));
+    expect(engine.drain()).toEqual([]);
+    // A 20-minute backlog arriving in order after the clock has passed every deadline: positions
+    // every minute, a heartbeat between each: nothing.
+    for (let i = 0; i < 40; i++) {
+      const ts = Date.parse(t('10:20')) + i * 30_000;
+      engine.ingest(parseFix(i % 2 === 0 ? tag2.at(ts, HOME) : tag2.beat(ts)));
+    }
+    expect(engine.drain()).toEqual([]);
   });
 
   it('silence is not no_fix (that is device_offline)', () => {

@@ -12,7 +12,7 @@ import { expect } from 'vitest';
 import { WebSocket, type RawData } from 'ws';
 import type { FixInput } from '../../src/engine/fix.js';
 import { API_ERRORS } from '../../src/server/errors.js';
-import { startService, type Service } from '../../src/server/service.js';
+import { startService, type Service, type ServiceOptions } from '../../src/server/service.js';
 import { settingsFromEnv, type ServiceSettings } from '../../src/server/settings.js';
 import { freePort } from '../../bench/common/net.js';
 import { unlinkPrefix } from '../../bench/common/redis-keys.js';
@@ -87,10 +87,10 @@ export function testSettings(prefix: string, over: Partial<ServiceSettings> = {}
   });
 }
 
-export async function startTestService(over: Partial<ServiceSettings> = {}): Promise<TestService> {
+export async function startTestService(over: Partial<ServiceSettings> = {}, options: ServiceOptions = {}): Promise<TestService> {
   const prefix = over.keyPrefix ?? uniquePrefix();
   const settings = testSettings(prefix, over);
-  const service = await startService(settings);
+  const service = await startService(settings, options);
   let closed = false;
   return {
     service, prefix, url: service.url, settings,
