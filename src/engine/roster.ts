@@ -148,7 +148,6 @@ function releaseDevice(st: EngineState, id: string): void {
   }
   d.subject = null;
   d.lateSlots.length = 0;
-  d.noFixDue = Infinity;
   d.offlineDue = Infinity;
 }
 
