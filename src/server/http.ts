@@ -2,13 +2,14 @@ import Fastify, { errorCodes, type FastifyBaseLogger, type FastifyInstance, type
 // Not re-exported by the package's index; the class itself, for an instanceof check.
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
 import { pino, type Logger } from 'pino';
-import { bearer } from './auth.js';
+import { bearer, roleName } from './auth.js';
 import { StorageUnavailableError } from './committer.js';
 import { ApiError } from './errors.js';
+import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
-import type { ResourcePlugin, RouteDoc } from './http/route.js';
+import { rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
 import { subjects } from './http/subjects.js';
 import { teams } from './http/teams.js';
 import { zones } from './http/zones.js';
@@ -64,9 +65,9 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   // then fastify's own parser with its prototype-poisoning checks.
   const defaultJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const depth = jsonDepth(body as string);
-    if (depth > MAX_JSON_DEPTH) {
-      done(new ApiError('VALIDATION', `JSON nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`), undefined);
+    const tooDeep = checkJsonText(body as string);
+    if (tooDeep !== null) {
+      done(new ApiError('VALIDATION', tooDeep), undefined);
       return;
     }
     defaultJson(req, body as string, done);
@@ -83,6 +84,14 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     if (principal === null) throw new ApiError('AUTH_INVALID', 'the bearer token is not valid');
     req.principal = principal;
     if (!buckets.tryTake(principal.tokenId)) throw new ApiError('RATE_LIMITED', `more than ${buckets.ratePerS} requests per second from this token`);
+    // The role check runs here, before the content parser: a token whose role may not use the
+    // route is refused without its body being read (so only operator/admin ever reach the bulk
+    // import's large body limit).
+    const roles = rolesOf(req);
+    if (roles === null) throw new ApiError('NOT_FOUND', 'no such route');
+    if (!roles.includes(principal.role.kind)) {
+      throw new ApiError('FORBIDDEN', `role ${roleName(principal.role)} may not ${req.method} ${req.routeOptions.url ?? ''}`);
+    }
   });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -112,23 +121,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   return app;
 }
 
-const MAX_JSON_DEPTH = 64;
-
-/** Deepest nesting of objects and arrays in a JSON text (strings skipped). O(n), no parsing. */
-export function jsonDepth(text: string): number {
-  let depth = 0, max = 0, inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > max) max = depth;
-    } else if (c === 125 || c === 93) depth--;
-  }
-  return max;
-}
+export { jsonDepth } from './json-guard.js';
 
 /** ioredis refuses commands at once while disconnected (no offline queue): that is a 503, not a 500. */
 function isRedisUnavailable(err: Error): boolean {

@@ -27,6 +27,8 @@ export interface RouteDef<P, Q, B> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   bodyLimit?: number;
+  /** The handler gets the body as read (a Buffer; the route's own content parser), `body` only documents it. */
+  rawBody?: boolean;
 }
 
 export type RouteHandler<P, Q, B> = (req: FastifyRequest, reply: FastifyReply, input: { params: P; query: Q; body: B; principal: Principal }) => Promise<unknown>;
@@ -58,6 +60,7 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
       method: def.method,
       url: def.url,
       ...(def.bodyLimit === undefined ? {} : { bodyLimit: def.bodyLimit }),
+      config: { roles: def.roles },
       handler: async (req, reply) => {
         const principal = req.principal as Principal;
         if (!def.roles.includes(principal.role.kind)) {
@@ -68,13 +71,19 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
         const input = {
           params: parse(def.params, req.params, ''),
           query: parse(def.query, req.query, 'query'),
-          body: parse(def.body, req.body, 'body'),
+          body: def.rawBody === true ? (req.body as B) : parse(def.body, req.body, 'body'),
           principal,
         };
         return handler(req, reply, input);
       },
     });
   };
+}
+
+/** The roles a route declared (null: a route outside routeOn, e.g. /healthz or a 404). */
+export function rolesOf(req: FastifyRequest): readonly Kind[] | null {
+  const config = req.routeOptions.config as { roles?: Kind[] } | undefined;
+  return config?.roles ?? null;
 }
 
 /** A plugin of one resource: it gets the context and the instance to add its routes to. */

@@ -2,6 +2,10 @@ import { compileZone, ZoneError, type PreparedZone } from '../../../geo/index.js
 import { z } from 'zod';
 import { clip } from '../../engine/config.js';
 import { ApiError } from '../errors.js';
+import { importInWorker, rebuild } from '../zone-import.js';
+
+/** Zones per write of a bulk import. */
+const IMPORT_GROUP = 100;
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const FeatureBody = z.object({ type: z.literal('Feature') }).passthrough();
@@ -30,38 +34,38 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
   });
-  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
-    mustBeReady(ctx);
-    const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
-    const good: { zone: PreparedZone; json: string }[] = [];
-    const seen = new Set<string>();
-    body.features.forEach((f, index) => {
-      try {
-        const zone = compileZone(f);
-        if (seen.has(zone.id)) throw new ZoneError('ZONE_BAD_ID', zone.id, 'the same id appears earlier in this collection');
-        seen.add(zone.id);
-        good.push({ zone, json: JSON.stringify(f) });
-      } catch (e) {
-        if (!(e instanceof ZoneError)) throw e;
-        rejected.push({ index, id: e.zoneId === null ? null : clip(e.zoneId), code: e.code, message: e.message });
-      }
-    });
-    if (good.length > 0) {
-      await ctx.host.change(
-        (engine) => {
-          for (const g of good) engine.setZone(g.zone);
-        },
-        (m) => {
-          for (let i = 0; i < good.length; i += 1000) {
+  // The bulk import: its own content parser (the raw bytes, up to ZONE_IMPORT_LIMIT_BYTES; the
+  // role check has already run in onRequest), then JSON parsing and zone compilation in a worker
+  // thread, so the event loop keeps serving while a large import is validated.
+  await app.register(async (bulk) => {
+    bulk.removeContentTypeParser('application/json');
+    bulk.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.settings.zoneImportLimitBytes }, (_req, body, done) => done(null, body));
+    const bulkRoute = routeOn(bulk, ctx.docs);
+    bulkRoute({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, rawBody: true, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (req, _reply, { principal }) => {
+      mustBeReady(ctx);
+      if (!Buffer.isBuffer(req.body)) throw new ApiError('VALIDATION', 'body: send a GeoJSON FeatureCollection');
+      const { shapes, coords, rings, json, rejected } = await importInWorker(req.body);
+      // Committed in groups, each its own write, so no single turn of the event loop holds the
+      // whole import (rebuilding the query structures, staging the Redis write). A group that
+      // cannot be written fails the request (503); groups before it are stored, and sending the
+      // same import again is harmless (a zone with the same id is replaced).
+      for (let i = 0; i < shapes.length; i += IMPORT_GROUP) {
+        const group = shapes.slice(i, i + IMPORT_GROUP).map((shape, k) => ({ zone: rebuild(shape, coords, rings), json: json(i + k) }));
+        await ctx.host.change(
+          (engine) => {
+            for (const g of group) engine.setZone(g.zone);
+          },
+          (m) => {
             const args: string[] = [];
-            for (const g of good.slice(i, i + 1000)) args.push(g.zone.id, g.json);
+            for (const g of group) args.push(g.zone.id, g.json);
             m.hset(ctx.keys.zones, ...args);
-          }
-        },
-      );
-    }
-    await audit(ctx, 'zone.import', `${good.length} zones`, principal);
-    return { accepted: good.length, rejected };
+          },
+        );
+        await new Promise((r) => setImmediate(r));
+      }
+      await audit(ctx, 'zone.import', `${shapes.length} zones`, principal);
+      return { accepted: shapes.length, rejected };
+    });
   });
   route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
     const raw = await ctx.redis.hget(ctx.keys.zones, params.id);
