@@ -42,6 +42,8 @@ export function compileZone(feature: unknown, options?: Partial<CompileOptions>)
     fail('ZONE_BAD_ID', `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters (well-formed Unicode) or a number, got ${describe(id)}`);
   }
   const zoneId = String(id);
+  // ":" separates the parts of episode ids (subject:condition:zone:start), so a zone id may not hold one.
+  if (zoneId.includes(':')) fail('ZONE_BAD_ID', `"id" must not contain ":" (it separates the parts of episode ids), got ${describe(id)}`);
 
   const props = f.properties ?? {};
   if (!isObject(props)) fail('ZONE_BAD_PROPERTIES', `"properties" must be an object or null, got ${describe(props)}`);

@@ -23,7 +23,7 @@ export type ZoneErrorCode =
 /** One line per code: what it means. Listed in docs/api-errors.md; test/docs/error-registry.test.ts checks it. */
 export const ZONE_ERROR_CODES: Readonly<Record<ZoneErrorCode, string>> = {
   ZONE_NOT_FEATURE: 'the zone is not a GeoJSON object with "type": "Feature"',
-  ZONE_BAD_ID: 'the Feature has no usable "id" (a non-empty string of at most 128 characters, or a number)',
+  ZONE_BAD_ID: 'the Feature has no usable "id" (a non-empty string of at most 128 characters without ":", or a number)',
   ZONE_BAD_GEOMETRY: 'the geometry is missing or its coordinates are not nested arrays of the right depth',
   ZONE_UNSUPPORTED_TYPE: 'the geometry type is not Polygon, MultiPolygon or Point',
   ZONE_BAD_COORDINATE: 'a coordinate is not a finite number',

@@ -75,7 +75,14 @@ export class AlertRecords {
   constructor(private readonly redis: Redis, private readonly keys: Keys) {}
 
   async read(episodeId: string): Promise<AlertResource | null> {
-    const h = await this.redis.hgetall(this.keys.alert(episodeId));
+    let h: Record<string, string>;
+    try {
+      h = await this.redis.hgetall(this.keys.alert(episodeId));
+    } catch (e) {
+      // A key of another type (never an alert record) is no alert.
+      if (e instanceof Error && e.message.startsWith('WRONGTYPE')) return null;
+      throw e;
+    }
     return Object.keys(h).length === 0 ? null : alertResource(episodeId, h);
   }
 

@@ -5,6 +5,14 @@ import { ApiError } from '../errors.js';
 import { audit, limitQuery, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const EpisodeParam = z.object({ episodeId: z.string().min(1).max(400) });
+
+/**
+ * The episode-id form: 2 to 4 parts without ":" (subject, condition or type, zone, warning
+ * type), then the start time (RFC 3339 UTC, as the engine writes it). Since no id part may hold
+ * ":", anything else (e.g. `<episodeId>:acks`, the key of the acknowledgement list) is no
+ * episode, and is answered 404 without touching Redis.
+ */
+export const EPISODE_ID_RE = /^[^:]+(?::[^:]+){1,3}:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/;
 const AlertsQuery = z.object({
   team: z.string().min(1).max(128).optional(),
   state: z.enum(['open', 'closed', 'all']).default('open'),
@@ -26,7 +34,7 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
   const { records } = ctx;
   const readOrThrow = async (episodeId: string): Promise<AlertResource> => {
-    const a = await records.read(episodeId);
+    const a = EPISODE_ID_RE.test(episodeId) ? await records.read(episodeId) : null;
     if (a === null) throw new ApiError('NOT_FOUND', `no alert ${JSON.stringify(episodeId)}`);
     return a;
   };
