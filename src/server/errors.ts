@@ -9,6 +9,7 @@ export const API_ERRORS = {
   NOT_FOUND: { status: 404, meaning: 'no such zone, subject, alert or route' },
   VALIDATION: { status: 400, meaning: 'the request body or query is malformed; details name the field' },
   ZONE_INVALID: { status: 400, meaning: 'the zone geometry or properties were refused; details.zoneCode names the fault' },
+  WEBHOOK_URL_REFUSED: { status: 400, meaning: 'a webhook URL has user-info, or its host is (or resolves to) a loopback, private, link-local or reserved address not listed in WEBHOOK_ALLOW_HOSTS' },
   ZONE_IN_USE: { status: 409, meaning: 'the zone is named by subjects\' conditions; change those first' },
   SUBJECT_CONFLICT: { status: 409, meaning: 'the subject clashes with another (device worn by another subject, or a victim device that is a subject\'s tag)' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },

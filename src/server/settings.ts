@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebhookAllowList } from '../alerts/webhook-guard.js';
 
 /**
  * Every environment variable of the service (`npm start`) and the delivery workers, parsed by
@@ -79,6 +80,21 @@ export const EnvSchema = z.object({
   DELIVERY_ATTEMPTS: int('DELIVERY_ATTEMPTS', 8, 1),
   /** First retry delay; doubles each attempt, with jitter. */
   DELIVERY_BACKOFF_MS: int('DELIVERY_BACKOFF_MS', 1000),
+  /**
+   * Webhook destinations allowed although loopback, private or link-local (on-premises
+   * receivers, tests, the demo): comma-separated `host`, `host:port` or CIDR entries. Checked
+   * by the API when routing is set and by the workers before every delivery.
+   */
+  WEBHOOK_ALLOW_HOSTS: z.string().optional().transform((raw, ctx): string => {
+    const v = raw ?? '';
+    try {
+      WebhookAllowList.parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    return v;
+  }),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -116,6 +132,8 @@ export interface ServiceSettings {
   engineSettingsJson: string;
   rateLimitPerS: number;
   logLevel: string;
+  /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
+  webhookAllowHosts: string;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -144,6 +162,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     engineSettingsJson: e.ENGINE_SETTINGS,
     rateLimitPerS: e.RATE_LIMIT_PER_S,
     logLevel: e.LOG_LEVEL,
+    webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
     ...overrides,
   };
 }
@@ -156,6 +175,7 @@ export interface WorkerSettings {
   perTeamInFlight: number;
   attempts: number;
   backoffMs: number;
+  webhookAllowHosts: string;
 }
 
 export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
@@ -167,5 +187,6 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
     perTeamInFlight: e.WORKER_PER_TEAM_IN_FLIGHT,
     attempts: e.DELIVERY_ATTEMPTS,
     backoffMs: e.DELIVERY_BACKOFF_MS,
+    webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
   };
 }

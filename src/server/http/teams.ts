@@ -1,11 +1,24 @@
 import { redactTeamConfig, TeamConfigSchema } from '../../alerts/team-config.js';
+import { checkWebhookUrl, WebhookAllowList, WebhookRefused } from '../../alerts/webhook-guard.js';
 import { ApiError } from '../errors.js';
 import { audit, IdParam, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 /** Teams: alert routing (webhooks, escalation); secrets are never shown. */
 export const teams: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
+  const allow = WebhookAllowList.parse(ctx.settings.webhookAllowHosts);
   route({ method: 'PUT', url: '/v1/teams/:id', summary: 'Set a team\'s alert routing: webhooks (URL + signing secret) and escalation', roles: ['operator', 'admin'], params: IdParam, body: TeamConfigSchema }, async (_req, _reply, { params, body, principal }) => {
+    // SSRF: every destination must be public, or listed in WEBHOOK_ALLOW_HOSTS (checked again
+    // before each delivery, as DNS answers change).
+    const hooks = [...body.webhooks.map((w, i) => ({ w, path: `body.webhooks[${i}].url` })), ...(body.escalation === undefined ? [] : [{ w: body.escalation.webhook, path: 'body.escalation.webhook.url' }])];
+    for (const { w, path } of hooks) {
+      try {
+        await checkWebhookUrl(w.url, allow);
+      } catch (e) {
+        if (e instanceof WebhookRefused) throw new ApiError('WEBHOOK_URL_REFUSED', `${path}: ${e.message}`, { path });
+        throw e;
+      }
+    }
     await ctx.redis.hset(ctx.keys.teams, params.id, JSON.stringify(body));
     await audit(ctx, 'team.set', params.id, principal);
     return { id: params.id, ...(redactTeamConfig(body) as object) };
