@@ -16,6 +16,7 @@ export type ZoneErrorCode =
   | 'ZONE_HOLE_OUTSIDE'
   | 'ZONE_BAD_RADIUS'
   | 'ZONE_TOO_MANY_VERTICES'
+  | 'ZONE_TOO_COMPLEX'
   | 'ZONE_ANTIMERIDIAN'
   | 'ZONE_POLAR'
   | 'ZONE_BAD_PROPERTIES';
@@ -35,6 +36,7 @@ export const ZONE_ERROR_CODES: Readonly<Record<ZoneErrorCode, string>> = {
   ZONE_HOLE_OUTSIDE: 'a hole lies outside the outer ring of its polygon',
   ZONE_BAD_RADIUS: 'a Point zone lacks properties.radiusM, or it is not a number in (0, maxRadiusM]',
   ZONE_TOO_MANY_VERTICES: 'the zone has more positions than the configured maxVertices',
+  ZONE_TOO_COMPLEX: 'the zone\'s edges overlap each other so much (long nested slivers) that checking it would take too long: simplify or split it',
   ZONE_ANTIMERIDIAN: 'a polygon spans more than 180 degrees of longitude: split it at ±180 into a MultiPolygon (RFC 7946 §3.1.9)',
   ZONE_POLAR: 'a polygon reaches beyond the configured maxAbsLat; near the poles use a circle (Point + radiusM)',
   ZONE_BAD_PROPERTIES: 'properties is not an object, or properties.layer / properties.name is not a non-empty string',

@@ -15,7 +15,7 @@ export const API_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },
-  RATE_LIMITED: { status: 429, meaning: 'this token sent more requests than its per-second allowance' },
+  RATE_LIMITED: { status: 429, meaning: 'this token sent more requests (or acknowledgements) than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
   INTERNAL: { status: 500, meaning: 'an unexpected fault; it is logged' },

@@ -9,7 +9,7 @@ import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
-import { rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
+import { isAckLimited, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
 import { subjects } from './http/subjects.js';
 import { teams } from './http/teams.js';
 import { zones } from './http/zones.js';
@@ -75,6 +75,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   app.decorateRequest('principal', null);
   const docs: RouteDoc[] = [];
   const buckets = new TokenBuckets(ctx.settings.rateLimitPerS);
+  // Acknowledgements are kept for good (the decision record): a much smaller allowance per token.
+  const ackBuckets = new TokenBuckets(ctx.settings.ackRateLimitPerS);
 
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.url === '/healthz') return;
@@ -91,6 +93,9 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     if (roles === null) throw new ApiError('NOT_FOUND', 'no such route');
     if (!roles.includes(principal.role.kind)) {
       throw new ApiError('FORBIDDEN', `role ${roleName(principal.role)} may not ${req.method} ${req.routeOptions.url ?? ''}`);
+    }
+    if (isAckLimited(req) && !ackBuckets.tryTake(principal.tokenId)) {
+      throw new ApiError('RATE_LIMITED', `more than ${ackBuckets.ratePerS} acknowledgements per second from this token`);
     }
   });
   app.addHook('onSend', async (_req, reply) => {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
 import type { AlertEvent } from '../engine/alert.js';
+import { AuditLog } from './audit.js';
 import { TokenTable } from './auth.js';
 import { EngineHost, type EngineView } from './engine-host.js';
 import { buildHttp, createLogger } from './http.js';
@@ -87,7 +88,8 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
     },
   });
 
-  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys) }, log);
+  const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
+  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
     redis.disconnect();

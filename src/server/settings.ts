@@ -63,6 +63,10 @@ export const EnvSchema = z.object({
   ZONE_IMPORT_LIMIT_BYTES: int('ZONE_IMPORT_LIMIT_BYTES', 256 << 20, 1024),
   /** Requests per second allowed per token (burst = 2 s worth). */
   RATE_LIMIT_PER_S: int('RATE_LIMIT_PER_S', 2000, 1),
+  /** Acknowledgements (decisions) per second allowed per token (burst = 2 s worth): they are stored for good. */
+  ACK_RATE_LIMIT_PER_S: int('ACK_RATE_LIMIT_PER_S', 5, 1),
+  /** The audit log keeps entries this long (trimmed by age on every append, not by count). */
+  AUDIT_RETENTION_S: int('AUDIT_RETENTION_S', 366 * 86400, 60),
   // --- storage ---
   /** Trail retention: by age, and by entries per device. */
   TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
@@ -131,6 +135,8 @@ export interface ServiceSettings {
   snapshotIntervalMs: number;
   engineSettingsJson: string;
   rateLimitPerS: number;
+  ackRateLimitPerS: number;
+  auditRetentionS: number;
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
@@ -161,6 +167,8 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_MS,
     engineSettingsJson: e.ENGINE_SETTINGS,
     rateLimitPerS: e.RATE_LIMIT_PER_S,
+    ackRateLimitPerS: e.ACK_RATE_LIMIT_PER_S,
+    auditRetentionS: e.AUDIT_RETENTION_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
     ...overrides,

@@ -51,7 +51,7 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
     mayRead(a, principal);
     return a;
   });
-  route({ method: 'POST', url: '/v1/alerts/:episodeId/ack', summary: 'Acknowledge an episode: who decided, a note and an outcome (audit record)', roles: ['operator', 'admin', 'team'], params: EpisodeParam, body: AckBody }, async (_req, _reply, { params, body, principal }) => {
+  route({ method: 'POST', url: '/v1/alerts/:episodeId/ack', summary: 'Acknowledge an episode: who decided, a note and an outcome (audit record)', roles: ['operator', 'admin', 'team'], params: EpisodeParam, body: AckBody, ackLimited: true }, async (_req, _reply, { params, body, principal }) => {
     mayRead(await readOrThrow(params.episodeId), principal);
     await records.ack(params.episodeId, { ...body, at: new Date().toISOString(), role: roleName(principal.role), tokenId: principal.tokenId });
     await audit(ctx, 'alert.ack', params.episodeId, principal);
