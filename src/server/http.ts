@@ -106,6 +106,11 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    // Refused attempts by a known token (403, 404) are audited: probing is itself evidence.
+    if (err instanceof ApiError && (err.status === 403 || err.status === 404) && req.principal !== null) {
+      const path = req.url.split('?')[0];
+      void ctx.audit.append('refused', `${req.method} ${path.length > 300 ? `${path.slice(0, 300)}…` : path}`, req.principal, { status: err.status, code: err.code }).catch(() => undefined);
+    }
     if (err instanceof ApiError) return reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) });
     if (err instanceof StorageUnavailableError) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: err.message });
     if (isRedisUnavailable(err)) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: 'Redis is unavailable; nothing was changed; try again' });

@@ -19,6 +19,8 @@ export interface Service {
   readonly keys: Keys;
   readonly redis: Redis;
   readonly outbox: AlertOutbox;
+  /** The settings in force (API_TOKENS replaced: only digests are kept). */
+  readonly settings: ServiceSettings;
   /** The engine, read-only (tests inspect it). */
   engine(): EngineView;
   /** Graceful stop: stop reading, write and ack what was read, snapshot, close. */
@@ -43,9 +45,12 @@ export async function checkRedis(redis: Redis, log: { warn(o: object, m: string)
   }
 }
 
-export async function startService(settings: ServiceSettings): Promise<Service> {
-  const tokens = TokenTable.parse(settings.apiTokens);
+export async function startService(given: ServiceSettings): Promise<Service> {
+  const tokens = TokenTable.parse(given.apiTokens);
   if (tokens.size === 0) throw new Error('API_TOKENS is empty: configure at least one token (e.g. API_TOKENS="<long-random>=operator")');
+  // From here on only the digests (in `tokens`) are kept: the settings every part of the service
+  // sees hold no raw token.
+  const settings: ServiceSettings = { ...given, apiTokens: '[digests only]' };
   // The logger first: everything from loading the state on logs through it, fastify included.
   const log = createLogger(settings.logLevel);
   const keys = new Keys(settings.keyPrefix);
@@ -106,6 +111,7 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
     },
     liveChannel: keys.live,
     log,
+    audit: (action, target, who) => void auditLog.append(action, target, who).catch(() => undefined),
   });
   const sock = sockets;
   app.server.on('upgrade', (req, socket, head) => sock.handleUpgrade(req, socket, head));
@@ -127,7 +133,7 @@ export async function startService(settings: ServiceSettings): Promise<Service> 
 
   let stopping = false;
   return {
-    app, url, keys, redis, outbox,
+    app, url, keys, redis, outbox, settings,
     engine: () => host.view,
     async stop(): Promise<void> {
       if (stopping) return;

@@ -54,7 +54,9 @@ export const EnvSchema = z.object({
   INGEST_MAX_BUFFERED_BYTES: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
   /** A fix more than this far in the future (device clock) is refused. */
   INGEST_MAX_FUTURE_S: int('INGEST_MAX_FUTURE_S', 300),
-  /** Ping interval; a connection that has not answered the previous ping is dropped. */
+  /** Alert-stream sockets one token may hold open at once. */
+  STREAM_MAX_PER_TOKEN: int('STREAM_MAX_PER_TOKEN', 20, 1),
+  /** Ping interval (ingest and alert stream); a connection that has not answered the previous ping is dropped. */
   WS_HEARTBEAT_MS: int('WS_HEARTBEAT_MS', 30_000, 100),
   // --- HTTP ---
   /** Largest HTTP body (bulk zone import aside). */
@@ -126,6 +128,7 @@ export interface ServiceSettings {
   ingestRateLimitPerS: number;
   ingestMaxBufferedBytes: number;
   wsHeartbeatMs: number;
+  streamMaxPerToken: number;
   ingestMaxPendingFixes: number;
   ingestMaxFutureS: number;
   httpBodyLimitBytes: number;
@@ -159,6 +162,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     ingestRateLimitPerS: e.INGEST_RATE_LIMIT_PER_S,
     ingestMaxBufferedBytes: e.INGEST_MAX_BUFFERED_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    streamMaxPerToken: e.STREAM_MAX_PER_TOKEN,
     ingestMaxFutureS: e.INGEST_MAX_FUTURE_S,
     httpBodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
     zoneImportLimitBytes: e.ZONE_IMPORT_LIMIT_BYTES,

@@ -49,6 +49,7 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
   route({ method: 'GET', url: '/v1/alerts/:episodeId', summary: 'One episode with its events and acknowledgements', roles: ['operator', 'admin', 'team'], params: EpisodeParam }, async (_req, _reply, { params, principal }) => {
     const a = await readOrThrow(params.episodeId);
     mayRead(a, principal);
+    await audit(ctx, 'alert.read', params.episodeId, principal);
     return a;
   });
   route({ method: 'POST', url: '/v1/alerts/:episodeId/ack', summary: 'Acknowledge an episode: who decided, a note and an outcome (audit record)', roles: ['operator', 'admin', 'team'], params: EpisodeParam, body: AckBody, ackLimited: true }, async (_req, _reply, { params, body, principal }) => {
@@ -57,5 +58,9 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'alert.ack', params.episodeId, principal);
     return records.read(params.episodeId);
   });
-  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first', roles: ['operator', 'admin'], query: limitQuery(100, 1000) }, async (_req, _reply, { query }) => records.deadLetters(query.limit));
+  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first', roles: ['operator', 'admin'], query: limitQuery(100, 1000) }, async (_req, _reply, { query, principal }) => {
+    const dead = await records.deadLetters(query.limit);
+    await audit(ctx, 'deadletters.read', String(dead.deadLetters.length), principal);
+    return dead;
+  });
 };

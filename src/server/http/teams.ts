@@ -28,6 +28,7 @@ export const teams: ResourcePlugin = async (app, ctx) => {
     if (own !== null && own !== params.id) throw new ApiError('FORBIDDEN', `team ${own} may not read team ${params.id}'s routing`);
     const raw = await ctx.redis.hget(ctx.keys.teams, params.id);
     if (raw === null) throw new ApiError('NOT_FOUND', `no routing configured for team ${JSON.stringify(params.id)}`);
+    await audit(ctx, 'team.read', params.id, principal);
     return { id: params.id, ...(redactTeamConfig(TeamConfigSchema.parse(JSON.parse(raw))) as object) };
   });
 };

@@ -76,6 +76,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
       const usedByTeam = engine.zoneUsersOf(params.id).some((s) => engine.getSubject(s)?.team === team);
       if (!usedByTeam) throw new ApiError('FORBIDDEN', `zone ${JSON.stringify(params.id)} is not used by team ${team}'s subjects`);
     }
+    await audit(ctx, 'zone.read', params.id, principal);
     return JSON.parse(raw) as unknown;
   });
   route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
