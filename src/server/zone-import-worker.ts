@@ -4,7 +4,7 @@
  * never stalls ingest or /healthz. What comes back is cheap to rebuild on the main thread: each
  * good zone's coordinates (transferred, not copied) and its JSON as stored.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
 import { CircleZone, compileZone, PolygonZone, ZoneError, type PreparedZone } from '../../geo/index.js';
 import { clip, fromZod } from '../engine/config.js';
@@ -111,7 +111,8 @@ function shapeOf(zone: PreparedZone, polygons: { coords: Float64Array; ringStart
   return { kind: 'polygon', id: zone.id, layer: zone.layer, name: zone.name, parts };
 }
 
-if (parentPort !== null) {
+// Only when started as the import worker (this module is also imported for its types and schema).
+if (parentPort !== null && (workerData as { zoneImport?: boolean } | null)?.zoneImport === true) {
   const port = parentPort;
   port.on('message', (body: Uint8Array) => {
     try {

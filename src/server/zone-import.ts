@@ -42,7 +42,7 @@ export function importInWorker(body: Buffer): Promise<ImportResult> {
 
 function runWorker(body: Buffer): Promise<ImportResult> {
   return new Promise((done, fail) => {
-    const worker = new Worker(workerScript());
+    const worker = new Worker(workerScript(), { workerData: { zoneImport: true } });
     worker.once('message', (reply: ImportReply) => {
       void worker.terminate();
       if (!reply.ok) {

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { clip } from '../../engine/config.js';
 import { ApiError } from '../errors.js';
 import { importInWorker, rebuild } from '../zone-import.js';
+import { FeatureCollectionBody } from '../zone-import-worker.js';
+import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 /** Zones per write of a bulk import. */
 const IMPORT_GROUP = 100;
-import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const FeatureBody = z.object({ type: z.literal('Feature') }).passthrough();
-const FeatureCollectionBody = z.object({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) });
 
 const zoneSummary = (z: PreparedZone): object => ({ id: z.id, kind: z.kind, layer: z.layer, vertexCount: z.vertexCount, bbox: [z.minLon, z.minLat, z.maxLon, z.maxLat] });
 
