@@ -19,6 +19,9 @@ export const DEFAULT_COMPILE_OPTIONS: Readonly<CompileOptions> = {
 };
 
 const MAX_ID_LENGTH = 128;
+/** Overlapping edge pairs the self-intersection check may examine: this many per edge, at least MIN_PAIR_BUDGET. */
+const PAIRS_PER_EDGE = 64;
+const MIN_PAIR_BUDGET = 2_000_000;
 /** Twice the planar area (deg²) below which a ring is taken to enclose nothing (~1e-5 m²). */
 const MIN_AREA2 = 2e-15;
 
@@ -42,6 +45,8 @@ export function compileZone(feature: unknown, options?: Partial<CompileOptions>)
     fail('ZONE_BAD_ID', `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters (well-formed Unicode) or a number, got ${describe(id)}`);
   }
   const zoneId = String(id);
+  // ":" separates the parts of episode ids (subject:condition:zone:start), so a zone id may not hold one.
+  if (zoneId.includes(':')) fail('ZONE_BAD_ID', `"id" must not contain ":" (it separates the parts of episode ids), got ${describe(id)}`);
 
   const props = f.properties ?? {};
   if (!isObject(props)) fail('ZONE_BAD_PROPERTIES', `"properties" must be an object or null, got ${describe(props)}`);
@@ -183,10 +188,22 @@ function checkCrossings(coords: Float64Array, ringStart: Int32Array, where: stri
     );
   }
   tree.finish();
+  // Work budget: candidate pairs (edges whose boxes overlap) are few for real boundaries (a few
+  // per edge), but a valid "accordion" of long nested slivers makes every pair a candidate, and
+  // checking them is quadratic (a 16k-vertex one took 22 s). Past the budget the zone is refused
+  // with a clear error instead of holding a CPU.
+  const budget = Math.max(MIN_PAIR_BUDGET, PAIRS_PER_EDGE * edgeCount);
+  let pairs = 0;
+  const count = (): boolean => {
+    if (++pairs > budget) {
+      fail('ZONE_TOO_COMPLEX', `${where}: its edges overlap each other too much to validate (more than ${budget.toLocaleString('en-GB')} overlapping edge pairs, e.g. long nested slivers); simplify the zone or split it into several`);
+    }
+    return true;
+  };
   for (let a = 0; a < edgeCount; a++) {
     const i = edgeV[a] * 2;
     const ax = coords[i], ay = coords[i + 1], bx = coords[i + 2], by = coords[i + 3];
-    const hits = tree.search(Math.min(ax, bx), Math.min(ay, by), Math.max(ax, bx), Math.max(ay, by));
+    const hits = tree.search(Math.min(ax, bx), Math.min(ay, by), Math.max(ax, bx), Math.max(ay, by), count);
     for (const b of hits) {
       if (b <= a) continue;
       const j = edgeV[b] * 2;

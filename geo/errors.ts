@@ -16,6 +16,7 @@ export type ZoneErrorCode =
   | 'ZONE_HOLE_OUTSIDE'
   | 'ZONE_BAD_RADIUS'
   | 'ZONE_TOO_MANY_VERTICES'
+  | 'ZONE_TOO_COMPLEX'
   | 'ZONE_ANTIMERIDIAN'
   | 'ZONE_POLAR'
   | 'ZONE_BAD_PROPERTIES';
@@ -23,7 +24,7 @@ export type ZoneErrorCode =
 /** One line per code: what it means. Listed in docs/api-errors.md; test/docs/error-registry.test.ts checks it. */
 export const ZONE_ERROR_CODES: Readonly<Record<ZoneErrorCode, string>> = {
   ZONE_NOT_FEATURE: 'the zone is not a GeoJSON object with "type": "Feature"',
-  ZONE_BAD_ID: 'the Feature has no usable "id" (a non-empty string of at most 128 characters, or a number)',
+  ZONE_BAD_ID: 'the Feature has no usable "id" (a non-empty string of at most 128 characters without ":", or a number)',
   ZONE_BAD_GEOMETRY: 'the geometry is missing or its coordinates are not nested arrays of the right depth',
   ZONE_UNSUPPORTED_TYPE: 'the geometry type is not Polygon, MultiPolygon or Point',
   ZONE_BAD_COORDINATE: 'a coordinate is not a finite number',
@@ -35,6 +36,7 @@ export const ZONE_ERROR_CODES: Readonly<Record<ZoneErrorCode, string>> = {
   ZONE_HOLE_OUTSIDE: 'a hole lies outside the outer ring of its polygon',
   ZONE_BAD_RADIUS: 'a Point zone lacks properties.radiusM, or it is not a number in (0, maxRadiusM]',
   ZONE_TOO_MANY_VERTICES: 'the zone has more positions than the configured maxVertices',
+  ZONE_TOO_COMPLEX: 'the zone\'s edges overlap each other so much (long nested slivers) that checking it would take too long: simplify or split it',
   ZONE_ANTIMERIDIAN: 'a polygon spans more than 180 degrees of longitude: split it at ±180 into a MultiPolygon (RFC 7946 §3.1.9)',
   ZONE_POLAR: 'a polygon reaches beyond the configured maxAbsLat; near the poles use a circle (Point + radiusM)',
   ZONE_BAD_PROPERTIES: 'properties is not an object, or properties.layer / properties.name is not a non-empty string',

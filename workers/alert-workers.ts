@@ -1,4 +1,4 @@
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Registry } from 'prom-client';
 import type { AlertEvent } from '../src/engine/alert.js';
@@ -10,6 +10,7 @@ import {
 import type { Keys } from '../src/server/keys.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../src/alerts/signature.js';
 import { TeamConfigSchema, type TeamConfig, type WebhookConfig } from '../src/alerts/team-config.js';
+import { checkWebhookUrl, WebhookAllowList, WebhookRefused, type Resolver } from '../src/alerts/webhook-guard.js';
 
 /**
  * Alert delivery, in three BullMQ queues:
@@ -49,6 +50,10 @@ export interface WorkerOptions {
   /** First retry delay; doubles each attempt, with jitter. Default 1000 ms. */
   backoffMs?: number;
   log?: (obj: object, msg: string) => void;
+  /** WEBHOOK_ALLOW_HOSTS: destinations allowed although private or loopback. Default: none. */
+  webhookAllowHosts?: string;
+  /** DNS lookup for the destination check (tests). Default: the system resolver. */
+  resolve?: Resolver;
 }
 
 export class AlertWorkers {
@@ -59,7 +64,9 @@ export class AlertWorkers {
   private readonly inFlight = new Map<string, number>();
   /** team → when one of its critical/high deliveries last had to wait for a slot */
   private readonly urgentWaitingAt = new Map<string, number>();
-  private readonly opts: Required<WorkerOptions>;
+  private readonly opts: Required<Omit<WorkerOptions, 'resolve' | 'webhookAllowHosts'>>;
+  private readonly allow: WebhookAllowList;
+  private readonly resolve: Resolver | undefined;
   private readonly records: AlertRecords;
   /** This worker's own metrics (dead-letter writes that failed). */
   readonly metrics = new Registry();
@@ -76,6 +83,8 @@ export class AlertWorkers {
       log: options.log ?? (() => undefined),
     };
     this.records = new AlertRecords(redis, keys);
+    this.allow = WebhookAllowList.parse(options.webhookAllowHosts ?? '');
+    this.resolve = options.resolve;
     const common = { connection, prefix: keys.bull };
     this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...KEEP_FINISHED, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
     this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: ESCALATION_JOB_OPTIONS });
@@ -181,6 +190,14 @@ export class AlertWorkers {
     if (urgent) this.urgentWaitingAt.delete(d.team);
     this.inFlight.set(d.team, n + 1);
     try {
+      // SSRF: checked at delivery time too (DNS answers change after routing was set); a refused
+      // destination is not retried.
+      try {
+        await checkWebhookUrl(hook.url, this.allow, this.resolve);
+      } catch (e) {
+        if (e instanceof WebhookRefused) throw new UnrecoverableError('destination refused: not a public address (WEBHOOK_ALLOW_HOSTS)');
+        throw e;
+      }
       await post(hook, d.payload, d.key);
     } finally {
       const left = (this.inFlight.get(d.team) ?? 1) - 1;
@@ -217,7 +234,7 @@ export class AlertWorkers {
   }
 
   private async deadLetter(job: Job<DeliveryJob>, err: Error): Promise<void> {
-    const entry = { jobId: job.id, key: job.data.key, team: job.data.team, channel: job.data.channel, kind: job.data.kind, attempts: job.attemptsMade, error: err.message, at: new Date().toISOString() };
+    const entry = { jobId: job.id, key: job.data.key, team: job.data.team, channel: job.data.channel, kind: job.data.kind, attempts: job.attemptsMade, error: deliveryErrorText(err), at: new Date().toISOString() };
     await this.records.markDead(entry);
     this.opts.log(entry, 'delivery dead-lettered');
   }
@@ -241,5 +258,17 @@ export async function post(hook: WebhookConfig, payload: unknown, key: string): 
     signal: AbortSignal.timeout(hook.timeoutMs),
   });
   await res.arrayBuffer().catch(() => undefined);
-  if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered ${res.status}`);
+  if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered ${Math.floor(res.status / 100)}xx`);
+}
+
+/**
+ * What a dead letter (and the log) says about a failed delivery: the class of the fault only,
+ * never the URL (its user-info or query) nor an internal service's status details.
+ */
+export function deliveryErrorText(err: Error): string {
+  const m = err.message;
+  if (/^receiver answered [1-5]xx$/.test(m) || m.startsWith('destination refused')) return m;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout|aborted/i.test(m)) return 'timed out';
+  if (/redirect/i.test(m) || /redirect/i.test(String((err as { cause?: unknown }).cause))) return 'receiver answered with a redirect (not followed)';
+  return 'connection failed';
 }

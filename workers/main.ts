@@ -24,6 +24,7 @@ const workers = new AlertWorkers(redis, keys, connection, {
   perTeamInFlight: settings.perTeamInFlight,
   attempts: settings.attempts,
   backoffMs: settings.backoffMs,
+  webhookAllowHosts: settings.webhookAllowHosts,
   log,
 });
 

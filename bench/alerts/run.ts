@@ -193,7 +193,8 @@ interface Child {
 }
 
 function launch(script: string, env: Record<string, string>, nodeArgs: string[] = []): Child {
-  const c = start(basename(script), process.execPath, [...nodeArgs, script], { ...process.env, ...env }, undefined, ROOT);
+  // The bench's receiver listens on loopback: allowed explicitly (SSRF guard).
+  const c = start(basename(script), process.execPath, [...nodeArgs, script], { ...process.env, WEBHOOK_ALLOW_HOSTS: '127.0.0.1', ...env }, undefined, ROOT);
   return {
     proc: c.proc,
     output: () => c.tail(200),

@@ -82,10 +82,18 @@ export class AlertRecords {
 
   /** One episode with its whole decision history. */
   async read(episodeId: string): Promise<AlertResource | null> {
-    const [[, h], [, decisions]] = (await this.redis.multi()
-      .hgetall(this.keys.alert(episodeId))
-      .lrange(this.keys.alertDecisions(episodeId), 0, -1)
-      .exec()) as [[null, Record<string, string>], [null, string[]]];
+    let h: Record<string, string>;
+    let decisions: string[];
+    try {
+      [[, h], [, decisions]] = (await this.redis.multi()
+        .hgetall(this.keys.alert(episodeId))
+        .lrange(this.keys.alertDecisions(episodeId), 0, -1)
+        .exec()) as [[null, Record<string, string>], [null, string[]]];
+    } catch (e) {
+      // A key of another type (never an alert record) is no alert.
+      if (e instanceof Error && e.message.includes('WRONGTYPE')) return null;
+      throw e;
+    }
     return Object.keys(h).length === 0 ? null : alertResource(episodeId, h, decisions);
   }
 

@@ -13,17 +13,20 @@ const Webhook = z.strictObject({
   timeoutMs: z.number().int().min(100).max(60_000).default(5000),
 });
 
+/** Longest escalation wait (afterS, repeatS): 7 days. */
+export const MAX_ESCALATION_S = 7 * 86400;
+
 export const TeamConfigSchema = z.strictObject({
   webhooks: z.array(Webhook).max(8).default([]),
   escalation: z.strictObject({
     webhook: Webhook,
     /** Seconds an unacknowledged episode waits before escalation, by severity. */
     afterS: z.strictObject({
-      critical: z.number().int().min(1).default(300),
-      high: z.number().int().min(1).default(900),
+      critical: z.number().int().min(1).max(MAX_ESCALATION_S, `must be at most ${MAX_ESCALATION_S} seconds (7 days); a longer wait would silently disable escalation`).default(300),
+      high: z.number().int().min(1).max(MAX_ESCALATION_S, `must be at most ${MAX_ESCALATION_S} seconds (7 days); a longer wait would silently disable escalation`).default(900),
     }).default({ critical: 300, high: 900 }),
     /** Seconds between repeated escalations, and how many at most. */
-    repeatS: z.number().int().min(1).default(900),
+    repeatS: z.number().int().min(1).max(MAX_ESCALATION_S, `must be at most ${MAX_ESCALATION_S} seconds (7 days)`).default(900),
     max: z.number().int().min(1).max(20).default(3),
   }).optional(),
 }).refine((c) => new Set(c.webhooks.map((w) => w.id)).size === c.webhooks.length, { message: 'webhook ids must be unique', path: ['webhooks'] });

@@ -15,6 +15,13 @@ export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 const deviceId = z.string().regex(DEVICE_ID_RE, 'must be 1..64 characters of [A-Za-z0-9._:-]');
 /** Ids become Redis keys (UTF-8): a lone surrogate would collapse two ids into one. */
 const ident = z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
+/**
+ * Ids that episode ids, Redis keys and job ids are composed of (subject, condition, zone, team):
+ * ":" is their separator, so it may not appear in one, and `X` + `c:d` can never give the same
+ * episode id as `X:c` + `d`.
+ */
+export const ID_SEPARATOR = ':';
+const idPart = ident.refine((s) => !s.includes(ID_SEPARATOR), `must not contain "${ID_SEPARATOR}" (it separates the parts of episode ids)`);
 const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const t = parseTime(v);
   if (Number.isNaN(t)) {
@@ -57,7 +64,7 @@ export const ScheduleSchema = z.strictObject({
 });
 
 const common = {
-  id: ident,
+  id: idPart,
   /** Metres on the safe side a fix must reach to close an episode; default settings.hysteresisM. */
   hysteresisM: metres.optional(),
   /** Opt-in: a breach must last this long (between fixes) before the episode opens. Default 0. */
@@ -67,7 +74,7 @@ const common = {
 export const ExclusionSchema = z.strictObject({
   ...common,
   type: z.literal('exclusion'),
-  zone: ident.optional(),
+  zone: idPart.optional(),
   layer: ident.optional(),
   bufferM: metres.optional(),
   schedule: ScheduleSchema.optional(),
@@ -78,7 +85,7 @@ export const ExclusionSchema = z.strictObject({
 export const CurfewSchema = z.strictObject({
   ...common,
   type: z.literal('curfew'),
-  zone: ident,
+  zone: idPart,
   graceS: seconds.default(0),
   schedule: ScheduleSchema,
 });
@@ -96,9 +103,9 @@ export const ProximitySchema = z.strictObject({
 export const ConditionSchema = z.discriminatedUnion('type', [ExclusionSchema, CurfewSchema, ProximitySchema]);
 
 export const SubjectSchema = z.strictObject({
-  id: ident,
+  id: idPart,
   deviceId,
-  team: ident,
+  team: idPart,
   cohort: z.enum(['fixed', 'flex', 'free']).optional(),
   risk: z.enum(['low', 'medium', 'high', 'very_high']).default('medium'),
   mappaLevel: z.number().int().min(1).max(3).optional(),

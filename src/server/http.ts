@@ -2,14 +2,15 @@ import Fastify, { errorCodes, type FastifyBaseLogger, type FastifyInstance, type
 // Not re-exported by the package's index; the class itself, for an instanceof check.
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
 import { pino, type Logger } from 'pino';
-import { bearer } from './auth.js';
+import { bearer, roleName } from './auth.js';
 import { StorageUnavailableError } from './committer.js';
 import { ApiError } from './errors.js';
+import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
 import { devices } from './http/devices.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
-import type { ResourcePlugin, RouteDoc } from './http/route.js';
+import { isAckLimited, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
 import { subjects } from './http/subjects.js';
 import { teams } from './http/teams.js';
 import { zones } from './http/zones.js';
@@ -68,9 +69,9 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   // the real fault); without it any other content type is 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const depth = jsonDepth(body as string);
-    if (depth > MAX_JSON_DEPTH) {
-      done(new ApiError('VALIDATION', `JSON nested ${depth} levels deep; at most ${MAX_JSON_DEPTH}`), undefined);
+    const tooDeep = checkJsonText(body as string);
+    if (tooDeep !== null) {
+      done(new ApiError('VALIDATION', tooDeep), undefined);
       return;
     }
     defaultJson(req, body as string, done);
@@ -78,6 +79,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   app.decorateRequest('principal', null);
   const docs: RouteDoc[] = [];
   const buckets = new TokenBuckets(ctx.settings.rateLimitPerS);
+  // Acknowledgements are kept for good (the decision record): a much smaller allowance per token.
+  const ackBuckets = new TokenBuckets(ctx.settings.ackRateLimitPerS);
 
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.url === '/healthz') return;
@@ -87,6 +90,17 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     if (principal === null) throw new ApiError('AUTH_INVALID', 'the bearer token is not valid');
     req.principal = principal;
     if (!buckets.tryTake(principal.tokenId)) throw new ApiError('RATE_LIMITED', `more than ${buckets.ratePerS} requests per second from this token`);
+    // The role check runs here, before the content parser: a token whose role may not use the
+    // route is refused without its body being read (so only operator/admin ever reach the bulk
+    // import's large body limit).
+    const roles = rolesOf(req);
+    if (roles === null) throw new ApiError('NOT_FOUND', 'no such route');
+    if (!roles.includes(principal.role.kind)) {
+      throw new ApiError('FORBIDDEN', `role ${roleName(principal.role)} may not ${req.method} ${req.routeOptions.url ?? ''}`);
+    }
+    if (isAckLimited(req) && !ackBuckets.tryTake(principal.tokenId)) {
+      throw new ApiError('RATE_LIMITED', `more than ${ackBuckets.ratePerS} acknowledgements per second from this token`);
+    }
   });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -96,6 +110,11 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    // Refused attempts by a known token (403, 404) are audited: probing is itself evidence.
+    if (err instanceof ApiError && (err.status === 403 || err.status === 404) && req.principal !== null) {
+      const path = req.url.split('?')[0];
+      void ctx.audit.append('refused', `${req.method} ${path.length > 300 ? `${path.slice(0, 300)}…` : path}`, req.principal, { status: err.status, code: err.code }).catch(() => undefined);
+    }
     if (err instanceof ApiError) return reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) });
     if (err instanceof StorageUnavailableError) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: err.message });
     if (isRedisUnavailable(err)) return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE', message: 'Redis is unavailable; nothing was changed; try again' });
@@ -116,23 +135,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   return app;
 }
 
-const MAX_JSON_DEPTH = 64;
-
-/** Deepest nesting of objects and arrays in a JSON text (strings skipped). O(n), no parsing. */
-export function jsonDepth(text: string): number {
-  let depth = 0, max = 0, inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > max) max = depth;
-    } else if (c === 125 || c === 93) depth--;
-  }
-  return max;
-}
+export { jsonDepth } from './json-guard.js';
 
 /** ioredis refuses commands at once while disconnected (no offline queue): that is a 503, not a 500. */
 function isRedisUnavailable(err: Error): boolean {

@@ -13,6 +13,7 @@ import { privateRedis, redisAnswers } from './local-redis.js';
 import { readEnv, settingsFromEnv } from './settings.js';
 import { startService } from './service.js';
 import { onShutdownSignal } from './shutdown.js';
+import { workerEnv } from './worker-env.js';
 
 async function main(): Promise<void> {
   const env = readEnv();
@@ -33,9 +34,11 @@ async function main(): Promise<void> {
     for (const role of ['operator', 'ingest', 'admin', 'team:iom-demo']) generated.push([randomBytes(24).toString('base64url'), role]);
     apiTokens = generated.map(([t, r]) => `${t}=${r}`).join(',');
   }
+  // Read once; the environment forgets it, so no child process inherits it.
+  delete process.env.API_TOKENS;
   const settings = settingsFromEnv({ redisUrl, apiTokens });
   const service = await startService(settings);
-  const workers = startWorkers(env.WORKERS, { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
+  const workers = startWorkers(env.WORKERS, workerEnv({ ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix }));
   process.stdout.write(`iom-geofence listening on ${service.url} (Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   if (generated.length > 0) {
     process.stdout.write('No API_TOKENS configured: tokens for this run only:\n');

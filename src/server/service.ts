@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
 import type { AlertEvent } from '../engine/alert.js';
+import { AuditLog } from './audit.js';
 import { TokenTable } from './auth.js';
 import { EngineHost, type EngineView } from './engine-host.js';
 import { buildHttp, createLogger } from './http.js';
@@ -19,6 +20,8 @@ export interface Service {
   readonly keys: Keys;
   readonly redis: Redis;
   readonly outbox: AlertOutbox;
+  /** The settings in force (API_TOKENS replaced: only digests are kept). */
+  readonly settings: ServiceSettings;
   /** The engine, read-only (tests inspect it). */
   engine(): EngineView;
   /** Graceful stop: stop reading, write and ack what was read, snapshot, close. */
@@ -51,9 +54,12 @@ export interface ServiceOptions {
   tickMs?: number;
 }
 
-export async function startService(settings: ServiceSettings, options: ServiceOptions = {}): Promise<Service> {
-  const tokens = TokenTable.parse(settings.apiTokens);
+export async function startService(given: ServiceSettings, options: ServiceOptions = {}): Promise<Service> {
+  const tokens = TokenTable.parse(given.apiTokens);
   if (tokens.size === 0) throw new Error('API_TOKENS is empty: configure at least one token (e.g. API_TOKENS="<long-random>=operator")');
+  // From here on only the digests (in `tokens`) are kept: the settings every part of the service
+  // sees hold no raw token.
+  const settings: ServiceSettings = { ...given, apiTokens: '[digests only]' };
   // The logger first: everything from loading the state on logs through it, fastify included.
   const log = createLogger(settings.logLevel);
   const keys = new Keys(settings.keyPrefix);
@@ -100,7 +106,8 @@ export async function startService(settings: ServiceSettings, options: ServiceOp
     },
   });
 
-  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys) }, log);
+  const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
+  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
     redis.disconnect();
@@ -117,6 +124,7 @@ export async function startService(settings: ServiceSettings, options: ServiceOp
     },
     liveChannel: keys.live,
     log,
+    audit: (action, target, who) => void auditLog.append(action, target, who).catch(() => undefined),
   });
   const sock = sockets;
   app.server.on('upgrade', (req, socket, head) => sock.handleUpgrade(req, socket, head));
@@ -138,7 +146,7 @@ export async function startService(settings: ServiceSettings, options: ServiceOp
 
   let stopping = false;
   return {
-    app, url, keys, redis, outbox,
+    app, url, keys, redis, outbox, settings,
     engine: () => host.view,
     async stop(): Promise<void> {
       if (stopping) return;

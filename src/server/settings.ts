@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WebhookAllowList } from '../alerts/webhook-guard.js';
 
 /**
  * Every environment variable of the service (`npm start`) and the delivery workers, parsed by
@@ -53,7 +54,9 @@ export const EnvSchema = z.object({
   INGEST_MAX_BUFFERED_BYTES: int('INGEST_MAX_BUFFERED_BYTES', 1 << 20, 1024),
   /** A fix dated more than this far ahead of the service clock (a faulty device clock) is refused; within it, it is evaluated at the service clock. */
   INGEST_MAX_FUTURE_S: int('INGEST_MAX_FUTURE_S', 30),
-  /** Ping interval; a connection that has not answered the previous ping is dropped. */
+  /** Alert-stream sockets one token may hold open at once. */
+  STREAM_MAX_PER_TOKEN: int('STREAM_MAX_PER_TOKEN', 20, 1),
+  /** Ping interval (ingest and alert stream); a connection that has not answered the previous ping is dropped. */
   WS_HEARTBEAT_MS: int('WS_HEARTBEAT_MS', 30_000, 100),
   // --- HTTP ---
   /** Largest HTTP body (bulk zone import aside). */
@@ -62,6 +65,10 @@ export const EnvSchema = z.object({
   ZONE_IMPORT_LIMIT_BYTES: int('ZONE_IMPORT_LIMIT_BYTES', 256 << 20, 1024),
   /** Requests per second allowed per token (burst = 2 s worth). */
   RATE_LIMIT_PER_S: int('RATE_LIMIT_PER_S', 2000, 1),
+  /** Acknowledgements (decisions) per second allowed per token (burst = 2 s worth): they are stored for good. */
+  ACK_RATE_LIMIT_PER_S: int('ACK_RATE_LIMIT_PER_S', 5, 1),
+  /** The audit log keeps entries this long (trimmed by age on every append, not by count). */
+  AUDIT_RETENTION_S: int('AUDIT_RETENTION_S', 366 * 86400, 60),
   // --- storage ---
   /** Trail retention: by age, and by entries per device. */
   TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
@@ -79,6 +86,21 @@ export const EnvSchema = z.object({
   DELIVERY_ATTEMPTS: int('DELIVERY_ATTEMPTS', 8, 1),
   /** First retry delay; doubles each attempt, with jitter. */
   DELIVERY_BACKOFF_MS: int('DELIVERY_BACKOFF_MS', 1000),
+  /**
+   * Webhook destinations allowed although loopback, private or link-local (on-premises
+   * receivers, tests, the demo): comma-separated `host`, `host:port` or CIDR entries. Checked
+   * by the API when routing is set and by the workers before every delivery.
+   */
+  WEBHOOK_ALLOW_HOSTS: z.string().optional().transform((raw, ctx): string => {
+    const v = raw ?? '';
+    try {
+      WebhookAllowList.parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    return v;
+  }),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -106,6 +128,7 @@ export interface ServiceSettings {
   ingestRateLimitPerS: number;
   ingestMaxBufferedBytes: number;
   wsHeartbeatMs: number;
+  streamMaxPerToken: number;
   ingestMaxPendingFixes: number;
   ingestMaxFutureS: number;
   httpBodyLimitBytes: number;
@@ -115,7 +138,11 @@ export interface ServiceSettings {
   snapshotIntervalMs: number;
   engineSettingsJson: string;
   rateLimitPerS: number;
+  ackRateLimitPerS: number;
+  auditRetentionS: number;
   logLevel: string;
+  /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
+  webhookAllowHosts: string;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -135,6 +162,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     ingestRateLimitPerS: e.INGEST_RATE_LIMIT_PER_S,
     ingestMaxBufferedBytes: e.INGEST_MAX_BUFFERED_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    streamMaxPerToken: e.STREAM_MAX_PER_TOKEN,
     ingestMaxFutureS: e.INGEST_MAX_FUTURE_S,
     httpBodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
     zoneImportLimitBytes: e.ZONE_IMPORT_LIMIT_BYTES,
@@ -143,7 +171,10 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     snapshotIntervalMs: e.SNAPSHOT_INTERVAL_MS,
     engineSettingsJson: e.ENGINE_SETTINGS,
     rateLimitPerS: e.RATE_LIMIT_PER_S,
+    ackRateLimitPerS: e.ACK_RATE_LIMIT_PER_S,
+    auditRetentionS: e.AUDIT_RETENTION_S,
     logLevel: e.LOG_LEVEL,
+    webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
     ...overrides,
   };
 }
@@ -156,6 +187,7 @@ export interface WorkerSettings {
   perTeamInFlight: number;
   attempts: number;
   backoffMs: number;
+  webhookAllowHosts: string;
 }
 
 export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
@@ -167,5 +199,6 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
     perTeamInFlight: e.WORKER_PER_TEAM_IN_FLIGHT,
     attempts: e.DELIVERY_ATTEMPTS,
     backoffMs: e.DELIVERY_BACKOFF_MS,
+    webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
   };
 }

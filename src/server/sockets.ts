@@ -19,6 +19,8 @@ export interface IngestContext {
   subscriber: () => Redis;
   liveChannel: string;
   log: { warn(o: object, m: string): void };
+  /** Appends to the audit log (stream connections). */
+  audit?: (action: string, target: string, who: Principal) => void;
 }
 
 interface ItemError {
@@ -78,6 +80,9 @@ export class Sockets {
       this.ingestWss.handleUpgrade(req, socket, head, (ws) => this.ingest(ws, principal));
     } else if (url.pathname === '/v1/alerts/stream') {
       if (kind === 'ingest') return refuse('FORBIDDEN', 'role ingest may not read the alert stream');
+      let open = 0;
+      for (const c of this.streamClients.values()) if (c.tokenId === principal.tokenId) open++;
+      if (open >= this.ctx.settings.streamMaxPerToken) return refuse('RATE_LIMITED', `this token already holds ${open} alert-stream connections (at most ${this.ctx.settings.streamMaxPerToken}, STREAM_MAX_PER_TOKEN)`);
       this.streamWss.handleUpgrade(req, socket, head, (ws) => this.stream(ws, principal));
     } else {
       refuse('NOT_FOUND', 'no such route');
@@ -138,6 +143,15 @@ export class Sockets {
    * pause), so it is left alone until it is read again.
    */
   private heartbeat(): void {
+    // Alert-stream sockets: the same rule (they are never paused).
+    for (const [ws, client] of this.streamClients) {
+      if (!client.alive) {
+        ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      if (ws.readyState === ws.OPEN) ws.ping();
+    }
     for (const conn of this.conns) {
       if (conn.ws.isPaused) {
         conn.alive = true;
@@ -218,11 +232,16 @@ export class Sockets {
 
   /** One Redis subscriber per process, fanned out to this process's stream clients. */
   private subscriber: Redis | null = null;
-  private readonly streamClients = new Map<WebSocket, { team: string | null; recent: Set<string> }>();
+  private readonly streamClients = new Map<WebSocket, { team: string | null; recent: Set<string>; tokenId: string; alive: boolean }>();
 
   private stream(ws: WebSocket, principal: Principal): void {
     const team = principal.role.kind === 'team' ? principal.role.team : null;
-    this.streamClients.set(ws, { team, recent: new Set() });
+    const client = { team, recent: new Set<string>(), tokenId: principal.tokenId, alive: true };
+    this.streamClients.set(ws, client);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    this.ctx.audit?.('stream.connect', team ?? '*', principal);
     ws.on('close', () => this.streamClients.delete(ws));
     ws.on('error', () => undefined);
     if (this.subscriber !== null) return;

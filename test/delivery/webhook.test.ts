@@ -229,7 +229,9 @@ describe('dead letters: a receiver that always fails (worker process, DELIVERY_A
       expect(mine.every((r) => verifyReceipt(r, SECRET_S))).toBe(true);
       const row = (dead.deadLetters as Record<string, unknown>[]).find((d) => d.key === k);
       expect(row).toMatchObject({ key: k, team: 'iom-dead', channel: 'default', kind: 'alert', attempts: 4 });
-      expect(String(row?.error)).toMatch(/500/);
+      // The status class only (security wave 2: no internal status details in dead letters).
+      expect(String(row?.error)).toMatch(/5xx/);
+      expect(String(row?.error)).not.toMatch(/500/);
       expect(Number.isNaN(Date.parse(String(row?.at)))).toBe(false);
       // Retry gaps: backoff * 2^(k-1) * [0.5, 1.5) (full jitter around the exponential).
       const gaps = mine.slice(1).map((r, i) => r.at - mine[i].at);

@@ -393,7 +393,7 @@ export function zoneArb(o: ZoneOptions = {}): fc.Arbitrary<Feature> {
       lat: fc.double({ min: near.lat - near.spreadDeg, max: near.lat + near.spreadDeg, noNaN: true }),
       lon: fc.double({ min: near.lon - near.spreadDeg, max: near.lon + near.spreadDeg, noNaN: true }),
     });
-  const id = o.id ?? fc.oneof(fc.string({ minLength: 1, maxLength: 128, unit: 'grapheme-ascii' }).filter((s) => s.length <= 128), fc.integer());
+  const id = o.id ?? fc.oneof(fc.string({ minLength: 1, maxLength: 128, unit: 'grapheme-ascii' }).filter((s) => s.length <= 128 && !s.includes(':')), fc.integer());
   const kinds = o.kinds ?? ['circle', 'polygon', 'multipolygon'];
   const steps = fc.uniqueArray(fc.integer({ min: 0, max: 23 }), { minLength: 3, maxLength: 12 }).map((a) => [...a].sort((x, y) => x - y));
   const props = fc.record({
@@ -486,7 +486,8 @@ export function subjectArb(o: SubjectOptions): fc.Arbitrary<Record<string, unkno
   const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
   const t0 = Date.UTC(2025, 0, 1);
   return fc.record({
-    id: o.id ?? fc.string({ minLength: 1, maxLength: 128, unit: 'grapheme-ascii' }).filter((s) => s.length <= 128),
+    // Valid ids: ":" is the episode-id separator, so it is refused (security wave 2).
+    id: o.id ?? fc.string({ minLength: 1, maxLength: 128, unit: 'grapheme-ascii' }).filter((s) => s.length <= 128 && !s.includes(':')),
     deviceId: o.deviceId ?? DEVICE_ID_ARB,
     team: fc.constantFrom(...(o.teams ?? ['iom-north', 'iom-south', 'x'])),
     cohort: opt(fc.constantFrom('fixed', 'flex', 'free')),

@@ -21,7 +21,7 @@ import { startService, type Service } from '../../src/server/service.js';
 import type { ServiceSettings } from '../../src/server/settings.js';
 import { AlertWorkers, type WorkerOptions } from '../../workers/alert-workers.js';
 import {
-  cleanupPrefix, fmt, newRedis, REDIS_URL, ROOT, sleep, testSettings, type FixIn, uniquePrefix as serverUniquePrefix, waitForMessage,
+  cleanupPrefix, fmt, newRedis, REDIS_URL, ROOT, sleep, testSettings, type FixIn, uniquePrefix as serverUniquePrefix, waitForMessage, WEBHOOK_ALLOW_HOSTS,
   waitUntil as serverWaitUntil,
 } from './server.js';
 
@@ -196,7 +196,7 @@ export interface InProcessWorkers {
 export function startWorkers(prefix: string, opts: WorkerOptions = {}): InProcessWorkers {
   const redis = newRedis();
   const conn = newRedis();
-  const workers = new AlertWorkers(redis, new Keys(prefix), conn, { backoffMs: 50, ...opts });
+  const workers = new AlertWorkers(redis, new Keys(prefix), conn, { backoffMs: 50, webhookAllowHosts: WEBHOOK_ALLOW_HOSTS, ...opts });
   let closed = false;
   return {
     workers,
@@ -222,7 +222,7 @@ export function spawnWorker(prefix: string, env: Record<string, string> = {}): W
   if (!existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: run "npm run build" first`);
   const child = spawn(process.execPath, [WORKER_JS], {
     cwd: ROOT,
-    env: { ...process.env, REDIS_URL, KEY_PREFIX: prefix, DELIVERY_BACKOFF_MS: '50', ...env },
+    env: { ...process.env, REDIS_URL, KEY_PREFIX: prefix, DELIVERY_BACKOFF_MS: '50', WEBHOOK_ALLOW_HOSTS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

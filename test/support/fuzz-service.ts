@@ -35,7 +35,7 @@ export const ENGINE_SETTINGS = JSON.stringify({ offlineAfterS: 86_400, noFixAfte
 export function fuzzSettings(prefix: string, over: Partial<ServiceSettings> = {}): ServiceSettings {
   return settingsFromEnv({
     host: '127.0.0.1', port: 0, redisUrl: REDIS_URL, keyPrefix: prefix, apiTokens: TOKEN_SPEC,
-    logLevel: 'silent', engineSettingsJson: ENGINE_SETTINGS, rateLimitPerS: 1_000_000, ...over,
+    logLevel: 'silent', engineSettingsJson: ENGINE_SETTINGS, rateLimitPerS: 1_000_000, ackRateLimitPerS: 1_000_000, ...over,
   });
 }
 
@@ -201,7 +201,7 @@ export interface Child {
 
 export async function spawnService(prefix: string): Promise<Child> {
   const s = await spawnServiceWithEnv({
-    KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC, WORKERS: '0', LOG_LEVEL: 'error', ENGINE_SETTINGS, RATE_LIMIT_PER_S: '1000000',
+    KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC, WORKERS: '0', LOG_LEVEL: 'error', ENGINE_SETTINGS, RATE_LIMIT_PER_S: '1000000', ACK_RATE_LIMIT_PER_S: '1000000',
   });
   let dead = false;
   void s.exited.then(() => {

@@ -40,6 +40,9 @@ export const TOKEN_SPEC = [
   `${TOKENS.south}=team:iom-south`,
 ].join(',');
 
+/** The tests' webhook receivers are on 127.0.0.1: allowed explicitly (WEBHOOK_ALLOW_HOSTS). */
+export const WEBHOOK_ALLOW_HOSTS = '127.0.0.1';
+
 export function uniquePrefix(tag = 't'): string {
   return `${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
@@ -83,6 +86,8 @@ export function testSettings(prefix: string, over: Partial<ServiceSettings> = {}
     apiTokens: TOKEN_SPEC,
     logLevel: 'silent',
     engineSettingsJson: JSON.stringify(ENGINE_SETTINGS),
+    // The tests' webhook receivers listen on loopback (refused unless listed: SSRF guard).
+    webhookAllowHosts: WEBHOOK_ALLOW_HOSTS,
     ...over,
   });
 }

@@ -8,6 +8,14 @@ import { cursorOf, ListParams, QueryBool, QueryId, timeRange } from './list-quer
 import { audit, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 const EpisodeParam = z.object({ episodeId: z.string().min(1).max(400) });
+
+/**
+ * The episode-id form: 2 to 4 parts without ":" (subject, condition or type, zone, warning
+ * type), then the start time (RFC 3339 UTC, as the engine writes it). Since no id part may hold
+ * ":", anything else (e.g. `<episodeId>:acks`, the key of the acknowledgement list) is no
+ * episode, and is answered 404 without touching Redis.
+ */
+export const EPISODE_ID_RE = /^[^:]+(?::[^:]+){1,3}:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{3})?Z$/;
 const AlertsQuery = z.object({
   team: QueryId.optional(),
   subject: QueryId.optional(),
@@ -89,7 +97,7 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
   const { records } = ctx;
   const readOrThrow = async (episodeId: string): Promise<AlertResource> => {
-    const a = await records.read(episodeId);
+    const a = EPISODE_ID_RE.test(episodeId) ? await records.read(episodeId) : null;
     if (a === null) throw new ApiError('NOT_FOUND', noAlert(episodeId));
     return a;
   };
@@ -109,9 +117,10 @@ export const alerts: ResourcePlugin = async (app, ctx) => {
   route({ method: 'GET', url: '/v1/alerts/:episodeId', summary: 'One episode with its events, its decisions (append-only) and who works it', roles: ['operator', 'admin', 'team'], params: EpisodeParam, response: AlertResponse }, async (_req, _reply, { params, principal }) => {
     const a = await readOrThrow(params.episodeId);
     mayRead(a, principal, params.episodeId);
+    await audit(ctx, 'alert.read', params.episodeId, principal);
     return a;
   });
-  route({ method: 'POST', url: '/v1/alerts/:episodeId/ack', summary: `Record a decision: who decided, a note and an outcome; appended to the alert's history (at most ${MAX_DECISIONS}) and the audit log`, roles: ['operator', 'admin', 'team'], params: EpisodeParam, body: AckBody, response: AlertResponse }, async (_req, _reply, { params, body, principal }) => {
+  route({ method: 'POST', url: '/v1/alerts/:episodeId/ack', summary: `Record a decision: who decided, a note and an outcome; appended to the alert's history (at most ${MAX_DECISIONS}) and the audit log`, roles: ['operator', 'admin', 'team'], params: EpisodeParam, body: AckBody, response: AlertResponse, ackLimited: true }, async (_req, _reply, { params, body, principal }) => {
     mayRead(await readOrThrow(params.episodeId), principal, params.episodeId);
     const decision = { ...body, at: new Date().toISOString(), role: roleName(principal.role), tokenId: principal.tokenId };
     const r = await records.decide(params.episodeId, decision, MAX_DECISIONS);
@@ -157,7 +166,11 @@ function deadLetters(route: Route, app: Parameters<ResourcePlugin>[0], ctx: Plug
   const { records } = ctx;
   const resender = new DeadLetterResender(ctx.redis, ctx.keys);
   app.addHook('onClose', async () => resender.close());
-  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first, a page at a time (filter: channel)', roles: ['operator', 'admin'], query: DeadLettersQuery, response: z.object({ total: z.number(), deadLetters: z.array(DeadLetterDoc), nextCursor: z.string().nullable() }) }, async (_req, _reply, { query }) => records.deadLetters(query.limit, cursorOf(query), query.channel));
+  route({ method: 'GET', url: '/v1/deliveries/dead', summary: 'Dead-lettered deliveries (retries exhausted), newest first, a page at a time (filter: channel)', roles: ['operator', 'admin'], query: DeadLettersQuery, response: z.object({ total: z.number(), deadLetters: z.array(DeadLetterDoc), nextCursor: z.string().nullable() }) }, async (_req, _reply, { query, principal }) => {
+    const dead = await records.deadLetters(query.limit, cursorOf(query), query.channel);
+    await audit(ctx, 'deadletters.read', String(dead.deadLetters.length), principal);
+    return dead;
+  });
   route({ method: 'POST', url: '/v1/deliveries/dead/:id/resend', summary: 'Re-send one dead-lettered delivery (same idempotency key, attempts reset)', roles: ['operator', 'admin'], params: DeadLetterParam, response: ResendResult }, async (_req, _reply, { params, principal }) => {
     const [hit] = await resender.find((d) => d.jobId === params.id, 1);
     if (hit === undefined) throw new ApiError('NOT_FOUND', `no dead letter ${JSON.stringify(params.id)}`);

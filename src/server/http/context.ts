@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AlertRecords } from '../../alerts/alert-record.js';
+import type { AuditLog } from '../audit.js';
 import type { Principal, TokenTable } from '../auth.js';
 import type { EngineHost } from '../engine-host.js';
 import type { Keys } from '../keys.js';
@@ -17,6 +18,8 @@ export interface HttpContext {
   /** The engine's narrow door: changes, read-only queries, readiness. */
   host: EngineHost;
   records: AlertRecords;
+  /** The audit log (trimmed by age). */
+  audit: AuditLog;
 }
 
 /** The context plus the route documents every plugin adds to (the OpenAPI document reads them). */

@@ -37,6 +37,10 @@ export interface RouteDef<P, Q, B> {
   response?: z.ZodType;
   status?: number;
   bodyLimit?: number;
+  /** The handler gets the body as read (a Buffer; the route's own content parser), `body` only documents it. */
+  rawBody?: boolean;
+  /** Counted against the token's acknowledgement allowance (ACK_RATE_LIMIT_PER_S) too. */
+  ackLimited?: boolean;
 }
 
 export type RouteHandler<P, Q, B> = (req: FastifyRequest, reply: FastifyReply, input: { params: P; query: Q; body: B; principal: Principal }) => Promise<unknown>;
@@ -68,6 +72,7 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
       method: def.method,
       url: def.url,
       ...(def.bodyLimit === undefined ? {} : { bodyLimit: def.bodyLimit }),
+      config: { roles: def.roles, ackLimited: def.ackLimited === true },
       handler: async (req, reply) => {
         const principal = req.principal as Principal;
         if (!def.roles.includes(principal.role.kind)) {
@@ -79,7 +84,7 @@ export function routeOn(app: FastifyInstance, docs: RouteDoc[]) {
         const input = {
           params: parse(def.params, req.params, ''),
           query: parse(def.query, req.query, 'query'),
-          body: parse(def.body, req.body, 'body'),
+          body: def.rawBody === true ? (req.body as B) : parse(def.body, req.body, 'body'),
           principal,
         };
         return handler(req, reply, input);
@@ -103,6 +108,17 @@ export function refuseUnknownQuery(schema: z.ZodType | undefined, query: unknown
   }
 }
 
+/** The roles a route declared (null: a route outside routeOn, e.g. /healthz or a 404). */
+export function rolesOf(req: FastifyRequest): readonly Kind[] | null {
+  const config = req.routeOptions.config as { roles?: Kind[] } | undefined;
+  return config?.roles ?? null;
+}
+
+/** Whether the route counts against the acknowledgement allowance. */
+export function isAckLimited(req: FastifyRequest): boolean {
+  return (req.routeOptions.config as { ackLimited?: boolean } | undefined)?.ackLimited === true;
+}
+
 /** A plugin of one resource: it gets the context and the instance to add its routes to. */
 export type ResourcePlugin = (app: FastifyInstance, ctx: PluginContext) => Promise<void>;
 
@@ -118,6 +134,5 @@ export function mustBeReady(ctx: HttpContext): void {
 
 /** Appends to the audit log (who changed or read what, when); kept in Redis, read by admin. */
 export async function audit(ctx: HttpContext, action: string, target: string, who?: Principal, extra?: Record<string, unknown>): Promise<void> {
-  const entry = { at: new Date().toISOString(), action, target, ...(who === undefined ? {} : { role: roleName(who.role), tokenId: who.tokenId }), ...extra };
-  await ctx.redis.xadd(ctx.keys.audit, 'MAXLEN', '~', 1_000_000, '*', 'e', JSON.stringify(entry));
+  await ctx.audit.append(action, target, who, extra);
 }

@@ -67,6 +67,22 @@ async function subjectOrThrow(ctx: HttpContext, id: string, p: Principal): Promi
   return subject;
 }
 
+/**
+ * The subject as a team sees it: a proximity condition's victim device id names the victim's
+ * tag, which the managing team has no need of (and which would let it follow that device).
+ */
+function withoutVictimDevices(subject: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(subject.conditions)) return subject;
+  return {
+    ...subject,
+    conditions: subject.conditions.map((c: unknown) => {
+      if (c === null || typeof c !== 'object' || !Object.hasOwn(c, 'victimDeviceId')) return c;
+      const { victimDeviceId: _hidden, ...rest } = c as Record<string, unknown>;
+      return rest;
+    }),
+  };
+}
+
 /** A query time: RFC 3339, or epoch milliseconds as digits. */
 const queryTime = (s: string): number => parseTime(/^\d+$/.test(s) ? Number(s) : s);
 
@@ -144,7 +160,11 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'subject.put', subject.id, principal);
     return input;
   });
-  route({ method: 'GET', url: '/v1/subjects/:id', summary: 'A subject with its conditions', roles: ['operator', 'admin', 'team'], params: IdParam, response: SubjectResponse }, async (_req, _reply, { params, principal }) => subjectOrThrow(ctx, params.id, principal));
+  route({ method: 'GET', url: '/v1/subjects/:id', summary: 'A subject with its conditions (a team does not see victim device ids)', roles: ['operator', 'admin', 'team'], params: IdParam, response: SubjectResponse }, async (_req, _reply, { params, principal }) => {
+    const subject = await subjectOrThrow(ctx, params.id, principal);
+    await audit(ctx, 'subject.read', params.id, principal);
+    return teamOf(principal) === null ? subject : withoutVictimDevices(subject);
+  });
   route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
     if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', noSubject(params.id));
@@ -182,7 +202,7 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
       if (features.length >= query.limit) break;
     }
     features.sort((a, b) => a.properties.ts.localeCompare(b.properties.ts));
-    await audit(ctx, 'trail.read', params.id, principal);
+    await audit(ctx, 'trail.read', params.id, principal, { from: query.from ?? null, to: query.to ?? null, limit: query.limit });
     return { type: 'FeatureCollection', subjectId: params.id, deviceId, features };
   });
 };

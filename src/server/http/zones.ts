@@ -4,6 +4,8 @@ import { clip } from '../../engine/config.js';
 import { ApiError } from '../errors.js';
 import { stageZoneIndex } from '../collection-indexes.js';
 import { zoneList } from './lists.js';
+import { importInWorker, rebuild } from '../zone-import.js';
+import { FeatureCollectionBody } from '../zone-import-worker.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
 // GeoJSON: foreign members and `properties` stay free (RFC 7946 §6.1); geo/ checks the rest.
@@ -15,12 +17,14 @@ const Properties = z.looseObject({
 });
 // What is checked here is only the envelope; the geometry is geo/'s (ZONE_INVALID with its code).
 const FeatureBody = z.looseObject({ type: z.literal('Feature') });
-const FeatureCollectionBody = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(z.unknown()) });
 // What is documented: a zone as geo/ accepts it.
 const FeatureDoc = z.looseObject({ type: z.literal('Feature'), id: z.union([z.string(), z.number()]).optional(), geometry: Geometry, properties: Properties.optional() });
 const FeatureCollectionDoc = z.looseObject({ type: z.literal('FeatureCollection'), features: z.array(FeatureDoc) });
 const ZoneSummary = z.object({ id: z.string(), kind: z.string(), layer: z.string().nullable(), vertexCount: z.number(), bbox: z.array(z.number()).length(4) });
 const ImportResult = z.object({ accepted: z.number(), rejected: z.array(z.object({ index: z.number(), id: z.string().nullable(), code: z.string(), message: z.string() })) });
+
+/** Zones per write of a bulk import. */
+const IMPORT_GROUP = 100;
 
 const zoneSummary = (z: PreparedZone): object => ({ id: z.id, kind: z.kind, layer: z.layer, vertexCount: z.vertexCount, bbox: [z.minLon, z.minLat, z.maxLon, z.maxLat] });
 
@@ -49,39 +53,39 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
   });
-  route({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, docBody: FeatureCollectionDoc, response: ImportResult, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (_req, _reply, { body, principal }) => {
-    mustBeReady(ctx);
-    const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
-    const good: { zone: PreparedZone; json: string }[] = [];
-    const seen = new Set<string>();
-    body.features.forEach((f, index) => {
-      try {
-        const zone = compileZone(f);
-        if (seen.has(zone.id)) throw new ZoneError('ZONE_BAD_ID', zone.id, 'the same id appears earlier in this collection');
-        seen.add(zone.id);
-        good.push({ zone, json: JSON.stringify(f) });
-      } catch (e) {
-        if (!(e instanceof ZoneError)) throw e;
-        rejected.push({ index, id: e.zoneId === null ? null : clip(e.zoneId), code: e.code, message: e.message });
-      }
-    });
-    if (good.length > 0) {
-      await ctx.host.change(
-        (engine) => {
-          for (const g of good) engine.setZone(g.zone);
-        },
-        (m) => {
-          for (let i = 0; i < good.length; i += 1000) {
+  // The bulk import: its own content parser (the raw bytes, up to ZONE_IMPORT_LIMIT_BYTES; the
+  // role check has already run in onRequest), then JSON parsing and zone compilation in a worker
+  // thread, so the event loop keeps serving while a large import is validated.
+  await app.register(async (bulk) => {
+    bulk.removeContentTypeParser('application/json');
+    bulk.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.settings.zoneImportLimitBytes }, (_req, body, done) => done(null, body));
+    const bulkRoute = routeOn(bulk, ctx.docs);
+    bulkRoute({ method: 'POST', url: '/v1/zones', summary: 'Bulk import: a FeatureCollection; good features are kept beside bad ones', roles: ['operator', 'admin'], body: FeatureCollectionBody, docBody: FeatureCollectionDoc, response: ImportResult, rawBody: true, bodyLimit: ctx.settings.zoneImportLimitBytes }, async (req, _reply, { principal }) => {
+      mustBeReady(ctx);
+      if (!Buffer.isBuffer(req.body)) throw new ApiError('VALIDATION', 'body: send a GeoJSON FeatureCollection');
+      const { shapes, coords, rings, json, rejected } = await importInWorker(req.body);
+      // Committed in groups, each its own write, so no single turn of the event loop holds the
+      // whole import (rebuilding the query structures, staging the Redis write). A group that
+      // cannot be written fails the request (503); groups before it are stored, and sending the
+      // same import again is harmless (a zone with the same id is replaced).
+      for (let i = 0; i < shapes.length; i += IMPORT_GROUP) {
+        const group = shapes.slice(i, i + IMPORT_GROUP).map((shape, k) => ({ zone: rebuild(shape, coords, rings), json: json(i + k) }));
+        await ctx.host.change(
+          (engine) => {
+            for (const g of group) engine.setZone(g.zone);
+          },
+          (m) => {
             const args: string[] = [];
-            for (const g of good.slice(i, i + 1000)) args.push(g.zone.id, g.json);
+            for (const g of group) args.push(g.zone.id, g.json);
             m.hset(ctx.keys.zones, ...args);
-          }
-          for (const g of good) stageZoneIndex(m, ctx.keys, g.zone.id, g.zone);
-        },
-      );
-    }
-    await audit(ctx, 'zone.import', `${good.length} zones`, principal);
-    return { accepted: good.length, rejected };
+            for (const g of group) stageZoneIndex(m, ctx.keys, g.zone.id, g.zone);
+          },
+        );
+        await new Promise((r) => setImmediate(r));
+      }
+      await audit(ctx, 'zone.import', `${shapes.length} zones`, principal);
+      return { accepted: shapes.length, rejected };
+    });
   });
   route({ method: 'GET', url: '/v1/zones/:id', summary: 'A zone as stored', roles: ['operator', 'admin', 'team'], params: IdParam, response: FeatureDoc }, async (_req, _reply, { params, principal }) => {
     const raw = await ctx.redis.hget(ctx.keys.zones, params.id);
@@ -93,6 +97,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
       // A zone none of the team's subjects uses answers exactly as a missing one.
       if (!usedByTeam) throw new ApiError('NOT_FOUND', `no zone ${JSON.stringify(params.id)}`);
     }
+    await audit(ctx, 'zone.read', params.id, principal);
     return JSON.parse(raw) as unknown;
   });
   route({ method: 'DELETE', url: '/v1/zones/:id', summary: 'Delete a zone no condition names', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {

@@ -56,6 +56,8 @@ export class Stack {
       ENGINE_SETTINGS: JSON.stringify(ENGINE_SETTINGS),
       SNAPSHOT_INTERVAL_MS: '2000',
       TRAIL_MAX_PER_DEVICE: '1000000',
+      // The harness's receiver listens on loopback: allowed explicitly (SSRF guard).
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
       ...(o.serviceEnv ?? {}),
     };
   }
@@ -109,6 +111,7 @@ export class Stack {
       KEY_PREFIX: this.prefix,
       DELIVERY_BACKOFF_MS: '200',
       DELIVERY_ATTEMPTS: '12',
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
       ...(this.o.workerEnv ?? {}),
     });
     this.workers.push(w);
