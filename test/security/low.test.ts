@@ -95,7 +95,9 @@ describe('audit', () => {
     expect((await api(t.url, 'GET', '/v1/teams/iom-north', { token: TOKENS.north })).status).toBe(200);
     await api(t.url, 'GET', '/v1/deliveries/dead', { token: TOKENS.operator });
     await api(t.url, 'GET', '/v1/subjects/S-N/trail?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z', { token: TOKENS.north });
-    expect((await api(t.url, 'GET', '/v1/subjects/S-N', { token: TOKENS.south })).status).toBe(403);
+    // Another team's subject answers as a missing one (404); a route the role may not use is 403.
+    expect((await api(t.url, 'GET', '/v1/subjects/S-N', { token: TOKENS.south })).status).toBe(404);
+    expect((await api(t.url, 'GET', '/v1/audit', { token: TOKENS.south })).status).toBe(403);
     expect((await api(t.url, 'GET', '/v1/subjects/S-nope', { token: TOKENS.south })).status).toBe(404);
     expect((await api(t.url, 'GET', '/v1/alerts/S-N:c1:2026-11-23T19:02:11Z', { token: TOKENS.north })).status).toBe(404);
     const ws = await open(t.url, TOKENS.north);

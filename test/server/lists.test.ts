@@ -45,7 +45,7 @@ async function allPages(get: (q: string) => Promise<{ status: number; body: Row 
 
 function event(i: number, over: Partial<AlertEvent> = {}): AlertEvent {
   return {
-    episodeId: `S-${String(i % 40).padStart(3, '0')}:c1:${i}`, event: 'opened',
+    episodeId: `S-${String(i % 40).padStart(3, '0')}:c1:${formatTime(Date.UTC(2026, 9, 1) + i * 1000)}`, event: 'opened',
     type: TYPES[i % TYPES.length], severity: SEVERITIES[(i >> 2) % SEVERITIES.length], confidence: 'possible',
     subjectId: `S-${String(i % 40).padStart(3, '0')}`, deviceId: `TAG-${i % 40}`, team: TEAMS[i % TEAMS.length],
     // Some share an opening time (ties are ordered by episode id).

@@ -73,12 +73,13 @@ describe('wall-clock timers (in-process service)', () => {
       await sleep(Math.max(0, ts + 2500 - Date.now())); // down while the timer comes due
       t = await startTestService({ keyPrefix: prefix, engineSettingsJson });
       const episodeId = `S-T:device_offline:${fmt(ts + 2000)}`;
-      // The service's clock ticks every second: allow three.
+      // The service's clock ticks every second: allow three, and as many again for start-up on a
+      // loaded machine (loading the state, building list indexes).
       const found = await waitUntil('the device_offline episode', async () => {
         const a = await api(t.url, 'GET', `/v1/alerts?state=all`, { token: TOKENS.operator });
         return a.body.alerts.find((x: { episodeId: string }) => x.episodeId === episodeId) ?? null;
-      }, 3000, 100).catch(() => null);
-      expect(found, `${episodeId} not raised within 3 s of the restart (no other activity)`).toMatchObject({ type: 'device_offline', state: 'open', openedAt: fmt(ts + 2000) });
+      }, 6000, 100).catch(() => null);
+      expect(found, `${episodeId} not raised within 6 s of the restart (no other activity)`).toMatchObject({ type: 'device_offline', state: 'open', openedAt: fmt(ts + 2000) });
     } finally {
       await t.close();
     }

@@ -41,7 +41,10 @@ export const TOKEN_SPEC = [
 ].join(',');
 
 /** The tests' webhook receivers are on 127.0.0.1: allowed explicitly (WEBHOOK_ALLOW_HOSTS). */
-export const WEBHOOK_ALLOW_HOSTS = '127.0.0.1';
+// The loopback receivers of the delivery suites, and the documentation hosts the README's
+// examples and the list suites name (they never resolve here; allowed by name, as an operator
+// would list an on-premises receiver).
+export const WEBHOOK_ALLOW_HOSTS = '127.0.0.1,cms.example,control.example,example.test';
 
 export function uniquePrefix(tag = 't'): string {
   return `${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -88,6 +91,8 @@ export function testSettings(prefix: string, over: Partial<ServiceSettings> = {}
     engineSettingsJson: JSON.stringify(ENGINE_SETTINGS),
     // The tests' webhook receivers listen on loopback (refused unless listed: SSRF guard).
     webhookAllowHosts: WEBHOOK_ALLOW_HOSTS,
+    // Suites that record many decisions quickly; the allowance itself is tested with its own setting.
+    ackRateLimitPerS: 1_000_000,
     ...over,
   });
 }
