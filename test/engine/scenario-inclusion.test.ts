@@ -1,6 +1,8 @@
 // Inclusion zones (contract §2, §3; README "Conditions": inclusion): stay inside a zone, or inside
 // at least one zone of a layer, always or on a schedule with grace (an appointment). The same
 // episode, timer, DST, except, validity, late-fix and suspension rules as curfews.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compileConfig, ConfigError } from '../../src/engine/config.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -305,5 +307,19 @@ describe('snapshot and restore mid safe run', () => {
     b.ingest(parseFix(fixes[3]));
     expect([...first, ...b.drain()]).toEqual(expected);
     expect(expected.map((e) => `${e.event} ${e.at} ${e.fix?.seq}`)).toEqual(['opened 2026-11-23T10:00:00Z 1', 'closed 2026-11-23T10:10:00Z 2']);
+  });
+});
+
+describe('the replay example (examples/inclusion.json)', () => {
+  it('a layer of two boroughs and a Tuesday appointment: the shared edge raises nothing; leaving, the missed start and arriving late do', () => {
+    const dir = fileURLToPath(new URL('../../examples/', import.meta.url));
+    const cfg = JSON.parse(readFileSync(`${dir}inclusion.json`, 'utf8')) as unknown;
+    const r = run(cfg, readFileSync(`${dir}inclusion-fixes.ndjson`, 'utf8'));
+    expect(r.events.map((e) => `${e.event} ${e.type} ${e.conditionId} ${e.at} ${e.fix?.seq ?? '-'}`)).toEqual([
+      'opened inclusion c4 2026-11-24T09:00:00Z 4', // left both boroughs
+      'closed inclusion c4 2026-11-24T09:40:00Z 5', // back: known at 09:42 (closeAfterS 120)
+      'opened inclusion c5 2026-11-24T10:10:00Z 6', // not at the venue by 10:00 + 10 minutes
+      'closed inclusion c5 2026-11-24T10:25:00Z 8', // arrived
+    ]);
   });
 });
