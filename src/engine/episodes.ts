@@ -40,7 +40,7 @@ export function closeEpisode(st: EngineState, s: SubjectState, slot: Slot, at: n
   if (slot.safeSinceMs === slot.safeSinceMs) {
     if (slot.safeSinceMs < at) {
       at = slot.safeSinceMs;
-      shown = slot.safePos;
+      shown = slot.safePosition();
       distanceM = slot.safeDistM;
     }
     slot.safeSinceMs = NaN;

@@ -138,8 +138,7 @@ function slotToJson(slot: Slot): SlotSnapshot | null {
     lateLastMs: slot.lateLastMs,
     hist: slot.hist === null ? [] : Array.from(slot.hist, num),
     histN: slot.histN,
-    safe: slot.safeSinceMs !== slot.safeSinceMs || slot.safePos === null ? null
-      : [slot.safeSinceMs, positionToJson(slot.safePos), num(slot.safeDistM)],
+    safe: slot.safeSinceMs !== slot.safeSinceMs ? null : [slot.safeSinceMs, positionToJson(slot.safePosition()), num(slot.safeDistM)],
   };
 }
 
@@ -151,9 +150,7 @@ function loadSlot(slot: Slot, j: SlotSnapshot | null): void {
   slot.hist = j.hist.length === 0 ? null : Float64Array.from(j.hist, (x) => den(x, 0));
   slot.histN = j.histN;
   const safe = j.safe ?? null;
-  if (safe !== null && slot.safePos !== null) {
-    slot.startSafeRun(safe[0], fixFromJson('', safe[1]), den(safe[2], NaN));
-  }
+  if (safe !== null) slot.startSafeRun(safe[0], fixFromJson('', safe[1]), den(safe[2], NaN));
 }
 
 function trackToJson(t: Track): TrackSnapshot {

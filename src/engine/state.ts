@@ -37,22 +37,37 @@ export class Slot {
   histN = 0;
   /**
    * Debounced closing: when the current run of clearly-safe fixes began (NaN: none), and that
-   * first safe fix (what the closed event shows) with its distance (proximity). Location slots
-   * only; the position record is made here once, so a run starting allocates nothing.
+   * first safe fix (what the closed event shows: its seq, position and accuracy) with its
+   * distance (proximity). Plain numbers held in the slot, so a run starting allocates nothing.
    */
   safeSinceMs = NaN;
   safeDistM = NaN;
-  readonly safePos: PositionMemory | null;
+  safeSeq = 0;
+  safeLat = NaN;
+  safeLon = NaN;
+  safeAcc = NaN;
 
-  constructor(readonly type: AlertType, readonly idPrefix: string, readonly track: Track | null) {
-    this.safePos = track === null ? null : new PositionMemory('');
-  }
+  constructor(readonly type: AlertType, readonly idPrefix: string, readonly track: Track | null) {}
 
   /** Starts a safe run at this reading (the breach ended at `at`). */
   startSafeRun(at: number, pos: Position, distanceM: number): void {
     this.safeSinceMs = at;
     this.safeDistM = distanceM;
-    (this.safePos as PositionMemory).copy(pos);
+    this.safeSeq = pos.seq;
+    this.safeLat = pos.lat;
+    this.safeLon = pos.lon;
+    this.safeAcc = pos.accuracy;
+  }
+
+  /** The safe run's first fix, as a position an event can show (made when the episode closes). */
+  safePosition(): PositionMemory {
+    const p = new PositionMemory('');
+    p.seq = this.safeSeq;
+    p.ts = this.safeSinceMs;
+    p.lat = this.safeLat;
+    p.lon = this.safeLon;
+    p.accuracy = this.safeAcc;
+    return p;
   }
 
   remember(startMs: number, endMs: number): void {
@@ -77,7 +92,10 @@ export class Slot {
     this.histN = from.histN;
     this.safeSinceMs = from.safeSinceMs;
     this.safeDistM = from.safeDistM;
-    if (this.safePos !== null && from.safePos !== null) this.safePos.copy(from.safePos);
+    this.safeSeq = from.safeSeq;
+    this.safeLat = from.safeLat;
+    this.safeLon = from.safeLon;
+    this.safeAcc = from.safeAcc;
   }
 
   covers(t: number): boolean {
@@ -143,7 +161,7 @@ export class PositionMemory {
     return this.lat === this.lat;
   }
 
-  copy(f: Position): void {
+  copy(f: Fix): void {
     this.seq = f.seq;
     this.ts = f.ts;
     this.lat = f.lat;
