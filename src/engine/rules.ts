@@ -4,8 +4,8 @@ import { innerSizeM } from './config.js';
 import { STRAP_NONE, STRAP_OK, type Fix } from './fix.js';
 import { closeEpisode, conditionHasOpen, openEpisode, upgradeEpisode } from './episodes.js';
 import {
-  accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type SubjectState,
-  type Track,
+  accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
+  type SubjectState, type Track,
 } from './state.js';
 import { armWindowEnd } from './timers.js';
 
@@ -183,74 +183,97 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
  * fix at least closeAfterS after the run began, at the run's first fix (when the breach ended).
  */
 function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
-  const s = track.subject;
-  const c = track.cond;
-  const depth = r.depthM;
-  const t = r.atMs;
-  const distanceM = r.distanceM;
-  const band = c.warnBandM;
-  // How far on the safe side a fix must be to count as clearly safe.
-  const clear = Math.min(c.hysteresisM + r.uncertaintyM, r.clearCapM);
-  const breaching = c.inside ? depth > 0 : depth >= 0;
-  const inBand = band > 0 && depth >= -band;
-  const breachConf: Confidence = !r.forcePossible && depth >= r.uncertaintyM ? 'confirmed' : 'possible';
-  const warnConf: Confidence = !r.forcePossible && depth >= -band + r.uncertaintyM ? 'confirmed' : 'possible';
-  const breach = track.breach;
-
-  if (breach.open !== null) {
-    if (depth <= -clear) {
-      if (breach.safeSinceMs !== breach.safeSinceMs) breach.startSafeRun(t, shown, distanceM);
-      if (t - breach.safeSinceMs >= c.closeAfterMs) {
-        closeEpisode(st, s, breach, t, shown, distanceM);
-        track.pendingSinceMs = NaN;
-        track.pendingN = 0;
-        if (track.warn !== null && inBand) openEpisode(st, s, track.warn, t, t, warnConf, shown, distanceM);
-      }
-    } else {
-      breach.safeSinceMs = NaN;
-      if (breachConf === 'confirmed' && breach.open.confidence === 'possible') upgradeEpisode(st, s, breach, t, shown, distanceM);
-    }
+  if (track.breach.open !== null) {
+    updateOpenBreach(st, track, r, shown);
     return;
   }
-
-  if (breaching) {
-    if (track.pendingSinceMs !== track.pendingSinceMs) {
-      track.pendingSinceMs = t;
-      track.pendingN = 0;
-    }
-    track.pendingN++;
-    // A breach inside an episode already reported (and closed by a timer that ran ahead of
-    // this device's fixes) is covered: reopening it would report it twice.
-    if (breach.covers(t)) {
-      track.pendingSinceMs = NaN;
-      track.pendingN = 0;
-      return;
-    }
-    if (t - track.pendingSinceMs >= c.dwellMs && track.pendingN >= c.confirmFixes) {
-      // Escalation is immediate: the warning episode ends where the breach begins.
-      if (track.warn !== null && track.warn.open !== null) {
-        track.warn.safeSinceMs = NaN;
-        closeEpisode(st, s, track.warn, t, shown, distanceM);
-      }
-      openEpisode(st, s, breach, t, track.pendingSinceMs, breachConf, shown, distanceM);
-      return;
-    }
-  } else {
+  const c = track.cond;
+  const depth = r.depthM;
+  if (c.inside ? depth > 0 : depth >= 0) {
+    if (breachFrom(st, track, r, shown)) return;
+  } else if (track.pendingSinceMs === track.pendingSinceMs) {
     track.pendingSinceMs = NaN;
     track.pendingN = 0;
   }
+  if (track.warn !== null) updateWarn(st, track, track.warn, r, shown);
+}
 
+/** How far on the safe side a reading must be to count as clearly safe (before any band). */
+function clearanceM(c: Track['cond'], r: Reading): number {
+  return Math.min(c.hysteresisM + r.uncertaintyM, r.clearCapM);
+}
+
+/** The breach is open: a clearly safe reading starts or completes a safe run, any other cancels it. */
+function updateOpenBreach(st: EngineState, track: Track, r: Reading, shown: Position): void {
+  const s = track.subject;
+  const c = track.cond;
+  const breach = track.breach;
+  const depth = r.depthM;
+  const t = r.atMs;
+  if (depth <= -clearanceM(c, r)) {
+    if (breach.safeSinceMs !== breach.safeSinceMs) breach.startSafeRun(t, shown, r.distanceM);
+    if (t - breach.safeSinceMs >= c.closeAfterMs) {
+      closeEpisode(st, s, breach, t, shown, r.distanceM);
+      track.pendingSinceMs = NaN;
+      track.pendingN = 0;
+      const band = c.warnBandM;
+      if (track.warn !== null && depth >= -band) openEpisode(st, s, track.warn, t, t, warnConfidence(r, band), shown, r.distanceM);
+    }
+    return;
+  }
+  breach.safeSinceMs = NaN;
+  const open = breach.open as NonNullable<typeof breach.open>;
+  if (open.confidence === 'possible' && !r.forcePossible && depth >= r.uncertaintyM) upgradeEpisode(st, s, breach, t, shown, r.distanceM);
+}
+
+/** A breaching reading with no breach open: opens once dwellS and confirmFixes are met. Returns true if it opened or was covered. */
+function breachFrom(st: EngineState, track: Track, r: Reading, shown: Position): boolean {
+  const c = track.cond;
+  const t = r.atMs;
+  if (track.pendingSinceMs !== track.pendingSinceMs) {
+    track.pendingSinceMs = t;
+    track.pendingN = 0;
+  }
+  track.pendingN++;
+  // A breach inside an episode already reported (and closed by a timer that ran ahead of
+  // this device's fixes) is covered: reopening it would report it twice.
+  if (track.breach.covers(t)) {
+    track.pendingSinceMs = NaN;
+    track.pendingN = 0;
+    return true;
+  }
+  if (t - track.pendingSinceMs < c.dwellMs || track.pendingN < c.confirmFixes) return false;
+  const s = track.subject;
+  // Escalation is immediate: the warning episode ends where the breach begins.
   const warn = track.warn;
-  if (warn === null) return;
+  if (warn !== null && warn.open !== null) {
+    warn.safeSinceMs = NaN;
+    closeEpisode(st, s, warn, t, shown, r.distanceM);
+  }
+  const conf: Confidence = !r.forcePossible && r.depthM >= r.uncertaintyM ? 'confirmed' : 'possible';
+  openEpisode(st, s, track.breach, t, track.pendingSinceMs, conf, shown, r.distanceM);
+  return true;
+}
+
+/** The warning band (no breach open): opens on entering it, closes after a safe run beyond it. */
+function updateWarn(st: EngineState, track: Track, warn: Slot, r: Reading, shown: Position): void {
+  const c = track.cond;
+  const band = c.warnBandM;
+  const depth = r.depthM;
+  const t = r.atMs;
   if (warn.open !== null) {
-    if (depth <= -(band + clear)) {
-      if (warn.safeSinceMs !== warn.safeSinceMs) warn.startSafeRun(t, shown, distanceM);
-      if (t - warn.safeSinceMs >= c.closeAfterMs) closeEpisode(st, s, warn, t, shown, distanceM);
+    if (depth <= -(band + clearanceM(c, r))) {
+      if (warn.safeSinceMs !== warn.safeSinceMs) warn.startSafeRun(t, shown, r.distanceM);
+      if (t - warn.safeSinceMs >= c.closeAfterMs) closeEpisode(st, track.subject, warn, t, shown, r.distanceM);
     } else {
       warn.safeSinceMs = NaN;
-      if (warnConf === 'confirmed' && warn.open.confidence === 'possible') upgradeEpisode(st, s, warn, t, shown, distanceM);
+      if (warn.open.confidence === 'possible' && warnConfidence(r, band) === 'confirmed') upgradeEpisode(st, track.subject, warn, t, shown, r.distanceM);
     }
-  } else if (inBand && !warn.covers(t)) {
-    openEpisode(st, s, warn, t, t, warnConf, shown, distanceM);
+  } else if (depth >= -band && !warn.covers(t)) {
+    openEpisode(st, track.subject, warn, t, t, warnConfidence(r, band), shown, r.distanceM);
   }
+}
+
+function warnConfidence(r: Reading, band: number): Confidence {
+  return !r.forcePossible && r.depthM >= -band + r.uncertaintyM ? 'confirmed' : 'possible';
 }
