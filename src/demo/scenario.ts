@@ -122,6 +122,14 @@ export function buildScenario(o: ScenarioOptions): Scenario {
   const victims: VictimDevice[] = [];
   const zones: object[] = [];
   const subjects: object[] = [];
+  // An inclusion area some orders carry ("must not leave the city"): wide enough that the
+  // simulated fleet never breaches it by wandering; it shows the condition in the demo's config.
+  const areaZone = `${o.prefix}-Z-area`;
+  zones.push({
+    type: 'Feature', id: areaZone,
+    geometry: { type: 'Point', coordinates: [round6(frame.lon(0)), round6(frame.lat(0))] },
+    properties: { radiusM: CITY_RADIUS_M + 5000, name: `${city.name} (inclusion area)` },
+  });
   const pad = String(o.tags).length;
   for (let i = 0; i < o.tags; i++) {
     const n = String(i + 1).padStart(Math.max(3, pad), '0');
@@ -178,6 +186,9 @@ export function buildScenario(o: ScenarioOptions): Scenario {
         schedule: { windows: [{ days: DAYS, start: o.curfewLocalStart, end: o.curfewLocalEnd }] },
       });
     }
+    // Every fourth order (not drawn from the seeded stream, so the rest of the fleet is unchanged)
+    // carries the inclusion area.
+    if (i % 4 === 1) conditions.push({ id: 'c5', type: 'inclusion', zone: areaZone });
     let prox: Person['proximity'] = null;
     if (proximity) {
       const victimDeviceId = `${o.prefix}-V${n}`;

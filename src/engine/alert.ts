@@ -1,7 +1,7 @@
 import type { Risk } from './config.js';
 
 export type AlertType =
-  | 'exclusion' | 'exclusion_buffer' | 'curfew' | 'proximity' | 'proximity_warning'
+  | 'exclusion' | 'exclusion_buffer' | 'curfew' | 'inclusion' | 'proximity' | 'proximity_warning'
   | 'tamper' | 'battery_low' | 'no_fix' | 'device_offline';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type Confidence = 'possible' | 'confirmed';
@@ -35,6 +35,7 @@ const TABLE: Record<AlertType, Record<Risk, Severity>> = {
   exclusion: { low: 'medium', medium: 'high', high: 'critical', very_high: 'critical' },
   exclusion_buffer: { low: 'low', medium: 'medium', high: 'high', very_high: 'high' },
   curfew: { low: 'medium', medium: 'medium', high: 'high', very_high: 'critical' },
+  inclusion: { low: 'medium', medium: 'medium', high: 'high', very_high: 'critical' },
   proximity: { low: 'high', medium: 'critical', high: 'critical', very_high: 'critical' },
   proximity_warning: { low: 'high', medium: 'high', high: 'high', very_high: 'critical' },
   tamper: { low: 'high', medium: 'high', high: 'critical', very_high: 'critical' },

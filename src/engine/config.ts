@@ -42,8 +42,18 @@ export const SettingsSchema = z.strictObject({
   offlineAfterS: z.number().positive().default(1800),
   /** Accuracy assumed for a fix that gives none. */
   defaultAccuracyM: metres.default(10),
-  /** An episode closes only on a fix at least this far on the safe side of its boundary (anti-flap). */
+  /**
+   * Anti-flap margin: a fix is clearly on the safe side when its accuracy circle is clear of the
+   * boundary by this many metres (see closeAfterS).
+   */
   hysteresisM: metres.default(10),
+  /**
+   * Debounced closing: an episode closes once the subject has stayed clearly on the safe side for
+   * this long (from the first such fix, which is when the breach ended). Two fix intervals at the
+   * usual one-a-minute rate: GPS excursions of a person standing at an edge last seconds to a
+   * minute, and a person who walks away is closed within three minutes.
+   */
+  closeAfterS: seconds.default(120),
   /** battery_low closes only once the charge is back above batteryLowBelow + this. */
   batteryHysteresis: z.number().min(0).max(1).default(0.05),
   /** A victim position older than this (relative to the subject's fix) makes a proximity alert at most "possible". */
@@ -69,6 +79,10 @@ const common = {
   hysteresisM: metres.optional(),
   /** Opt-in: a breach must last this long (between fixes) before the episode opens. Default 0. */
   dwellS: seconds.optional(),
+  /** Opt-in: this many consecutive breaching fixes before the episode opens (low-risk zones). Default 1. */
+  confirmFixes: z.number().int().min(1).max(100).optional(),
+  /** How long the subject must stay clearly on the safe side before an episode closes; default settings.closeAfterS. */
+  closeAfterS: seconds.optional(),
 };
 
 export const ExclusionSchema = z.strictObject({
@@ -90,6 +104,17 @@ export const CurfewSchema = z.strictObject({
   schedule: ScheduleSchema,
 });
 
+export const InclusionSchema = z.strictObject({
+  ...common,
+  type: z.literal('inclusion'),
+  zone: idPart.optional(),
+  layer: ident.optional(),
+  graceS: seconds.default(0),
+  schedule: ScheduleSchema.optional(),
+}).refine((c) => (c.zone === undefined) !== (c.layer === undefined), {
+  message: 'an inclusion names exactly one of "zone" or "layer"',
+});
+
 export const ProximitySchema = z.strictObject({
   ...common,
   type: z.literal('proximity'),
@@ -100,7 +125,7 @@ export const ProximitySchema = z.strictObject({
   message: 'warnM must be greater than distanceM', path: ['warnM'],
 });
 
-export const ConditionSchema = z.discriminatedUnion('type', [ExclusionSchema, CurfewSchema, ProximitySchema]);
+export const ConditionSchema = z.discriminatedUnion('type', [ExclusionSchema, CurfewSchema, InclusionSchema, ProximitySchema]);
 
 export const SubjectSchema = z.strictObject({
   id: idPart,
@@ -173,9 +198,17 @@ export { strictErrorMap } from './unknown-field.js';
  * has the same hidden class, so the per-fix code reads its fields without polymorphic lookups.
  */
 export class CompiledCondition {
+  /** Curfew and inclusion: the subject must be inside (the breach side is outside). */
+  readonly inside: boolean;
+  /**
+   * Inside conditions over one zone: the most clearance inside its edge that closing may ask for
+   * (half the zone's inner size, so a small address can always close); Infinity otherwise.
+   */
+  readonly clearCapM: number;
+
   constructor(
     readonly id: string,
-    readonly type: 'exclusion' | 'curfew' | 'proximity',
+    readonly type: 'exclusion' | 'curfew' | 'inclusion' | 'proximity',
     readonly index: number,
     readonly zone: PreparedZone | null,
     readonly layer: string | null,
@@ -187,12 +220,19 @@ export class CompiledCondition {
     readonly graceMs: number,
     readonly victimDeviceId: string | null,
     readonly distanceM: number,
-  ) {}
+    /** Consecutive breaching fixes needed to open (1 = the first). */
+    readonly confirmFixes: number,
+    /** How long the subject must stay clearly safe before an episode closes. */
+    readonly closeAfterMs: number,
+  ) {
+    this.inside = type === 'curfew' || type === 'inclusion';
+    this.clearCapM = this.inside && zone !== null ? innerSizeM(zone) / 2 : Infinity;
+  }
 
   /** The same condition over a replaced zone (zones change through the API). */
   withZone(zone: PreparedZone): CompiledCondition {
     return new CompiledCondition(this.id, this.type, this.index, zone, this.layer, this.warnBandM, this.hysteresisM,
-      this.dwellMs, this.schedule, this.graceMs, this.victimDeviceId, this.distanceM);
+      this.dwellMs, this.schedule, this.graceMs, this.victimDeviceId, this.distanceM, this.confirmFixes, this.closeAfterMs);
   }
 }
 
@@ -322,24 +362,28 @@ function compileCondition(
   };
   const h = c.hysteresisM ?? settings.hysteresisM;
   const dwellMs = (c.dwellS ?? 0) * 1000;
+  const n = c.confirmFixes ?? 1;
+  const closeMs = (c.closeAfterS ?? settings.closeAfterS) * 1000;
   switch (c.type) {
     case 'exclusion':
       return new CompiledCondition(c.id, 'exclusion', index, c.zone === undefined ? null : zoneRef(c.zone), c.layer ?? null,
-        c.bufferM ?? 0, h, dwellMs, schedule(c.schedule), 0, null, 0);
-    case 'curfew': {
-      const zone = zoneRef(c.zone);
-      // Coming home must be able to close the episode: at most half the address's inner size.
-      return new CompiledCondition(c.id, 'curfew', index, zone, null, 0, Math.min(h, innerSizeM(zone) / 2), dwellMs,
-        schedule(c.schedule), c.graceS * 1000, null, 0);
+        c.bufferM ?? 0, h, dwellMs, schedule(c.schedule), 0, null, 0, n, closeMs);
+    case 'curfew':
+    case 'inclusion': {
+      // A curfew is an inclusion at the curfew address with a schedule: one rule serves both.
+      const zone = c.zone === undefined ? null : zoneRef(c.zone);
+      // Coming back must be able to close the episode: at most half the zone's inner size.
+      return new CompiledCondition(c.id, c.type, index, zone, c.type === 'inclusion' ? (c.layer ?? null) : null, 0,
+        zone === null ? h : Math.min(h, innerSizeM(zone) / 2), dwellMs, schedule(c.schedule), c.graceS * 1000, null, 0, n, closeMs);
     }
     case 'proximity':
       return new CompiledCondition(c.id, 'proximity', index, null, null, c.warnM === undefined ? 0 : c.warnM - c.distanceM, h, dwellMs,
-        null, 0, c.victimDeviceId, c.distanceM);
+        null, 0, c.victimDeviceId, c.distanceM, n, closeMs);
   }
 }
 
 /** Radius of a circle, or half the smaller side of a polygon's bounding box, in metres. */
-function innerSizeM(z: PreparedZone): number {
+export function innerSizeM(z: PreparedZone): number {
   if (z instanceof CircleZone) return z.radiusM;
   const w = (z.maxLon - z.minLon) * mPerDegLon((z.minLat + z.maxLat) / 2);
   const h = (z.maxLat - z.minLat) * M_PER_DEG;

@@ -33,7 +33,8 @@ const NO_EVENTS: AlertEvent[] = [];
  * the README, section "Engine semantics". In short:
  * - A breach is an episode: `opened` on the first breaching fix (or a timer's deadline),
  *   `updated` when its confidence rises to confirmed, `closed` when it ends.
- * - Hysteresis: an episode closes only on a fix at least hysteresisM on the safe side.
+ * - No flapping: an episode closes only once the subject has stayed clearly on the safe side
+ *   (accuracy circle hysteresisM clear of the boundary) for closeAfterS, at the first such fix.
  * - A late fix (older than the newest already processed from its device) never changes the
  *   current state; it can only raise a past episode that nothing already covered.
  *

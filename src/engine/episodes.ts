@@ -29,10 +29,22 @@ export function upgradeEpisode(st: EngineState, s: SubjectState, slot: Slot, at:
   emit(st, s, slot, ep, 'updated', at, shown, distanceM);
 }
 
-/** Closes the slot's live episode, if any (never before it started). */
+/**
+ * Closes the slot's live episode, if any (never before it started). With a safe run pending
+ * (debounced closing, rules.ts update), the breach ended when that run began: the event says so
+ * and shows the run's first fix, whatever closes it (its last fix, a window's end, the order's).
+ */
 export function closeEpisode(st: EngineState, s: SubjectState, slot: Slot, at: number, shown: Position | null, distanceM = NaN): void {
   const ep = slot.open;
   if (ep === null) return;
+  if (slot.safeSinceMs === slot.safeSinceMs) {
+    if (slot.safeSinceMs < at) {
+      at = slot.safeSinceMs;
+      shown = slot.safePosition();
+      distanceM = slot.safeDistM;
+    }
+    slot.safeSinceMs = NaN;
+  }
   const end = at < ep.startMs ? ep.startMs : at;
   slot.open = null;
   slot.remember(ep.startMs, end);
@@ -50,6 +62,7 @@ export function closeLateEpisode(st: EngineState, s: SubjectState, slot: Slot, a
 
 export function closeTrack(st: EngineState, track: Track, at: number): void {
   track.pendingSinceMs = NaN;
+  track.pendingN = 0;
   const s = track.subject;
   if (track.breach.open !== null) closeEpisode(st, s, track.breach, at, null);
   if (track.warn !== null && track.warn.open !== null) closeEpisode(st, s, track.warn, at, null);

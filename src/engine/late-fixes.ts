@@ -1,5 +1,5 @@
-import type { PreparedZone } from '../../geo/index.js';
 import type { Confidence } from './alert.js';
+import type { CompiledCondition } from './config.js';
 import { closeEpisode, closeLateEpisode, openLateEpisode } from './episodes.js';
 import { STRAP_NONE, STRAP_OK, type Fix } from './fix.js';
 import {
@@ -30,10 +30,10 @@ export function judgeLateFix(st: EngineState, s: SubjectState, fix: Fix): void {
     if (c.type === 'proximity') continue;
     if (c.schedule !== null) {
       const iv = c.schedule.intervalAt(t);
-      if (iv === null || (c.type === 'curfew' && t < iv.startMs + c.graceMs)) continue;
+      if (iv === null || (c.inside && t < iv.startMs + c.graceMs)) continue;
     }
-    if (c.type === 'curfew') {
-      const d = (c.zone as PreparedZone).signedDistanceM(fix.lon, fix.lat, marginOf(st, c, fix));
+    if (c.inside) {
+      const d = insideDistanceM(st, c, fix, marginOf(st, c, fix));
       lateSlot(st, s, (s.tracks[k] as Track).breach, fix, d < 0 ? confidenceAt(-d, acc) : 'clear');
     } else if (c.zone !== null) {
       const d = c.zone.signedDistanceM(fix.lon, fix.lat, marginOf(st, c, fix));
@@ -53,6 +53,20 @@ export function judgeLateFix(st: EngineState, s: SubjectState, fix: Fix): void {
       }
     }
   }
+}
+
+/**
+ * Curfew, inclusion: metres inside the zone, or inside the layer's zone reaching deepest
+ * (negative outside; -margin when outside every zone by more than the margin).
+ */
+function insideDistanceM(st: EngineState, c: CompiledCondition, fix: Fix, margin: number): number {
+  if (c.zone !== null) return c.zone.signedDistanceM(fix.lon, fix.lat, margin);
+  const index = st.config.layers.get(c.layer as string);
+  const hits = st.hits;
+  const n = index === undefined ? 0 : index.near(fix.lon, fix.lat, margin, hits);
+  let best = -margin;
+  for (let i = 0; i < n; i++) if (hits.distM[i] > best) best = hits.distM[i];
+  return best;
 }
 
 /** A breach this deep (metres) is confirmed when it exceeds the position's uncertainty. */

@@ -1,10 +1,11 @@
-import { haversineM, type PreparedZone } from '../../geo/index.js';
+import { haversineM } from '../../geo/index.js';
 import type { Confidence } from './alert.js';
+import { innerSizeM } from './config.js';
 import { STRAP_NONE, STRAP_OK, type Fix } from './fix.js';
 import { closeEpisode, conditionHasOpen, openEpisode, upgradeEpisode } from './episodes.js';
 import {
-  accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type SubjectState,
-  type Track,
+  accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
+  type SubjectState, type Track,
 } from './state.js';
 import { armWindowEnd } from './timers.js';
 
@@ -53,11 +54,11 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
     if (c.schedule !== null) {
       const iv = c.schedule.intervalAt(fix.ts);
       if (iv === null) continue;
-      if (c.type === 'curfew' && fix.ts < iv.startMs + c.graceMs) continue;
+      if (c.inside && fix.ts < iv.startMs + c.graceMs) continue;
       windowEnd = iv.endMs;
     }
-    if (c.type === 'curfew') {
-      judgeCurfew(st, s.tracks[k] as Track, fix, fix.ts);
+    if (c.inside) {
+      judgeInside(st, s.tracks[k] as Track, fix, fix.ts);
     } else if (c.zone !== null) {
       const r = startReading(st, fix.ts, accuracyOf(st, fix));
       r.depthM = c.zone.signedDistanceM(fix.lon, fix.lat, marginOf(st, c, fix));
@@ -69,13 +70,40 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
   }
 }
 
-/** Curfew: is the position at home (the zone) at `at`? `pos` is also what the events show. */
-export function judgeCurfew(st: EngineState, track: Track, pos: Position, at: number): void {
+/**
+ * A must-be-inside condition (curfew, inclusion): is the position inside the zone, or inside at
+ * least one zone of the layer, at `at`? `pos` is also what the events show.
+ */
+export function judgeInside(st: EngineState, track: Track, pos: Position, at: number): void {
   const c = track.cond;
   const r = startReading(st, at, accuracyOf(st, pos));
-  r.depthM = -(c.zone as PreparedZone).signedDistanceM(pos.lon, pos.lat, marginOf(st, c, pos));
+  const margin = marginOf(st, c, pos);
+  if (c.zone !== null) {
+    r.depthM = -c.zone.signedDistanceM(pos.lon, pos.lat, margin);
+    r.clearCapM = c.clearCapM;
+  } else {
+    // Inside the layer = inside its zone reaching deepest around the position: crossing the
+    // shared edge of two adjacent zones goes from one to the other, never outside.
+    const index = st.config.layers.get(c.layer as string);
+    const hits = st.hits;
+    const n = index === undefined ? 0 : index.near(pos.lon, pos.lat, margin, hits);
+    let best = -Infinity;
+    let bestAt = -1;
+    for (let i = 0; i < n; i++) {
+      if (hits.distM[i] > best) {
+        best = hits.distM[i];
+        bestAt = i;
+      }
+    }
+    // Outside every zone by more than the margin: at least that far out.
+    r.depthM = bestAt < 0 ? margin : -best;
+    r.clearCapM = bestAt < 0 ? Infinity : innerSizeM(hits.zones[bestAt]) / 2;
+  }
   update(st, track, r, pos);
 }
+
+/** The timers' name for judgeInside (clock.ts: a curfew or inclusion deadline). */
+export { judgeInside as judgeCurfew };
 
 /** A layer exclusion: every zone of the layer near the fix, and the open ones it has left far behind. */
 function judgeLayer(st: EngineState, s: SubjectState, k: number, fix: Fix): void {
@@ -137,6 +165,7 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
   r.forcePossible = false;
   r.atMs = atMs;
   r.distanceM = NaN;
+  r.clearCapM = Infinity;
   return r;
 }
 
@@ -144,56 +173,107 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
  * The episode state machine shared by every location condition. The reading's depthM is metres
  * on the breach side of the boundary (negative on the safe side); the warning band, if any, is
  * the warnBandM before it; `shown` is the position the events show. The boundary itself is a
- * breach for exclusion and proximity, and safe for a curfew (on the curfew address's edge is at
- * home).
+ * breach for exclusion and proximity, and safe for inside conditions (on the curfew address's
+ * edge is at home).
+ *
+ * Opening is immediate (after dwellS and confirmFixes, when set). Closing is debounced: a fix is
+ * clearly safe when its accuracy circle is clear of the boundary by the hysteresis margin
+ * (depth <= -(hysteresisM + uncertaintyM), capped for inside conditions); the first such fix
+ * starts a safe run, any fix not clearly safe cancels it, and the episode closes on the first
+ * fix at least closeAfterS after the run began, at the run's first fix (when the breach ended).
  */
 function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
-  const s = track.subject;
+  if (track.breach.open !== null) {
+    updateOpenBreach(st, track, r, shown);
+    return;
+  }
   const c = track.cond;
   const depth = r.depthM;
-  const t = r.atMs;
-  const distanceM = r.distanceM;
-  const h = c.hysteresisM;
-  const band = c.warnBandM;
-  const breaching = c.type !== 'curfew' ? depth >= 0 : depth > 0;
-  const inBand = band > 0 && depth >= -band;
-  const breachConf: Confidence = !r.forcePossible && depth >= r.uncertaintyM ? 'confirmed' : 'possible';
-  const warnConf: Confidence = !r.forcePossible && depth >= -band + r.uncertaintyM ? 'confirmed' : 'possible';
+  if (c.inside ? depth > 0 : depth >= 0) {
+    if (breachFrom(st, track, r, shown)) return;
+  } else if (track.pendingSinceMs === track.pendingSinceMs) {
+    track.pendingSinceMs = NaN;
+    track.pendingN = 0;
+  }
+  if (track.warn !== null) updateWarn(st, track, track.warn, r, shown);
+}
 
-  if (track.breach.open !== null) {
-    if (!breaching && depth <= -h) {
-      closeEpisode(st, s, track.breach, t, shown, distanceM);
+/** How far on the safe side a reading must be to count as clearly safe (before any band). */
+function clearanceM(c: Track['cond'], r: Reading): number {
+  return Math.min(c.hysteresisM + r.uncertaintyM, r.clearCapM);
+}
+
+/** The breach is open: a clearly safe reading starts or completes a safe run, any other cancels it. */
+function updateOpenBreach(st: EngineState, track: Track, r: Reading, shown: Position): void {
+  const s = track.subject;
+  const c = track.cond;
+  const breach = track.breach;
+  const depth = r.depthM;
+  const t = r.atMs;
+  if (depth <= -clearanceM(c, r)) {
+    if (breach.safeSinceMs !== breach.safeSinceMs) breach.startSafeRun(t, shown, r.distanceM);
+    if (t - breach.safeSinceMs >= c.closeAfterMs) {
+      closeEpisode(st, s, breach, t, shown, r.distanceM);
       track.pendingSinceMs = NaN;
-      if (track.warn !== null && inBand) openEpisode(st, s, track.warn, t, t, warnConf, shown, distanceM);
-    } else if (breachConf === 'confirmed' && track.breach.open.confidence === 'possible') {
-      upgradeEpisode(st, s, track.breach, t, shown, distanceM);
+      track.pendingN = 0;
+      const band = c.warnBandM;
+      if (track.warn !== null && depth >= -band) openEpisode(st, s, track.warn, t, t, warnConfidence(r, band), shown, r.distanceM);
     }
     return;
   }
+  breach.safeSinceMs = NaN;
+  const open = breach.open as NonNullable<typeof breach.open>;
+  if (open.confidence === 'possible' && !r.forcePossible && depth >= r.uncertaintyM) upgradeEpisode(st, s, breach, t, shown, r.distanceM);
+}
 
-  if (breaching) {
-    if (track.pendingSinceMs !== track.pendingSinceMs) track.pendingSinceMs = t;
-    // A breach inside an episode already reported (and closed by a timer that ran ahead of
-    // this device's fixes) is covered: reopening it would report it twice.
-    if (track.breach.covers(t)) {
-      track.pendingSinceMs = NaN;
-      return;
-    }
-    if (t - track.pendingSinceMs >= c.dwellMs) {
-      if (track.warn !== null && track.warn.open !== null) closeEpisode(st, s, track.warn, t, shown, distanceM);
-      openEpisode(st, s, track.breach, t, track.pendingSinceMs, breachConf, shown, distanceM);
-      return;
-    }
-  } else {
+/** A breaching reading with no breach open: opens once dwellS and confirmFixes are met. Returns true if it opened or was covered. */
+function breachFrom(st: EngineState, track: Track, r: Reading, shown: Position): boolean {
+  const c = track.cond;
+  const t = r.atMs;
+  if (track.pendingSinceMs !== track.pendingSinceMs) {
+    track.pendingSinceMs = t;
+    track.pendingN = 0;
+  }
+  track.pendingN++;
+  // A breach inside an episode already reported (and closed by a timer that ran ahead of
+  // this device's fixes) is covered: reopening it would report it twice.
+  if (track.breach.covers(t)) {
     track.pendingSinceMs = NaN;
+    track.pendingN = 0;
+    return true;
   }
-
+  if (t - track.pendingSinceMs < c.dwellMs || track.pendingN < c.confirmFixes) return false;
+  const s = track.subject;
+  // Escalation is immediate: the warning episode ends where the breach begins.
   const warn = track.warn;
-  if (warn === null) return;
-  if (warn.open !== null) {
-    if (!inBand && depth <= -(band + h)) closeEpisode(st, s, warn, t, shown, distanceM);
-    else if (warnConf === 'confirmed' && warn.open.confidence === 'possible') upgradeEpisode(st, s, warn, t, shown, distanceM);
-  } else if (inBand && !warn.covers(t)) {
-    openEpisode(st, s, warn, t, t, warnConf, shown, distanceM);
+  if (warn !== null && warn.open !== null) {
+    warn.safeSinceMs = NaN;
+    closeEpisode(st, s, warn, t, shown, r.distanceM);
   }
+  const conf: Confidence = !r.forcePossible && r.depthM >= r.uncertaintyM ? 'confirmed' : 'possible';
+  openEpisode(st, s, track.breach, t, track.pendingSinceMs, conf, shown, r.distanceM);
+  return true;
+}
+
+/** The warning band (no breach open): opens on entering it, closes after a safe run beyond it. */
+function updateWarn(st: EngineState, track: Track, warn: Slot, r: Reading, shown: Position): void {
+  const c = track.cond;
+  const band = c.warnBandM;
+  const depth = r.depthM;
+  const t = r.atMs;
+  if (warn.open !== null) {
+    if (depth <= -(band + clearanceM(c, r))) {
+      if (warn.safeSinceMs !== warn.safeSinceMs) warn.startSafeRun(t, shown, r.distanceM);
+      if (t - warn.safeSinceMs >= c.closeAfterMs) closeEpisode(st, track.subject, warn, t, shown, r.distanceM);
+    } else {
+      warn.safeSinceMs = NaN;
+      if (warn.open.confidence === 'possible' && warnConfidence(r, band) === 'confirmed') upgradeEpisode(st, track.subject, warn, t, shown, r.distanceM);
+    }
+  } else if (depth >= -band && !warn.covers(t)) {
+    openEpisode(st, track.subject, warn, t, t, warnConfidence(r, band), shown, r.distanceM);
+  }
+}
+
+function warnConfidence(r: Reading, band: number): Confidence {
+  return !r.forcePossible && r.depthM >= -band + r.uncertaintyM ? 'confirmed' : 'possible';
 }

@@ -9,8 +9,14 @@ import { arm, T_NO_FIX, T_OFFLINE } from './timers.js';
  */
 
 type EpisodeSnapshot = [id: string, type: AlertType, startMs: number, confidence: Confidence, late: boolean];
-interface SlotSnapshot { open: EpisodeSnapshot | null; late: EpisodeSnapshot | null; lateLastMs: number; hist: (number | null)[]; histN: number }
-interface TrackSnapshot { pendingSinceMs: number | null; prevWindowEndMs?: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null }
+/** A pending safe run (debounced closing): its start, first safe fix and distance (proximity). */
+type SafeRunSnapshot = [sinceMs: number, fix: FixSnapshot, distanceM: number | null];
+interface SlotSnapshot {
+  open: EpisodeSnapshot | null; late: EpisodeSnapshot | null; lateLastMs: number; hist: (number | null)[]; histN: number; safe?: SafeRunSnapshot | null;
+}
+interface TrackSnapshot {
+  pendingSinceMs: number | null; pendingN?: number; prevWindowEndMs?: number | null; breach: SlotSnapshot | null; warn: SlotSnapshot | null;
+}
 type FixSnapshot = [seq: number, ts: number, lat: number, lon: number, accuracy: number | null];
 interface DeviceSnapshot {
   id: string; seen: number[]; newestMs: number | null; firstMessageMs: number | null; lastMessageMs: number | null; lastHeardMs?: number | null;
@@ -132,6 +138,7 @@ function slotToJson(slot: Slot): SlotSnapshot | null {
     lateLastMs: slot.lateLastMs,
     hist: slot.hist === null ? [] : Array.from(slot.hist, num),
     histN: slot.histN,
+    safe: slot.safeSinceMs !== slot.safeSinceMs ? null : [slot.safeSinceMs, positionToJson(slot.safePosition()), num(slot.safeDistM)],
   };
 }
 
@@ -142,17 +149,20 @@ function loadSlot(slot: Slot, j: SlotSnapshot | null): void {
   slot.lateLastMs = j.lateLastMs;
   slot.hist = j.hist.length === 0 ? null : Float64Array.from(j.hist, (x) => den(x, 0));
   slot.histN = j.histN;
+  const safe = j.safe ?? null;
+  if (safe !== null) slot.startSafeRun(safe[0], fixFromJson('', safe[1]), den(safe[2], NaN));
 }
 
 function trackToJson(t: Track): TrackSnapshot {
   return {
-    pendingSinceMs: num(t.pendingSinceMs), prevWindowEndMs: num(t.prevWindowEndMs),
+    pendingSinceMs: num(t.pendingSinceMs), pendingN: t.pendingN, prevWindowEndMs: num(t.prevWindowEndMs),
     breach: slotToJson(t.breach), warn: t.warn === null ? null : slotToJson(t.warn),
   };
 }
 
 function loadTrack(t: Track, j: TrackSnapshot): void {
   t.pendingSinceMs = den(j.pendingSinceMs, NaN);
+  t.pendingN = j.pendingN ?? (t.pendingSinceMs === t.pendingSinceMs ? 1 : 0);
   t.prevWindowEndMs = den(j.prevWindowEndMs ?? null, -Infinity);
   loadSlot(t.breach, j.breach);
   if (t.warn !== null) loadSlot(t.warn, j.warn);

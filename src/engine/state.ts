@@ -35,8 +35,40 @@ export class Slot {
   /** Recent episodes as [start, end) pairs in a ring of HISTORY, for deciding whether a late fix is already covered. */
   hist: Float64Array | null = null;
   histN = 0;
+  /**
+   * Debounced closing: when the current run of clearly-safe fixes began (NaN: none), and that
+   * first safe fix (what the closed event shows: its seq, position and accuracy) with its
+   * distance (proximity). Plain numbers held in the slot, so a run starting allocates nothing.
+   */
+  safeSinceMs = NaN;
+  safeDistM = NaN;
+  safeSeq = 0;
+  safeLat = NaN;
+  safeLon = NaN;
+  safeAcc = NaN;
 
   constructor(readonly type: AlertType, readonly idPrefix: string, readonly track: Track | null) {}
+
+  /** Starts a safe run at this reading (the breach ended at `at`). */
+  startSafeRun(at: number, pos: Position, distanceM: number): void {
+    this.safeSinceMs = at;
+    this.safeDistM = distanceM;
+    this.safeSeq = pos.seq;
+    this.safeLat = pos.lat;
+    this.safeLon = pos.lon;
+    this.safeAcc = pos.accuracy;
+  }
+
+  /** The safe run's first fix, as a position an event can show (made when the episode closes). */
+  safePosition(): PositionMemory {
+    const p = new PositionMemory('');
+    p.seq = this.safeSeq;
+    p.ts = this.safeSinceMs;
+    p.lat = this.safeLat;
+    p.lon = this.safeLon;
+    p.accuracy = this.safeAcc;
+    return p;
+  }
 
   remember(startMs: number, endMs: number): void {
     if (this.hist === null) this.hist = new Float64Array(HISTORY * 2);
@@ -58,6 +90,12 @@ export class Slot {
     this.lateLastMs = from.lateLastMs;
     this.hist = from.hist === null ? null : from.hist.slice();
     this.histN = from.histN;
+    this.safeSinceMs = from.safeSinceMs;
+    this.safeDistM = from.safeDistM;
+    this.safeSeq = from.safeSeq;
+    this.safeLat = from.safeLat;
+    this.safeLon = from.safeLon;
+    this.safeAcc = from.safeAcc;
   }
 
   covers(t: number): boolean {
@@ -77,6 +115,8 @@ export class Track {
   readonly warn: Slot | null;
   /** Dwell: when the current unbroken run of breaching fixes began (NaN: none). */
   pendingSinceMs = NaN;
+  /** confirmFixes: breaching fixes in that run so far. */
+  pendingN = 0;
   /** Curfew: when the previous window ended (a position from before it says nothing about tonight). */
   prevWindowEndMs = -Infinity;
 
@@ -206,8 +246,9 @@ export class SubjectState {
   nextTimerMs = Infinity;
 
   constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
-    this.tracks = cfg.conditions.map((c) => (c.layer === null ? new Track(this, c, null) : null));
-    this.layerTracks = cfg.conditions.map((c) => (c.layer === null ? null : new Map()));
+    // An inclusion over a layer is one track (inside any of its zones); an exclusion over a layer, one per zone.
+    this.tracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? new Track(this, c, null) : null));
+    this.layerTracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? null : new Map()));
     this.tamper = new Slot('tamper', `${cfg.id}:tamper`, null);
     this.battery = new Slot('battery_low', `${cfg.id}:battery_low`, null);
     this.noFix = new Slot('no_fix', `${cfg.id}:no_fix`, null);
@@ -242,6 +283,8 @@ export class Reading {
   atMs = NaN;
   /** Proximity: metres between subject and victim; NaN otherwise. */
   distanceM = NaN;
+  /** The most clearance closing may ask for (inside conditions: half the zone's inner size); Infinity otherwise. */
+  clearCapM = NaN;
 }
 
 export interface EngineTimer extends Timer {

@@ -76,7 +76,8 @@ export function nextPending(s: SubjectState, beforeMs: number): EngineTimer | nu
 export function armSubject(st: EngineState, s: SubjectState, now: number): void {
   if (s.cfg.validToMs !== Infinity && s.cfg.validToMs > now) arm(st, s.cfg.validToMs, T_VALID_TO, s, -1, 0);
   const conds = s.cfg.conditions;
-  for (let k = 0; k < conds.length; k++) if (conds[k].type === 'curfew') armCurfew(st, s, k, now);
+  // Curfews and scheduled inclusions (must be inside from window start + grace).
+  for (let k = 0; k < conds.length; k++) if (conds[k].inside && conds[k].schedule !== null) armCurfew(st, s, k, now);
 }
 
 /** Arms the curfew's deadline (window start + grace) in the window running at `now`, or in the next one. */

@@ -152,6 +152,7 @@ describe('a late fix cannot change the current state', () => {
       tag.at(t('12:10'), FAR, { seq: 2 }), // late
       tag.at(t('12:30'), IN, { seq: 4 }),
       tag.at(t('12:40'), FAR, { seq: 5 }),
+      tag.at(t('12:45'), FAR, { seq: 6 }), // closeAfterS later: closed at 12:40
     ]).events.map(brief)).toEqual([
       'opened exclusion 2026-11-23T12:00:00Z seq=1',
       'closed exclusion 2026-11-23T12:40:00Z seq=5',
@@ -295,10 +296,12 @@ describe('every late event is flagged, every live one is not', () => {
       live(t('09:00'), FAR, 1),
       live(t('10:00'), IN, 20), // live episode from 10:00
       live(t('09:10'), IN, 2), live(t('09:20'), IN, 3), live(t('09:30'), FAR, 4), // backlog 1
-      live(t('10:30'), FAR, 30), // closes the live episode
+      live(t('10:30'), FAR, 30), // the live episode ends here…
+      live(t('10:33'), FAR, 33), // …closed closeAfterS later
       live(t('10:40'), IN, 40), // live episode from 10:40
       live(t('10:35'), IN, 35), // late, not covered: opens late, closes at 10:40
       live(t('10:50'), FAR, 50),
+      live(t('10:55'), FAR, 55),
     ]);
     expect(r.events.map(brief)).toEqual([
       'opened exclusion 2026-11-23T10:00:00Z seq=20',

@@ -184,10 +184,13 @@ const PROP_CONFIG = config([
   subject([
     { id: 'k1', type: 'exclusion', layer: 'schools', bufferM: 50 },
     { id: 'k2', type: 'proximity', victimDeviceId: 'VIC-1', distanceM: 200 },
+    { id: 'k3', type: 'inclusion', layer: 'schools', confirmFixes: 2 },
   ], { id: 'S-2', deviceId: 'TAG-2', team: 'team-b', risk: 'low' }),
   subject([
     { id: 'x1', type: 'exclusion', zone: 'Z-X', schedule: { windows: [{ days: EVERY, start: '18:45', end: '19:30' }] } },
     { id: 'x2', type: 'curfew', zone: 'Z-home', graceS: 0, schedule: { windows: [{ days: EVERY, start: '19:15', end: '20:00' }] } },
+    { id: 'x3', type: 'inclusion', zone: 'Z-X', graceS: 120, schedule: { windows: [{ days: EVERY, start: '18:40', end: '19:40' }] } },
+    { id: 'x4', type: 'inclusion', zone: 'Z-home', closeAfterS: 300 },
   ], { id: 'S-3', deviceId: 'TAG-3', team: 'team-a', risk: 'very_high' }),
 ], PROP_ZONES, SETTINGS);
 const DEVICES = ['TAG-1', 'TAG-2', 'TAG-3', 'VIC-1'] as const;
@@ -300,5 +303,60 @@ describe('property: interleaving between devices does not matter', () => {
     );
     // The generator must actually exercise the engine.
     expect(nonEmpty).toBeGreaterThan(40);
+  });
+});
+
+describe('property: noisy tracks lingering on edges, any interleaving', () => {
+  it('seeded GPS noise at the edges of every kind of condition gives byte-identical output for every interleaving', () => {
+    const cfg = config([
+      subject([
+        { id: 'c1', type: 'exclusion', zone: 'Z-X', bufferM: 100 },
+        { id: 'c3', type: 'proximity', victimDeviceId: 'VIC-1', distanceM: 300, warnM: 600 },
+      ]),
+      subject([{ id: 'k1', type: 'exclusion', layer: 'schools' }, { id: 'k3', type: 'inclusion', layer: 'schools' }],
+        { id: 'S-2', deviceId: 'TAG-2', team: 'team-b' }),
+      subject([
+        { id: 'x2', type: 'curfew', zone: 'Z-home', graceS: 300, schedule: { windows: [{ days: EVERY, start: '19:00', end: '07:00' }] } },
+        { id: 'x3', type: 'inclusion', zone: 'Z-X', graceS: 600, schedule: { windows: [{ days: EVERY, start: '18:40', end: '19:40' }] } },
+      ], { id: 'S-3', deviceId: 'TAG-3', team: 'team-a' }),
+    ], PROP_ZONES, SETTINGS);
+    // Where each device lingers: Z-X's south edge, L1's west edge, Z-home's edge, and the victim
+    // 300 m from TAG-1's spot.
+    const spots: Record<string, LatLon> = {
+      'TAG-1': southOfX(0), 'TAG-2': [51.5045, -0.121], 'TAG-3': move([51.4975, -0.125], 100), 'VIC-1': move(southOfX(0), -300),
+    };
+    for (const noise of [5, 8, 15]) {
+      let s = noise * 7919;
+      const rnd = (): number => {
+        s = (s * 1103515245 + 12345) % 2147483648;
+        return s / 2147483648;
+      };
+      const perDevice = DEVICES.map((id) => {
+        const out: FixIn[] = [];
+        for (let i = 0; i < 90; i++) {
+          const leaving = i >= 60 ? (i - 60) * 40 : 0; // 30 min lingering, then 15 min walking away south
+          const p = move(spots[id], (rnd() * 2 - 1) * noise - leaving, (rnd() * 2 - 1) * noise);
+          const ts = START + i * 30_000 + (id === 'VIC-1' ? 15_000 : 0);
+          out.push({ deviceId: id, seq: i + 1, ts: new Date(ts).toISOString(), lat: p[0], lon: p[1], accuracy: 10 + Math.floor(rnd() * 6) });
+        }
+        return out;
+      });
+      const canonical = replay(cfg, ndjson(perDevice.flat()));
+      expect(canonical.errors).toEqual([]);
+      const out = canonical.output as string;
+      expect(out).not.toBe('');
+      for (const seed of [1, 2, 3, 4]) expect(replay(cfg, ndjson(interleave(perDevice, seed * noise))).output).toBe(out);
+      expect(replay(cfg, ndjson([...perDevice].reverse().flat())).output).toBe(out);
+      const events = out.trimEnd().split('\n').map((l) => JSON.parse(l));
+      checkEpisodeInvariants(events);
+      // No flapping: at most one episode per condition (and zone) while lingering.
+      const opened = new Map<string, number>();
+      for (const e of events) {
+        if (e.event !== 'opened') continue;
+        const key = `${e.subjectId}:${e.conditionId}:${e.type}:${e.zoneId ?? ''}`;
+        opened.set(key, (opened.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of opened) expect(n, key).toBe(1);
+    }
   });
 });

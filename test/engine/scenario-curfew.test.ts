@@ -28,6 +28,7 @@ describe('curfew: the deadline (window start + graceS)', () => {
       tag.at(t('19:02'), AWAY), // in the grace period: nothing yet
       tag.at(t('19:10'), AWAY),
       tag.at(t('19:40'), HOME),
+      tag.at(t('19:45'), HOME), // still home closeAfterS later: closed at 19:40, showing that fix
     ]);
     expect(r.events.map((e) => `${e.event} ${e.episodeId} ${e.at}`)).toEqual([
       'opened S-1:c2:2026-11-23T19:05:00Z 2026-11-23T19:05:00Z',
@@ -89,7 +90,7 @@ describe('curfew: the deadline (window start + graceS)', () => {
 
   it('the engine starting after the deadline: fixes decide from then on', () => {
     const tag = new Tag('TAG-1');
-    expect(trace(cfg(), [tag.at(t('21:00'), AWAY), tag.at(t('21:30'), HOME)], CURFEW)).toEqual([
+    expect(trace(cfg(), [tag.at(t('21:00'), AWAY), tag.at(t('21:30'), HOME), tag.at(t('21:35'), HOME)], CURFEW)).toEqual([
       'opened curfew@Z-home 2026-11-23T21:00:00Z',
       'closed curfew@Z-home 2026-11-23T21:30:00Z',
     ]);
@@ -112,10 +113,9 @@ describe('curfew: the deadline (window start + graceS)', () => {
     ], CURFEW, true)).toEqual(['opened curfew@Z-home 2026-11-23T19:10:00Z possible']);
   });
 
-  // As documented (hysteresis: close only on a fix ≥ hysteresisM on the safe side), but note the
-  // consequence: a curfew address smaller than hysteresisM (default 10 m) can never be closed by
-  // coming home; the episode lasts until the window ends.
-  it('closing needs a fix hysteresisM inside the address, capped at half a small address\'s size: with an 8 m address, coming home closes', () => {
+  // Clearly home = the accuracy circle hysteresisM inside the edge, capped at half the address's
+  // size (otherwise a small address could never be closed by coming home).
+  it('closing needs a fix hysteresisM + accuracy inside the address, capped at half a small address\'s size: with an 8 m address, coming home closes', () => {
     const tag = new Tag('TAG-1');
     expect(trace(config([subject([curfew({ zone: 'Z-tiny' })])], [{ ...(homeZone('Z-tiny') as object), properties: { radiusM: 8 } }]), [
       tag.at(t('18:50'), AWAY),
@@ -126,13 +126,15 @@ describe('curfew: the deadline (window start + graceS)', () => {
       'opened curfew@Z-tiny 2026-11-23T19:05:00Z',
       'closed curfew@Z-tiny 2026-11-23T19:40:00Z',
     ]);
-    // …while with a 60 m address, 12 m inside the edge is enough.
+    // …while with a 60 m address, 16 m inside the edge is enough (hysteresisM 10 + accuracy 5).
     const tag2 = new Tag('TAG-1');
     expect(trace(cfg(), [
       tag2.at(t('18:50'), AWAY),
       tag2.at(t('19:10'), AWAY),
       tag2.at(t('19:40'), move(HOME, 55)), // 5 m inside: not yet
-      tag2.at(t('19:50'), move(HOME, 48)), // 12 m inside
+      tag2.at(t('19:45'), move(HOME, 48)), // 12 m inside: still not clearly home
+      tag2.at(t('19:50'), move(HOME, 44)), // 16 m inside
+      tag2.at(t('19:52'), move(HOME, 44)),
     ], CURFEW)).toEqual([
       'opened curfew@Z-home 2026-11-23T19:05:00Z',
       'closed curfew@Z-home 2026-11-23T19:50:00Z',

@@ -92,7 +92,9 @@ describe('exclusion: polygon with a hole, circle zone', () => {
 
   it.each<[string, LatLon[], string[]]>([
     ['in the hole is outside', [ZX_CENTRE, move(ZX_CENTRE, 50)], []],
-    ['ring then hole: opens in the ring, closes on entering the hole', [FAR, RING, ZX_CENTRE, ZX_CENTRE],
+    // Debounced closing: the close is emitted once the subject has stayed in the hole closeAfterS
+    // (120 s, the fix at 10:04), at the first fix in the hole.
+    ['ring then hole: opens in the ring, closes on entering the hole', [FAR, RING, ZX_CENTRE, ZX_CENTRE, ZX_CENTRE],
       ['opened exclusion@Z-X 2026-11-23T10:01:00Z', 'closed exclusion@Z-X 2026-11-23T10:02:00Z']],
     ['hole then ring', [ZX_CENTRE, RING], ['opened exclusion@Z-X 2026-11-23T10:01:00Z']],
   ])('%s', (_name, path, expected) => {
@@ -109,7 +111,8 @@ describe('exclusion: polygon with a hole, circle zone', () => {
       tag.at(t('10:01'), move(C, 97)), // 3 m inside, accuracy 5: possible
       tag.at(t('10:02'), move(C, 0, 105)), // 5 m outside: not far enough to close
       tag.at(t('10:03'), move(C, -40)), // 60 m inside: confirmed
-      tag.at(t('10:04'), move(C, 0, -150)), // 50 m outside: closes
+      tag.at(t('10:04'), move(C, 0, -150)), // 50 m outside: the breach ended here…
+      tag.at(t('10:06'), move(C, 0, -150)), // …closed once it has lasted closeAfterS (120 s)
     ], undefined, true)).toEqual([
       'opened exclusion@Z-C 2026-11-23T10:01:00Z possible',
       'updated exclusion@Z-C 2026-11-23T10:03:00Z confirmed',
@@ -138,13 +141,16 @@ describe('exclusion: a layer condition', () => {
       tag.at(t('10:20'), [51.49, -0.115]), // outside everything
       tag.at(t('10:25'), [51.505, -0.095]), // L2
       tag.at(t('10:30'), [51.505, -0.075]), // Z-other: not in the layer
+      tag.at(t('10:35'), [51.505, -0.075]),
     ]);
+    // Debounced closing: each zone's close is emitted on the next fix (closeAfterS later) with
+    // `at` = the first fix clear of that zone, so a close can come after the next zone's open.
     expect(r.events.map((e) => [e.event, e.episodeId, e.zoneId, e.at])).toEqual([
       ['opened', 'S-1:c9:L1:2026-11-23T10:05:00Z', 'L1', '2026-11-23T10:05:00Z'],
       ['opened', 'S-1:c9:L3:2026-11-23T10:10:00Z', 'L3', '2026-11-23T10:10:00Z'],
       ['closed', 'S-1:c9:L1:2026-11-23T10:05:00Z', 'L1', '2026-11-23T10:15:00Z'],
-      ['closed', 'S-1:c9:L3:2026-11-23T10:10:00Z', 'L3', '2026-11-23T10:20:00Z'],
       ['opened', 'S-1:c9:L2:2026-11-23T10:25:00Z', 'L2', '2026-11-23T10:25:00Z'],
+      ['closed', 'S-1:c9:L3:2026-11-23T10:10:00Z', 'L3', '2026-11-23T10:20:00Z'],
       ['closed', 'S-1:c9:L2:2026-11-23T10:25:00Z', 'L2', '2026-11-23T10:30:00Z'],
     ]);
     for (const e of r.events) {
@@ -227,15 +233,20 @@ describe('exclusion_buffer: the warning band', () => {
       tag.at(t('10:05'), southOfX(100)),
       tag.at(t('10:10'), southOfX(-100)),
       tag.at(t('10:15'), southOfX(100)),
+      tag.at(t('10:17'), southOfX(100)),
       tag.at(t('10:20'), southOfX(400)),
+      tag.at(t('10:25'), southOfX(400)),
     ]);
+    // Debounced closing (closeAfterS 120 s): the exclusion closes at the first fix back in the
+    // band (10:15), emitted at 10:17, where the band episode opens; the band closes at 10:20,
+    // emitted at 10:25.
     expect(r.events.map((e) => `${e.event} ${e.episodeId} ${e.at} seq=${e.fix?.seq}`)).toEqual([
       'opened S-1:c1:exclusion_buffer:2026-11-23T10:05:00Z 2026-11-23T10:05:00Z seq=2',
       'closed S-1:c1:exclusion_buffer:2026-11-23T10:05:00Z 2026-11-23T10:10:00Z seq=3',
       'opened S-1:c1:2026-11-23T10:10:00Z 2026-11-23T10:10:00Z seq=3',
       'closed S-1:c1:2026-11-23T10:10:00Z 2026-11-23T10:15:00Z seq=4',
-      'opened S-1:c1:exclusion_buffer:2026-11-23T10:15:00Z 2026-11-23T10:15:00Z seq=4',
-      'closed S-1:c1:exclusion_buffer:2026-11-23T10:15:00Z 2026-11-23T10:20:00Z seq=5',
+      'opened S-1:c1:exclusion_buffer:2026-11-23T10:17:00Z 2026-11-23T10:17:00Z seq=5',
+      'closed S-1:c1:exclusion_buffer:2026-11-23T10:17:00Z 2026-11-23T10:20:00Z seq=6',
     ]);
     for (const e of r.events) {
       expect(e.zoneId).toBe('Z-X');
@@ -251,13 +262,14 @@ describe('exclusion_buffer: the warning band', () => {
       .toEqual(['opened exclusion@Z-X 2026-11-23T10:05:00Z']);
   });
 
-  it('leaving the band needs the hysteresis margin too (closes at ≥ bufferM + hysteresisM)', () => {
+  it('leaving the band needs the hysteresis margin too (closes at ≥ bufferM + hysteresisM + accuracy)', () => {
     const tag = new Tag('TAG-1');
     expect(trace(cfg, [
       tag.at(t('10:00'), southOfX(150)),
       tag.at(t('10:01'), southOfX(205)),
       tag.at(t('10:02'), southOfX(195)),
       tag.at(t('10:03'), southOfX(220)),
+      tag.at(t('10:05'), southOfX(220)), // closeAfterS later: closed at 10:03
     ])).toEqual([
       'opened exclusion_buffer@Z-X 2026-11-23T10:00:00Z',
       'closed exclusion_buffer@Z-X 2026-11-23T10:03:00Z',
@@ -293,6 +305,7 @@ describe('confidence', () => {
       tag.at(t('10:04'), southOfX(-3), { accuracy: 10 }), // possible again: nothing
       tag.at(t('10:05'), move(ZX_CENTRE, 20), { accuracy: 10 }), // confirmed again: nothing
       tag.at(t('10:06'), FAR),
+      tag.at(t('10:08'), FAR), // closeAfterS later: closed at 10:06, showing that fix
     ]);
     expect(r.events.map((e) => `${e.event} ${e.confidence} ${e.at} seq=${e.fix?.seq}`)).toEqual([
       'opened possible 2026-11-23T10:01:00Z seq=2',
@@ -316,18 +329,21 @@ describe('boundary drift', () => {
       'opened possible 2026-11-23T10:01:00Z',
     ]);
     // …and it closes once the subject is clearly away.
-    const r2 = run(config([subject([excl()])], [zoneX()]), [...fixes, tag.at(t('10:40'), southOfX(50))]);
+    const r2 = run(config([subject([excl()])], [zoneX()]), [...fixes, tag.at(t('10:40'), southOfX(50)), tag.at(t('10:42'), southOfX(50))]);
     expect(r2.events.map((e) => `${e.event} ${e.at}`)).toEqual([
       'opened 2026-11-23T10:01:00Z',
       'closed 2026-11-23T10:40:00Z',
     ]);
   });
 
-  it('hysteresisM is per condition: with 0, the same zig-zag opens and closes on every crossing', () => {
+  it('hysteresisM and closeAfterS are per condition: with 0 (and exact fixes), the same zig-zag opens and closes on every crossing', () => {
+    // Clearly safe = accuracy circle clear of the edge by hysteresisM: with accuracy 0 and
+    // hysteresisM 0 any fix outside is; with closeAfterS 0 it closes at once.
     const tag = new Tag('TAG-1');
     const fixes = [];
-    for (let i = 0; i < 6; i++) fixes.push(tag.at(Date.parse(t('10:00')) + i * 60_000, southOfX(i % 2 === 0 ? -5 : 5), { accuracy: 10 }));
-    expect(trace(config([subject([excl({ hysteresisM: 0 })])], [zoneX()]), fixes).map((s) => s.split(' ')[0])).toEqual([
+    for (let i = 0; i < 6; i++) fixes.push(tag.at(Date.parse(t('10:00')) + i * 60_000, southOfX(i % 2 === 0 ? -5 : 5), { accuracy: 0 }));
+    expect(trace(config([subject([excl({ hysteresisM: 0 })])], [zoneX()]), fixes).map((s) => s.split(' ')[0])).toEqual(['opened']);
+    expect(trace(config([subject([excl({ hysteresisM: 0, closeAfterS: 0 })])], [zoneX()]), fixes).map((s) => s.split(' ')[0])).toEqual([
       'opened', 'closed', 'opened', 'closed', 'opened', 'closed',
     ]);
   });

@@ -244,6 +244,7 @@ describe('severity follows the type and the subject\'s risk', () => {
     exclusion: ['medium', 'high', 'critical', 'critical'],
     exclusion_buffer: ['low', 'medium', 'high', 'high'],
     curfew: ['medium', 'medium', 'high', 'critical'],
+    inclusion: ['medium', 'medium', 'high', 'critical'],
     proximity: ['high', 'critical', 'critical', 'critical'],
     proximity_warning: ['high', 'high', 'high', 'critical'],
     tamper: ['high', 'high', 'critical', 'critical'],
@@ -259,6 +260,7 @@ describe('severity follows the type and the subject\'s risk', () => {
       { id: 'c1', type: 'exclusion', zone: 'Z-X', bufferM: 200 },
       { id: 'c2', type: 'curfew', zone: 'Z-home', graceS: 300, schedule: { windows: [{ days: ['mon'], start: '19:00', end: '07:00' }] } },
       { id: 'c3', type: 'proximity', victimDeviceId: 'VIC-1', distanceM: 500, warnM: 1000 },
+      { id: 'c4', type: 'inclusion', zone: 'Z-X' },
     ], extra);
     const tag = new Tag('TAG-1'), vic = new Tag('VIC-1');
     const r = run(config([s], [zoneX(), homeZone()], { noFixAfterS: 900, offlineAfterS: 1800 }), [

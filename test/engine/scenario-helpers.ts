@@ -203,7 +203,7 @@ export function trace(cfg: unknown, fixes: readonly object[] | string, types?: r
   return briefs(run(cfg, fixes).events, types, withConfidence);
 }
 
-export const LOCATION_TYPES = ['exclusion', 'exclusion_buffer', 'curfew', 'proximity', 'proximity_warning'] as const;
+export const LOCATION_TYPES = ['exclusion', 'exclusion_buffer', 'curfew', 'inclusion', 'proximity', 'proximity_warning'] as const;
 export const HEALTH_TYPES = ['tamper', 'battery_low', 'no_fix', 'device_offline'] as const;
 
 /**

@@ -22,16 +22,21 @@ describe('proximity', () => {
       vic.at(t('10:03'), fromP(300)),
       vic.at(t('10:04'), fromP(450)),
       vic.at(t('10:05'), fromP(800)),
-      vic.at(t('10:06'), fromP(2000)),
+      vic.at(t('10:07'), fromP(800)),
+      vic.at(t('10:08'), fromP(2000)),
+      vic.at(t('10:10'), fromP(2000)),
     ];
     const r = run(config([subject([prox()])]), [tag.at(t('10:00'), P), ...victim]);
+    // Debounced closing (closeAfterS 120 s): proximity ends at 10:05 (the first clearly safe
+    // reading), known at 10:07, where the warning opens (the victim still within warnM); the
+    // warning ends at 10:08, known at 10:10.
     expect(r.events.map((e) => `${e.event} ${e.episodeId} ${e.at}`)).toEqual([
       'opened S-1:c3:proximity_warning:2026-11-23T10:02:00Z 2026-11-23T10:02:00Z',
       'closed S-1:c3:proximity_warning:2026-11-23T10:02:00Z 2026-11-23T10:03:00Z',
       'opened S-1:c3:2026-11-23T10:03:00Z 2026-11-23T10:03:00Z',
       'closed S-1:c3:2026-11-23T10:03:00Z 2026-11-23T10:05:00Z',
-      'opened S-1:c3:proximity_warning:2026-11-23T10:05:00Z 2026-11-23T10:05:00Z',
-      'closed S-1:c3:proximity_warning:2026-11-23T10:05:00Z 2026-11-23T10:06:00Z',
+      'opened S-1:c3:proximity_warning:2026-11-23T10:07:00Z 2026-11-23T10:07:00Z',
+      'closed S-1:c3:proximity_warning:2026-11-23T10:07:00Z 2026-11-23T10:08:00Z',
     ]);
     const dist = [800, 300, 300, 800, 800, 2000];
     r.events.forEach((e, i) => {
@@ -59,6 +64,7 @@ describe('proximity', () => {
       tag.at(t('10:02'), move(V, -700)),
       tag.at(t('10:03'), move(V, -200)),
       tag.at(t('10:04'), move(V, -3000)),
+      tag.at(t('10:06'), move(V, -3000)), // closeAfterS later: closed at 10:04
     ]);
     expect(r.events.map((e) => `${e.event} ${e.type} ${e.at} seq=${e.fix?.seq} d=${e.distanceM}`)).toEqual([
       'opened proximity_warning 2026-11-23T10:02:00Z seq=2 d=700',
@@ -72,7 +78,7 @@ describe('proximity', () => {
   it('jumping straight from far to within distanceM opens only proximity; straight back out closes it with no warning', () => {
     const tag = new Tag('TAG-1'), vic = new Tag('VIC-1');
     expect(run(config([subject([prox()])]), [
-      tag.at(t('10:00'), P), vic.at(t('10:01'), fromP(3000)), vic.at(t('10:02'), fromP(100)), vic.at(t('10:03'), fromP(3000)),
+      tag.at(t('10:00'), P), vic.at(t('10:01'), fromP(3000)), vic.at(t('10:02'), fromP(100)), vic.at(t('10:03'), fromP(3000)), vic.at(t('10:05'), fromP(3000)),
     ]).events.map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual([
       'opened proximity 2026-11-23T10:02:00Z',
       'closed proximity 2026-11-23T10:03:00Z',

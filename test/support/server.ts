@@ -50,8 +50,14 @@ export function uniquePrefix(tag = 't'): string {
   return `${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Engine settings for the tests: health timers far away, so wall-clock ticks raise nothing. */
-export const ENGINE_SETTINGS = { offlineAfterS: 86_400, noFixAfterS: 86_400 };
+/**
+ * Engine settings for the tests: health timers far away, so wall-clock ticks raise nothing; and
+ * closing without the settle time (closeAfterS 0: an episode closes on the first clearly safe
+ * fix), so the service and delivery suites see an episode open and close within a few fixes
+ * seconds apart. The debounce itself is tested in test/engine (and test/server/inclusion.test.ts
+ * sets it per condition).
+ */
+export const ENGINE_SETTINGS = { offlineAfterS: 86_400, noFixAfterS: 86_400, closeAfterS: 0 };
 
 export function newRedis(url = REDIS_URL): Redis {
   const r = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });

@@ -19,7 +19,7 @@ export const EPISODE_ID_RE = /^[^:]+(?::[^:]+){1,3}:\d{4}-\d{2}-\d{2}T\d{2}:\d{2
 const AlertsQuery = z.object({
   team: QueryId.optional(),
   subject: QueryId.optional(),
-  type: z.enum(['exclusion', 'exclusion_buffer', 'curfew', 'proximity', 'proximity_warning', 'tamper', 'battery_low', 'no_fix', 'device_offline']).optional(),
+  type: z.enum(['exclusion', 'exclusion_buffer', 'curfew', 'inclusion', 'proximity', 'proximity_warning', 'tamper', 'battery_low', 'no_fix', 'device_offline']).optional(),
   severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
   state: z.enum(['open', 'closed', 'all']).default('open'),
   acknowledged: QueryBool.optional(),
