@@ -52,7 +52,7 @@ export function formatAlert(e: AlertEvent, term: Terminal, note: string): string
   const paintedEvent = e.event === 'opened' ? term.paint(event, 1) : e.event === 'closed' ? term.paint(event, 32) : event;
   const extras: string[] = [];
   if (e.zoneId !== undefined) extras.push(`zone ${e.zoneId}`);
-  if (e.distanceM !== undefined) extras.push(`${e.distanceM} m from victim`);
+  if (e.withinM !== undefined) extras.push(`within ${e.withinM} m of the victim`);
   if (e.fix === undefined) extras.push('(timer)');
   else if (e.fix.lat === undefined) extras.push('(heartbeat, no position)');
   if (e.late) extras.push('LATE');

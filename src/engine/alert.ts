@@ -22,8 +22,12 @@ export interface AlertEvent {
   at: string;
   /** The fix that triggered the event (a heartbeat has no position); absent for timers. */
   fix?: { seq: number; lat?: number; lon?: number; accuracy?: number };
-  /** proximity types: metres between subject and victim (never the victim's position). */
-  distanceM?: number;
+  /**
+   * proximity types, on `opened` and `updated`: the band the subject is in, as the condition's own
+   * threshold in metres (`distanceM` for proximity, `warnM` for proximity_warning): "within 500 m".
+   * Never the measured distance and never the victim's position.
+   */
+  withinM?: number;
   late: boolean;
 }
 

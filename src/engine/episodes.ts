@@ -114,7 +114,10 @@ function emit(
     team: cfg.team,
     at: formatTime(at),
     ...(shown === null ? {} : { fix: shown.hasPosition ? { seq: shown.seq, lat: shown.lat, lon: shown.lon, accuracy: accuracyOf(st, shown) } : { seq: shown.seq } }),
-    ...(distanceM === distanceM ? { distanceM: Math.round(distanceM) } : {}),
+    // Proximity: only the band the subject is in (the condition's own threshold), never metres:
+    // distances to 1 m from a subject walking past would locate the victim by least squares.
+    // A closing event says only that the subject left the band.
+    ...(distanceM === distanceM && event !== 'closed' && track !== null ? { withinM: ep.type === 'proximity' ? track.cond.distanceM : track.cond.distanceM + track.cond.warnBandM } : {}),
     late: ep.late,
   };
   st.out.push(e);

@@ -207,7 +207,12 @@ describe('lingering at distanceM from a moving victim', () => {
     expect(at).toBeGreaterThanOrEqual(leaveAt);
     expect(at).toBeLessThanOrEqual(after[0].emittedAt - 120_000);
     // Clearly safe: beyond distanceM + hysteresisM + both accuracies (at least 10 each).
-    expect(after[0].event.distanceM).toBeGreaterThanOrEqual(500 + H + 20);
+    // (Events carry no metres to the victim: measured here from the shown fix and the victim's
+    // latest position at that time.)
+    const shown = after[0].event.fix as { lat: number; lon: number };
+    const v = fixes.filter((f) => f.deviceId === 'VIC-1' && (typeof f.ts === 'number' ? f.ts : Date.parse(f.ts)) <= at).at(-1) as FixIn;
+    expect(haversine(shown.lat, shown.lon, v.lat as number, v.lon as number)).toBeGreaterThanOrEqual(500 + H + 20);
+    expect(after[0].event.withinM).toBeUndefined();
   });
 });
 

@@ -61,7 +61,7 @@ describe('replay is deterministic', () => {
       const events = out.trimEnd().split('\n').map((l) => JSON.parse(l));
       checkEpisodeInvariants(events);
       // one JSON object per line, keys in the contract's order
-      const order = ['episodeId', 'event', 'type', 'severity', 'confidence', 'subjectId', 'deviceId', 'conditionId', 'zoneId', 'team', 'at', 'fix', 'distanceM', 'late'];
+      const order = ['episodeId', 'event', 'type', 'severity', 'confidence', 'subjectId', 'deviceId', 'conditionId', 'zoneId', 'team', 'at', 'fix', 'withinM', 'late'];
       for (const e of events) {
         const keys = Object.keys(e);
         expect(keys).toEqual(order.filter((k) => keys.includes(k)));

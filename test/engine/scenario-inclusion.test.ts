@@ -224,16 +224,21 @@ describe('inclusion on a schedule: an appointment (Tuesdays 10:00–12:00 at the
     ]);
   });
 
-  it('the live clock: the deadline fires once the clock is past it, the window end closes', () => {
+  it('the live clock: the deadline fires once the clock is past it and timerWaitS (60 s) more, the window end closes', () => {
     const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
     const tag = new Tag('TAG-1');
     engine.advanceTo(Date.parse(tue('09:49')));
     engine.ingest(parseFix(tag.at(tue('09:50'), OUT)));
     engine.advanceTo(Date.parse(tue('10:10')));
     expect(engine.drain()).toEqual([]);
-    engine.advanceTo(Date.parse(tue('10:10:01')));
+    // A quiet device: fixes still in flight get timerWaitS to arrive before the deadline is judged.
+    engine.advanceTo(Date.parse(tue('10:11:00')));
+    expect(engine.drain()).toEqual([]);
+    engine.advanceTo(Date.parse(tue('10:11:01')));
     expect(engine.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['opened inclusion 2026-11-24T10:10:00Z']);
     engine.advanceTo(Date.parse(tue('12:00:01')));
+    expect(engine.drain()).toEqual([]);
+    engine.advanceTo(Date.parse(tue('12:01:01')));
     expect(engine.drain().map((e) => `${e.event} ${e.type} ${e.at}`)).toEqual(['closed inclusion 2026-11-24T12:00:00Z']);
   });
 

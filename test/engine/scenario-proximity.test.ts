@@ -38,15 +38,15 @@ describe('proximity', () => {
       'opened S-1:c3:proximity_warning:2026-11-23T10:07:00Z 2026-11-23T10:07:00Z',
       'closed S-1:c3:proximity_warning:2026-11-23T10:07:00Z 2026-11-23T10:08:00Z',
     ]);
-    const dist = [800, 300, 300, 800, 800, 2000];
-    r.events.forEach((e, i) => {
+    r.events.forEach((e) => {
       expect(e.conditionId).toBe('c3');
       expect(e.zoneId).toBeUndefined();
       expect(e.deviceId).toBe('TAG-1');
       // The subject's own fix is shown, never the victim's.
       expect(e.fix).toEqual({ seq: 1, lat: P[0], lon: P[1], accuracy: 5 });
-      expect(Number.isInteger(e.distanceM)).toBe(true);
-      expect(Math.abs((e.distanceM as number) - dist[i])).toBeLessThanOrEqual(2);
+      // Only the band, never metres (a walk-past would locate the victim): within distanceM for
+      // proximity, within warnM for the warning; a closing event says only that the band was left.
+      expect(e.withinM).toBe(e.event === 'closed' ? undefined : e.type === 'proximity' ? 500 : 1000);
     });
     expect(r.events.find((e) => e.type === 'proximity')?.severity).toBe('critical');
     expect(r.events.find((e) => e.type === 'proximity_warning')?.severity).toBe('high');
@@ -66,11 +66,11 @@ describe('proximity', () => {
       tag.at(t('10:04'), move(V, -3000)),
       tag.at(t('10:06'), move(V, -3000)), // closeAfterS later: closed at 10:04
     ]);
-    expect(r.events.map((e) => `${e.event} ${e.type} ${e.at} seq=${e.fix?.seq} d=${e.distanceM}`)).toEqual([
-      'opened proximity_warning 2026-11-23T10:02:00Z seq=2 d=700',
-      'closed proximity_warning 2026-11-23T10:03:00Z seq=3 d=200',
-      'opened proximity 2026-11-23T10:03:00Z seq=3 d=200',
-      'closed proximity 2026-11-23T10:04:00Z seq=4 d=3000',
+    expect(r.events.map((e) => `${e.event} ${e.type} ${e.at} seq=${e.fix?.seq} w=${e.withinM}`)).toEqual([
+      'opened proximity_warning 2026-11-23T10:02:00Z seq=2 w=1000',
+      'closed proximity_warning 2026-11-23T10:03:00Z seq=3 w=undefined',
+      'opened proximity 2026-11-23T10:03:00Z seq=3 w=500',
+      'closed proximity 2026-11-23T10:04:00Z seq=4 w=undefined',
     ]);
     expect(victimLeaks(r.raw, r.events, victim)).toEqual([]);
   });
@@ -175,10 +175,8 @@ describe('victim positions never leave the engine', () => {
         // Every position shown is one of the subject's own.
         expect(fixes.some((f) => f.lat === e.fix?.lat && f.lon === e.fix?.lon)).toBe(true);
       }
-      const v = victim.find((f) => f.ts === Date.parse(e.at));
-      if (v !== undefined && e.fix?.lat !== undefined && e.distanceM !== undefined) {
-        expect(Math.abs(e.distanceM - haversine(e.fix.lat, e.fix.lon as number, v.lat as number, v.lon as number))).toBeLessThanOrEqual(1);
-      }
+      // No metres at all, whoever's fix triggered the event: only the condition's thresholds.
+      expect(e.withinM === undefined || e.withinM === 500 || e.withinM === 1000).toBe(true);
     }
     expect(victimLeaks(r.raw, r.events, victim, fixes)).toEqual([]);
     checkEpisodeInvariants(r.events);
