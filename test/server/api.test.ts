@@ -445,7 +445,7 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
   });
 
   describe('privacy and deletion', () => {
-    it('never shows the victim\'s position: a proximity alert carries the distance only', async () => {
+    it('never shows the victim\'s position: a proximity alert carries its band only', async () => {
       const prox = { id: 'S-PX', deviceId: 'TAG-PX', team: 'iom-north', risk: 'medium', conditions: [{ id: 'c1', type: 'proximity', victimDeviceId: 'VIC-PX', distanceM: 500 }] };
       expect((await op('PUT', '/v1/subjects/S-PX', prox)).status).toBe(200);
       const victim: [number, number] = [51.4312345, -0.2212345];
@@ -457,8 +457,9 @@ describe('HTTP API: auth, roles, validation (real Redis)', () => {
         const r = await who('GET', `/v1/alerts/${enc(ep)}`);
         expect(r.status).toBe(200);
         expect(r.body.type).toBe('proximity');
-        expect(r.body.events[0].distanceM).toBeGreaterThan(50);
-        expect(r.body.events[0].distanceM).toBeLessThan(150);
+        // The band (the condition's distanceM), never the measured metres (security wave 2).
+        expect(r.body.events[0].withinM).toBe(500);
+        expect(r.body.events[0].distanceM).toBeUndefined();
         expect(r.text).not.toMatch(/51\.43123|-0\.22123/);
         expect(r.text).not.toContain('VIC-PX');
       }
