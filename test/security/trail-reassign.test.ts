@@ -3,6 +3,7 @@
 // another team's subject); a reissued tag does not carry its previous wearer's history; a
 // registered tag's fixes from before its first link are still the first subject's history.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodsOf } from '../../src/server/device-assignments.js';
 import {
   api, exclusionSubject, fix, INSIDE_X, startTestService, TOKENS, WsClient, zoneX, type TestService,
 } from '../support/server.js';
@@ -47,6 +48,18 @@ describe('trails after a device is reassigned (real Redis)', () => {
     expect(seqs(await op('GET', '/v1/subjects/S-SOUTH/trail'))).toEqual([3]);
   });
 
+  it('records the same through the bulk import', async () => {
+    const imp = async (subjects: unknown[]): Promise<void> => {
+      const r = await op('POST', '/v1/subjects', { subjects });
+      expect(r.body, JSON.stringify(r.body)).toMatchObject({ accepted: subjects.length, rejected: [] });
+    };
+    await imp([{ id: 'S-W2', deviceId: 'TAG-W2', team: 'iom-north', conditions: [{ id: 'c1', type: 'proximity', victimDeviceId: 'VIC2', distanceM: 500 }] }]);
+    expect(await ws.send(fix('VIC2', 1, base + 1000, INSIDE_X))).toEqual({ ack: [['VIC2', 1]] });
+    await imp([exclusionSubject('S-W2', 'TAG-W2', 'iom-north', 'Z-X')]);
+    await imp([exclusionSubject('S-SOUTH2', 'VIC2', 'iom-south', 'Z-X')]);
+    expect(seqs(await south('GET', '/v1/subjects/S-SOUTH2/trail'))).toEqual([]);
+  });
+
   it('does not carry a tag\'s previous wearer\'s fixes to the next; the previous wearer keeps them', async () => {
     await put('S1', exclusionSubject('S1', 'TAG-RE', 'iom-north', 'Z-X'));
     expect(await ws.send([fix('TAG-RE', 1, base + 1000, INSIDE_X), fix('TAG-RE', 2, base + 2000, INSIDE_X)])).toEqual({ ack: [['TAG-RE', 1], ['TAG-RE', 2]] });
@@ -70,5 +83,27 @@ describe('trails after a device is reassigned (real Redis)', () => {
     expect(await ws.send([fix('TAG-REG', 1, base + 1000, INSIDE_X), fix('TAG-REG', 2, base + 2000, INSIDE_X)])).toEqual({ ack: [['TAG-REG', 1], ['TAG-REG', 2]] });
     await put('S-REG', exclusionSubject('S-REG', 'TAG-REG', 'iom-north', 'Z-X'));
     expect(seqs(await north('GET', '/v1/subjects/S-REG/trail'))).toEqual([1, 2]);
+  });
+});
+
+describe('periodsOf (a device\'s assignment history → a subject\'s stretches of its trail)', () => {
+  const s = (subjectId: string, from: string) => ({ role: 'subject' as const, subjectId, from });
+  const v = (from: string) => ({ role: 'victim' as const, from });
+  const none = (from: string) => ({ role: 'none' as const, from });
+  it('a device without history is its current wearer\'s from the beginning, nobody else\'s', () => {
+    expect(periodsOf([], 'S', true)).toEqual([{ after: '0-0', to: '+' }]);
+    expect(periodsOf([], 'S', false)).toEqual([]);
+  });
+  it('the first wearer has what came before; a reissue splits the trail', () => {
+    expect(periodsOf([s('S1', '5-0'), s('S2', '9-0')], 'S1', false)).toEqual([{ after: '0-0', to: '9-0' }]);
+    expect(periodsOf([s('S1', '5-0'), s('S2', '9-0')], 'S2', true)).toEqual([{ after: '9-0', to: '+' }]);
+  });
+  it('an unassigned stretch goes to the next wearer, a victim period to nobody', () => {
+    const h = [v('1-0'), none('4-0'), s('S', '7-0'), none('8-0'), s('T', '9-0')];
+    expect(periodsOf(h, 'S', false)).toEqual([{ after: '4-0', to: '8-0' }]);
+    expect(periodsOf(h, 'T', true)).toEqual([{ after: '8-0', to: '+' }]);
+  });
+  it('a leading "none" ends an assignment from before histories: the next wearer starts there', () => {
+    expect(periodsOf([none('3-0'), s('S', '6-0')], 'S', true)).toEqual([{ after: '3-0', to: '+' }]);
   });
 });
