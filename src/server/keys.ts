@@ -14,6 +14,13 @@ export class Keys {
   get snapshot(): string { return `${this.p}:snapshot`; }
   /** stream per device: its accepted fixes (the trail) */
   trail(deviceId: string): string { return `${this.p}:trail:${deviceId}`; }
+  /**
+   * list per device: its assignment history, oldest first, JSON {role: "subject"|"victim"|"none",
+   * subjectId?, from}; `from` is the last trail stream id before the assignment (device-assignments.ts)
+   */
+  deviceAssignments(deviceId: string): string { return `${this.p}:device:${deviceId}:assignments`; }
+  /** set per subject: every device it has worn (its trail may span them) */
+  subjectDevices(subjectId: string): string { return `${this.p}:subject:${subjectId}:devices`; }
   /** set: devices with a trail (for retention sweeps) */
   get trailDevices(): string { return `${this.p}:trail-devices`; }
   /** hash per episode: opened/updated/closed event JSON, ack */

@@ -10,6 +10,7 @@ import type { EngineView } from '../engine-host.js';
 import { ApiError } from '../errors.js';
 import type { HttpContext } from './context.js';
 import { stageSubjectIndex } from '../collection-indexes.js';
+import { devicesOf, rolesOf, stageAssignments, subjectPeriods, type Role } from '../device-assignments.js';
 import { subjectList } from './lists.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
 
@@ -83,6 +84,18 @@ function withoutVictimDevices(subject: Record<string, unknown>): Record<string, 
   };
 }
 
+/** Orders two stream ids ("ms-seq"). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+/** XRANGE's exclusive lower bound: after the period's start id, and not before `startMs`. */
+function streamIdAfter(after: string, startMs: number): string {
+  return compareIds(after, `${startMs}-0`) >= 0 ? `(${after}` : `(${Math.max(0, startMs - 1)}-18446744073709551615`;
+}
+
 /** A query time: RFC 3339, or epoch milliseconds as digits. */
 const queryTime = (s: string): number => parseTime(/^\d+$/.test(s) ? Number(s) : s);
 
@@ -144,10 +157,17 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
   const route = routeOn(app, ctx.docs);
   subjectList(route, ctx);
   /** Stores a subject and applies it to the engine in one change. */
+  // Every subject write records the new role of each device it touches (device-assignments.ts).
   const save = async (subject: CompiledSubject, stored: Record<string, unknown>): Promise<void> => {
-    await ctx.host.change((e) => e.setSubject(subject), (m) => {
+    let roles = new Map<string, Role>();
+    await ctx.host.change((e) => {
+      const before = devicesOf(e.getSubject(subject.id));
+      e.setSubject(subject);
+      roles = rolesOf(e, new Set([...before, ...devicesOf(subject)]));
+    }, (m) => {
       m.hset(ctx.keys.subjects, subject.id, JSON.stringify(stored));
       stageSubjectIndex(m, ctx.keys, subject.id, { ...stored, id: subject.id });
+      stageAssignments(m, ctx.keys, roles);
     });
   };
   route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: SubjectBody, response: SubjectResponse }, async (req, _reply, { params, body, principal }) => {
@@ -168,9 +188,15 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
   route({ method: 'DELETE', url: '/v1/subjects/:id', summary: 'Delete a subject (open episodes close now)', roles: ['operator', 'admin'], params: IdParam, status: 204 }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
     if ((await ctx.redis.hexists(ctx.keys.subjects, params.id)) === 0) throw new ApiError('NOT_FOUND', noSubject(params.id));
-    await ctx.host.change((engine) => void engine.deleteSubject(params.id), (m) => {
+    let roles = new Map<string, Role>();
+    await ctx.host.change((engine) => {
+      const before = devicesOf(engine.getSubject(params.id));
+      engine.deleteSubject(params.id);
+      roles = rolesOf(engine, before);
+    }, (m) => {
       m.hdel(ctx.keys.subjects, params.id);
       stageSubjectIndex(m, ctx.keys, params.id, null);
+      stageAssignments(m, ctx.keys, roles);
     });
     await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
@@ -185,10 +211,20 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
     const deviceId = String(subject.deviceId);
     // Stream ids are arrival times, and a fix arrives after it is taken (bar clock skew).
     const start = Math.max(0, from - ctx.settings.ingestMaxFutureS * 1000);
-    const entries = await ctx.redis.xrange(ctx.keys.trail(deviceId), String(start), '+', 'COUNT', query.limit * 2);
+    // Only the fixes of the periods each device was this subject's: never a victim unit's, nor
+    // a previous or later wearer's (device-assignments.ts).
+    const entries: [string, string, string[]][] = [];
+    for (const [device, periods] of await subjectPeriods(ctx.redis, ctx.keys, params.id, deviceId)) {
+      for (const p of periods) {
+        const lower = streamIdAfter(p.after, start);
+        if (p.to !== '+' && compareIds(lower.slice(1), p.to) >= 0) continue;
+        const got = await ctx.redis.xrange(ctx.keys.trail(device), lower, p.to, 'COUNT', query.limit * 2);
+        for (const [id, fields] of got) entries.push([device, id, fields]);
+      }
+    }
     const features = [];
-    for (const [id, fields] of entries) {
-      const f = decodeFix(deviceId, fields);
+    for (const [device, id, fields] of entries) {
+      const f = decodeFix(device, fields);
       if (f.ts < from || f.ts > to) continue;
       features.push({
         type: 'Feature',
@@ -199,9 +235,9 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
           ...(f.strap >= 0 ? { strap: STRAP_NAMES[f.strap] } : {}),
         },
       });
-      if (features.length >= query.limit) break;
     }
     features.sort((a, b) => a.properties.ts.localeCompare(b.properties.ts));
+    features.splice(query.limit);
     await audit(ctx, 'trail.read', params.id, principal, { from: query.from ?? null, to: query.to ?? null, limit: query.limit });
     return { type: 'FeatureCollection', subjectId: params.id, deviceId, features };
   });
@@ -265,9 +301,13 @@ function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
       }
     });
     if (good.length > 0) {
+      let roles = new Map<string, Role>();
       await ctx.host.change(
         (e) => {
+          const touched = new Set<string>();
+          for (const g of good) for (const d of [...devicesOf(e.getSubject(g.subject.id)), ...devicesOf(g.subject)]) touched.add(d);
           for (const g of good) e.setSubject(g.subject);
+          roles = rolesOf(e, touched);
         },
         (m) => {
           for (let i = 0; i < good.length; i += 1000) {
@@ -276,6 +316,7 @@ function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
             m.hset(ctx.keys.subjects, ...args);
           }
           for (const g of good) stageSubjectIndex(m, ctx.keys, g.subject.id, { ...(g.stored as object), id: g.subject.id });
+          stageAssignments(m, ctx.keys, roles);
         },
       );
     }
