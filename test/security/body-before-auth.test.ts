@@ -100,7 +100,7 @@ function accordions(n: number, corners: number): string {
 }
 
 describe('a big bulk import is parsed and compiled off the event loop', () => {
-  it('/healthz answers within 200 ms throughout a large import', async () => {
+  it('/healthz keeps answering throughout a large import (no stall as long as the validation)', async () => {
     // Several seconds of validation (70 zones × ~70 ms); encoded before the clock starts (the
     // client runs in this process too, and must not be what stalls).
     const body = Buffer.from(accordions(70, 1000));
@@ -122,9 +122,10 @@ describe('a big bulk import is parsed and compiled off the event loop', () => {
     expect(r.status).toBe(200);
     expect(r.body.accepted).toBe(70);
     expect(polls).toBeGreaterThan(3);
-    // Before: one stall as long as the whole validation (seconds). The bound leaves room for this
-    // shared, loaded CI machine, where an idle service's worst poll is already ~100 ms.
-    expect(worst, `worst /healthz latency ${worst.toFixed(0)} ms over ${polls} polls`).toBeLessThan(250);
+    // Before: one stall as long as the whole validation (~4 s). The bound is a quarter of that, so
+    // the test cannot pass on the old code, yet leaves room for the suites running beside it on a
+    // shared 2-core machine (an idle service's worst poll there is already ~100–300 ms).
+    expect(worst, `worst /healthz latency ${worst.toFixed(0)} ms over ${polls} polls`).toBeLessThan(1000);
     // The zones are really there.
     expect((await api(t.url, 'GET', '/v1/zones/imp-69', { token: TOKENS.operator })).status).toBe(200);
   });
