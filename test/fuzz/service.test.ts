@@ -11,6 +11,7 @@
 // bug would stop a property at its first run, that property's generator steers around that one
 // input (documented at the option: `deepNotAt`, `deepOnOriginal`, ids <= 100 characters), so the
 // property still searches for everything else.
+import { poisoned } from '../../src/server/json-guard.js';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,22 +58,6 @@ const addressable = (id: string): boolean => wellFormed(id) && id.length > 0 && 
 /** JSON equality, ignoring key order and -0 vs 0 (the wire cannot tell them apart either). */
 const wire = (v: unknown): unknown => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(wire(a), wire(b));
-
-/** The body holds a key fastify's poisoning guard refuses: __proto__, or constructor.prototype. */
-function poisoned(root: unknown): boolean {
-  const stack = [root]; // iterative: values may be nested 10,000 deep
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (!Array.isArray(v)) {
-      if (Object.hasOwn(v, '__proto__')) return true;
-      const c = (v as Record<string, unknown>).constructor;
-      if (Object.hasOwn(v, 'constructor') && c !== null && typeof c === 'object' && Object.hasOwn(c, 'prototype')) return true;
-    }
-    stack.push(...Object.values(v));
-  }
-  return false;
-}
 
 describe('fuzz: live service (real Redis)', () => {
   let prefix: string;
