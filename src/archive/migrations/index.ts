@@ -1,0 +1,6 @@
+import { migration as archive } from './001-archive.js';
+
+export interface Migration { id: string; sql: string }
+
+/** Every migration, applied in this order once each (db.ts records them in schema_migrations). */
+export const MIGRATIONS: readonly Migration[] = [archive];
