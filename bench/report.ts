@@ -4,6 +4,7 @@
  * The section lies between <!-- bench:begin --> and <!-- bench:end -->.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeCharts } from './charts.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -100,9 +101,16 @@ if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
 }
 
+// The pictures (bench/charts.ts): drawn from the same files, linked here next to the tables.
+const drawn = await writeCharts(read);
+if (drawn.length > 0) {
+  out.push('### Pictures', '', 'Drawn by `npm run bench:report` from the same result files (Vega-Lite, rendered to SVG).', '');
+  for (const c of drawn) out.push(`![${c.title}](docs/bench/${c.file}.svg)`, '');
+}
+
 const readme = readFileSync('README.md', 'utf8');
 const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
