@@ -96,6 +96,14 @@ if (apiList !== null) {
   out.push('');
 }
 
+const postgis = read('postgis');
+if (postgis !== null) {
+  const s = postgis.summary as Json;
+  const c = (postgis.config ?? {}) as Json;
+  out.push('### Engine against PostGIS — `npm run bench:postgis`', '', `${machine(postgis)}; ${String(postgis.env?.postgis ?? 'PostGIS').split(' ').slice(0, 2).join(' ')} on PostgreSQL 15, same machine.`, '',
+    `The replay's national input (${n(c.subjects)} subjects, ${n(c.zones)} zones with 200 m buffers and shared layers, ${n(c.conditions)} conditions) and ${n(s.fixes)} fixes, in one run: the engine with its full rules evaluated them in **${n(s.engineSeconds, 2)} s**; PostGIS, as one batch spatial join with GiST indexes evaluating the predicates alone (no schedules, episodes or debounce), in **${n(s.postgisSeconds, 1)} s**: **${n(s.ratio, 1)}x** (${n(s.ratioWithLoads, 1)}x counting the engine's configuration compile and PostGIS's table load and index build). Target ≥ 50x: ${mark(s.ratio >= 50)}.`, '');
+}
+
 const trail = read('trail');
 if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
@@ -113,4 +121,4 @@ const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
