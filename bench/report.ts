@@ -100,7 +100,7 @@ const postgis = read('postgis');
 if (postgis !== null) {
   const s = postgis.summary as Json;
   const c = (postgis.config ?? {}) as Json;
-  out.push('### Engine against PostGIS — `npm run bench:postgis`', '', `${machine(postgis)}; ${String(postgis.env?.postgis ?? 'PostGIS').split(' ').slice(0, 2).join(' ')} on PostgreSQL 15, same machine.`, '',
+  out.push('### Engine against PostGIS — `npm run bench:postgis`', '', `${machine(postgis)}; PostGIS ${/\d+\.\d+(\.\d+)?/.exec(String(postgis.env?.postgis ?? ''))?.[0] ?? '?'} on PostgreSQL 15, same machine.`, '',
     `The replay's national input (${n(c.subjects)} subjects, ${n(c.zones)} zones with 200 m buffers and shared layers, ${n(c.conditions)} conditions) and ${n(s.fixes)} fixes, in one run: the engine with its full rules evaluated them in **${n(s.engineSeconds, 2)} s**; PostGIS, as one batch spatial join with GiST indexes evaluating the predicates alone (no schedules, episodes or debounce), in **${n(s.postgisSeconds, 1)} s**: **${n(s.ratio, 1)}x** (${n(s.ratioWithLoads, 1)}x counting the engine's configuration compile and PostGIS's table load and index build). Target ≥ 50x: ${mark(s.ratio >= 50)}.`, '');
 }
 

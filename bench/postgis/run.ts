@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     const file = writeResults('postgis', {
       generatedAt: new Date().toISOString(),
       command: 'npm run bench:postgis',
-      env: { ...env, loadAverage: load0, postgres: (await db.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v, postgis: (await db.query<{ v: string }>('SELECT postgis_full_version() AS v')).rows[0]!.v.slice(0, 60) },
+      env: { ...env, loadAverage: load0, postgres: (await db.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v, postgis: (await db.query<{ v: string }>('SELECT postgis_lib_version() AS v')).rows[0]!.v },
       summary: { fixes: stream.n, engineSeconds, postgisSeconds, ratio, ratioWithLoads },
       targets: [{ target: 'engine (full rules) vs PostGIS (predicates only)', goal: `>= ${TARGET_RATIO}x`, result: `${ratio.toFixed(1)}x`, pass: ratio >= TARGET_RATIO }],
       config: { seed: SEED, subjects: SUBJECTS, fixes: FIXES, startLocal: START_LOCAL, zones: world.counts.zones, conditions: world.counts.conditions, proximityLookbackS: PROXIMITY_LOOKBACK_S },
