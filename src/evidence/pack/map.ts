@@ -57,7 +57,12 @@ function niceMetres(target: number): number {
   return p;
 }
 
-export function layoutMap(doc: Pick<PackDocument, 'map' | 'positions'>, width: number, height: number): MapLayout {
+/**
+ * `labelH` is the height of a number label in box units (the renderer's font size): labels that
+ * would overlap one already placed are left off (bold positions are placed first, then the rest
+ * in time order), so the map stays legible where a person stood still.
+ */
+export function layoutMap(doc: Pick<PackDocument, 'map' | 'positions'>, width: number, height: number, labelH = 8): MapLayout {
   const { map, positions } = doc;
   // Metres per projected unit at a latitude: R·cos(lat).
   const lats = [...positions.map((p) => p.lat), ...map.areas.map((a) => (a.kind === 'circle' ? a.lat : a.polygons[0]?.[0]?.[0]?.[1] ?? 0)), ...(map.marker ? [map.marker.lat] : [])];
@@ -92,8 +97,24 @@ export function layoutMap(doc: Pick<PackDocument, 'map' | 'positions'>, width: n
   const step = positions.length <= MAX_LABELS ? 1 : Math.ceil(positions.length / MAX_LABELS);
   const fixes = positions.map((p, i) => {
     const [x, y] = trail[i];
-    return { no: p.no, x, y, r: (p.accuracyM / unitM) * s, highlight: p.highlight, labelled: step === 1 || p.highlight || i % step === 0 || i === positions.length - 1 };
+    return { no: p.no, x, y, r: (p.accuracyM / unitM) * s, highlight: p.highlight, labelled: false };
   });
+  // Labels sit up and right of their point: [x + 3, y - labelH, width by digits, labelH].
+  const placed: number[][] = [];
+  // Bold positions first, then the first and the last, then the rest in time order.
+  const ends = fixes.filter((f, i) => !f.highlight && (i === 0 || i === fixes.length - 1));
+  const order = [...fixes.filter((f) => f.highlight), ...ends, ...fixes.filter((f, i) => !f.highlight && i !== 0 && i !== fixes.length - 1 && (step === 1 || i % step === 0))];
+  let skipped = fixes.length - order.length;
+  for (const f of order) {
+    const w = String(f.no).length * labelH * 0.6 + 2;
+    const box = [f.x + 2, f.y - labelH - 1, f.x + 2 + w, f.y];
+    if (!f.highlight && placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) {
+      skipped++;
+      continue;
+    }
+    placed.push(box);
+    f.labelled = true;
+  }
   const metresPerUnit = unitM / s;
   const barM = niceMetres(metresPerUnit * width * 0.22);
   const marker = map.marker ? (() => { const [x, y] = px(map.marker.lon, map.marker.lat); return { x, y, label: map.marker.label }; })() : null;
@@ -102,6 +123,6 @@ export function layoutMap(doc: Pick<PackDocument, 'map' | 'positions'>, width: n
     scaleBar: { x: 12, y: height - 16, lengthPx: barM / metresPerUnit, label: barM >= 1000 ? `${barM / 1000} km` : `${barM} m` },
     north: { x: width - 22, y: 14, size: 18 },
     metresPerUnit,
-    note: step === 1 ? null : `${positions.length} positions: every ${step}th number and the bold positions are printed on the map; every position is in the table.`,
+    note: skipped === 0 ? null : `${skipped} of ${positions.length} numbers are left off the map where they would overlap others (or to keep it legible); every position is in the table.`,
   };
 }

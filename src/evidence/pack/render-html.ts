@@ -50,7 +50,7 @@ const f1 = (n: number): string => n.toFixed(1);
 
 /** The map as inline SVG (presentation attributes only: no style attributes, so the CSP holds). */
 export function mapSvg(doc: PackDocument, width = 720, height = 500): string {
-  const m = layoutMap(doc, width, height);
+  const m = layoutMap(doc, width, height, 10);
   const out: string[] = [];
   out.push(`<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(doc.map.caption)}">`);
   out.push(`<defs><clipPath id="frame"><rect x="0" y="0" width="${width}" height="${height}"/></clipPath></defs>`);
@@ -77,6 +77,20 @@ export function mapSvg(doc: PackDocument, width = 720, height = 500): string {
   out.push(`<text x="${n.x}" y="${n.y + n.size + 12}" font-size="11" font-weight="bold" text-anchor="middle" font-family="Helvetica, Arial, sans-serif">N</text>`);
   out.push(`<rect x="${b.x}" y="${b.y - 4}" width="${f1(b.lengthPx / 2)}" height="5" fill="#111"/><rect x="${f1(b.x + b.lengthPx / 2)}" y="${b.y - 4}" width="${f1(b.lengthPx / 2)}" height="5" fill="#fff" stroke="#111" stroke-width="1"/>`);
   out.push(`<text x="${f1(b.x + b.lengthPx + 6)}" y="${b.y + 1}" font-size="10" font-family="Helvetica, Arial, sans-serif">${esc(b.label)}</text>`);
+  const legend: [string, string][] = [
+    ['trail (order of positions)', '<path d="M0,0h16" stroke="#1864ab" stroke-width="1.6"/>'],
+    ['position and its number', '<circle cx="8" cy="0" r="2.4" fill="#1864ab"/>'],
+    ['position an event or match refers to', '<circle cx="8" cy="0" r="3.6" fill="#e8590c"/>'],
+    ['accuracy circle', '<circle cx="8" cy="0" r="5" fill="none" stroke="#1c7ed6"/>'],
+  ];
+  const first = doc.map.areas[0];
+  if (first !== undefined) {
+    const c = first.role === 'crime' ? '#d9480f' : '#c92a2a';
+    legend.push([first.role === 'crime' ? 'search radius around the crime location' : first.label, `<rect x="2" y="-4" width="12" height="8" fill="${c}" fill-opacity="0.15" stroke="${c}"/>`]);
+  }
+  out.push(`<g transform="translate(8,8)"><rect width="${Math.max(...legend.map(([t]) => t.length)) * 5.6 + 34}" height="${legend.length * 14 + 8}" fill="#fff" fill-opacity="0.85" stroke="#999" stroke-width="0.5"/>`);
+  legend.forEach(([t, sym], i) => out.push(`<g transform="translate(6,${12 + i * 14})">${sym}<text x="24" y="3.5" font-size="10" font-family="Helvetica, Arial, sans-serif">${esc(t)}</text></g>`));
+  out.push('</g>');
   out.push(`<rect x="0.5" y="0.5" width="${width - 1}" height="${height - 1}" fill="none" stroke="#666"/>`);
   out.push('</svg>');
   return out.join('');
@@ -112,7 +126,8 @@ export function renderHtml(doc: PackDocument): string {
 
   h.push('<h2>Map</h2>');
   h.push(mapSvg(doc));
-  h.push(`<p class="caption">${esc(doc.map.caption)} Web Mercator projection; north is up; the scale bar is true at the centre of the map. Numbers match the positions table.</p>`);
+  const note = layoutMap(doc, 720, 500, 10).note;
+  h.push(`<p class="caption">${esc(doc.map.caption)} Web Mercator projection; north is up; the scale bar is true at the centre of the map. Numbers match the positions table.${note === null ? '' : ` ${esc(note)}`}</p>`);
 
   h.push('<h2>Positions</h2>');
   h.push(`<table><thead><tr>${[...POSITION_COLUMNS, doc.relationHeading].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>`);

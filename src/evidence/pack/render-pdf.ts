@@ -101,12 +101,12 @@ class Writer {
   box(text: string, ok: boolean): void {
     const pdf = this.pdf;
     pdf.font('Helvetica-Bold').fontSize(10);
-    const h = pdf.heightOfString(pdfSafe(text), { width: WIDTH - 16 }) + 12;
+    const h = pdf.heightOfString(pdfSafe(text), { width: WIDTH - 16 }) + 10;
     this.room(h + 4);
     const y = pdf.y;
     const color = ok ? '#1b7f3b' : '#b00020';
     pdf.rect(LEFT, y, WIDTH, h).lineWidth(1.5).strokeColor(color).stroke();
-    pdf.fillColor(color).text(pdfSafe(text), LEFT + 8, y + 6, { width: WIDTH - 16 });
+    pdf.fillColor(color).text(pdfSafe(text), LEFT + 8, y + 7, { width: WIDTH - 16 });
     pdf.fillColor('#111');
     pdf.x = LEFT;
     pdf.y = y + h + 6;
@@ -114,7 +114,7 @@ class Writer {
 }
 
 function drawMap(pdf: Pdf, doc: PackDocument, x0: number, y0: number, w: number, h: number): string | null {
-  const m = layoutMap(doc, w, h);
+  const m = layoutMap(doc, w, h, 7);
   const X = (x: number): number => x0 + x, Y = (y: number): number => y0 + y;
   pdf.save();
   pdf.rect(x0, y0, w, h).fillColor('#fbfbf8').fill();
@@ -160,6 +160,24 @@ function drawMap(pdf: Pdf, doc: PackDocument, x0: number, y0: number, w: number,
   pdf.rect(X(b.x), Y(b.y - 4), b.lengthPx / 2, 4).fillColor('#111').fill();
   pdf.rect(X(b.x + b.lengthPx / 2), Y(b.y - 4), b.lengthPx / 2, 4).lineWidth(0.8).fillAndStroke('#ffffff', '#111');
   pdf.font('Helvetica').fontSize(8).fillColor('#111').text(pdfSafe(b.label), X(b.x + b.lengthPx + 5), Y(b.y - 6), { lineBreak: false });
+  // Legend, top left.
+  const areaColor = doc.map.areas[0]?.role === 'crime' ? '#d9480f' : '#c92a2a';
+  const items: [string, (x: number, y: number) => void][] = [
+    ['trail (order of positions)', (x, y) => { pdf.moveTo(x, y).lineTo(x + 14, y).lineWidth(1.1).strokeColor('#1864ab').stroke(); }],
+    ['position and its number', (x, y) => { pdf.circle(x + 7, y, 1.8).fillColor('#1864ab').fill(); }],
+    ['position an event or match refers to', (x, y) => { pdf.circle(x + 7, y, 2.8).fillColor('#e8590c').fill(); }],
+    ['accuracy circle', (x, y) => { pdf.circle(x + 7, y, 4).lineWidth(0.6).strokeColor('#1c7ed6').stroke(); }],
+    ...(doc.map.areas.length > 0 ? [[doc.map.areas[0].role === 'crime' ? 'search radius around the crime location' : doc.map.areas[0].label, (x: number, y: number) => { pdf.rect(x + 2, y - 3.5, 10, 7).lineWidth(1).fillOpacity(0.15).fillAndStroke(areaColor, areaColor).fillOpacity(1); }] as [string, (x: number, y: number) => void]] : []),
+  ];
+  pdf.font('Helvetica').fontSize(6.5);
+  const legendW = Math.max(...items.map(([t]) => pdf.widthOfString(pdfSafe(t)))) + 26;
+  pdf.rect(x0 + 6, y0 + 6, legendW, items.length * 10 + 6).fillOpacity(0.85).fillColor('#ffffff').fill().fillOpacity(1);
+  pdf.rect(x0 + 6, y0 + 6, legendW, items.length * 10 + 6).lineWidth(0.4).strokeColor('#999').stroke();
+  items.forEach(([t, sym], i) => {
+    const y = y0 + 14 + i * 10;
+    sym(x0 + 9, y);
+    pdf.font('Helvetica').fontSize(6.5).fillColor('#111').text(pdfSafe(t), x0 + 28, y - 3, { lineBreak: false });
+  });
   pdf.rect(x0, y0, w, h).lineWidth(0.8).strokeColor('#666').stroke();
   pdf.x = LEFT;
   pdf.y = y0 + h + 4;
@@ -194,7 +212,7 @@ export function renderPdf(doc: PackDocument): Promise<Buffer> {
   }
   pdf.y += 4;
   w.box(doc.reproducibility.line, doc.reproducibility.ok);
-  const mapH = Math.min(360, LIMIT - pdf.y - 40);
+  const mapH = Math.min(430, LIMIT - pdf.y - 44);
   if (mapH < 220) pdf.addPage();
   const note = drawMap(pdf, doc, LEFT, pdf.y, WIDTH, mapH < 220 ? 420 : mapH);
   w.para(`${doc.map.caption} Web Mercator projection; north is up; the scale bar is true at the centre of the map. Numbers match the positions table.${note === null ? '' : ` ${note}`}`, 7.5, 'Helvetica', '#333');
