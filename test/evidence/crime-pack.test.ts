@@ -1,6 +1,6 @@
 // A crime-match pack from a hand-built reviewed match (the crime-matching routes build the same
 // input at merge time): the same renderers as an alert pack, read back with pdftotext.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { crimeMatchPack, renderHtml, renderPdf, type CrimeMatchPackInput } from '../../src/evidence/pack/index.js';
 import { pdfPage, pdfText, squash } from './pdf-tools.js';
@@ -67,6 +67,7 @@ describe('crime-match evidence pack', () => {
       mkdirSync(process.env.PACK_SAMPLE_DIR, { recursive: true });
       copyFileSync(pdfPage(pdf, 1, 80), `${process.env.PACK_SAMPLE_DIR}/crime-page-1.png`);
       copyFileSync(pdfPage(pdf, 2, 80), `${process.env.PACK_SAMPLE_DIR}/crime-page-2.png`);
+      writeFileSync(`${process.env.PACK_SAMPLE_DIR}/crime.html`, html);
     }
   });
 

@@ -21,7 +21,9 @@ thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
 th { background: #eee; }
 tr.hl td { font-weight: bold; background: #fff4d6; }
-table.ids th { width: 28%; background: #f6f6f6; }
+table.ids td:first-child { width: 22%; font-weight: bold; white-space: nowrap; background: #f6f6f6; }
+table.pos td { white-space: nowrap; }
+table.pos td:last-child { white-space: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .repro { border: 2px solid; padding: 6px 8px; margin: 10px 0; font-weight: bold; }
 .repro.ok { border-color: #1b7f3b; color: #145c2b; }
@@ -88,6 +90,7 @@ export function mapSvg(doc: PackDocument, width = 720, height = 500): string {
     const c = first.role === 'crime' ? '#d9480f' : '#c92a2a';
     legend.push([first.role === 'crime' ? 'search radius around the crime location' : first.label, `<rect x="2" y="-4" width="12" height="8" fill="${c}" fill-opacity="0.15" stroke="${c}"/>`]);
   }
+  if (doc.map.marker !== undefined) legend.push(['crime location', '<path d="M3,-5L13,5M3,5L13,-5" stroke="#000" stroke-width="2"/>']);
   out.push(`<g transform="translate(8,8)"><rect width="${Math.max(...legend.map(([t]) => t.length)) * 5.6 + 34}" height="${legend.length * 14 + 8}" fill="#fff" fill-opacity="0.85" stroke="#999" stroke-width="0.5"/>`);
   legend.forEach(([t, sym], i) => out.push(`<g transform="translate(6,${12 + i * 14})">${sym}<text x="24" y="3.5" font-size="10" font-family="Helvetica, Arial, sans-serif">${esc(t)}</text></g>`));
   out.push('</g>');
@@ -130,7 +133,7 @@ export function renderHtml(doc: PackDocument): string {
   h.push(`<p class="caption">${esc(doc.map.caption)} Web Mercator projection; north is up; the scale bar is true at the centre of the map. Numbers match the positions table.${note === null ? '' : ` ${esc(note)}`}</p>`);
 
   h.push('<h2>Positions</h2>');
-  h.push(`<table><thead><tr>${[...POSITION_COLUMNS, doc.relationHeading].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>`);
+  h.push(`<table class="pos"><thead><tr>${[...POSITION_COLUMNS, doc.relationHeading].map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>`);
   for (const p of doc.positions) {
     const cells = positionCells(p);
     h.push(`<tr${p.highlight ? ' class="hl"' : ''}>${cells.map((c, i) => `<td${i === 0 || (i >= 3 && i <= 6) ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`);

@@ -168,6 +168,7 @@ function drawMap(pdf: Pdf, doc: PackDocument, x0: number, y0: number, w: number,
     ['position an event or match refers to', (x, y) => { pdf.circle(x + 7, y, 2.8).fillColor('#e8590c').fill(); }],
     ['accuracy circle', (x, y) => { pdf.circle(x + 7, y, 4).lineWidth(0.6).strokeColor('#1c7ed6').stroke(); }],
     ...(doc.map.areas.length > 0 ? [[doc.map.areas[0].role === 'crime' ? 'search radius around the crime location' : doc.map.areas[0].label, (x: number, y: number) => { pdf.rect(x + 2, y - 3.5, 10, 7).lineWidth(1).fillOpacity(0.15).fillAndStroke(areaColor, areaColor).fillOpacity(1); }] as [string, (x: number, y: number) => void]] : []),
+    ...(doc.map.marker !== undefined ? [['crime location', (x: number, y: number) => { pdf.moveTo(x + 4, y - 3).lineTo(x + 10, y + 3).moveTo(x + 4, y + 3).lineTo(x + 10, y - 3).lineWidth(1.4).strokeColor('#000').stroke(); }] as [string, (x: number, y: number) => void]] : []),
   ];
   pdf.font('Helvetica').fontSize(6.5);
   const legendW = Math.max(...items.map(([t]) => pdf.widthOfString(pdfSafe(t)))) + 26;
