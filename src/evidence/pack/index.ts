@@ -5,3 +5,4 @@ export { crimeMatchPack } from './crime-pack.js';
 export type { CrimeMatchPackInput, PackDocument, PackFix } from './model.js';
 export { HTML_CSP, renderHtml } from './render-html.js';
 export { renderPdf } from './render-pdf.js';
+export { renderInWorker } from './render-worker.js';

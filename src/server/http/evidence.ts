@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { parseSettings } from '../../engine/config.js';
-import { buildAlertPack, HTML_CSP, renderHtml, renderPdf } from '../../evidence/pack/index.js';
+import { buildAlertPack, HTML_CSP, renderInWorker } from '../../evidence/pack/index.js';
 import { roleName } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { EPISODE_ID_RE } from './alerts.js';
@@ -53,9 +53,9 @@ export const evidence: ResourcePlugin = async (app, ctx) => {
     const file = `evidence-pack-${episodeId.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
     if (query.format === 'html') {
       reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).header('content-disposition', `inline; filename="${file}.html"`);
-      return renderHtml(doc);
+      return renderInWorker(doc, 'html');
     }
     reply.type('application/pdf').header('content-disposition', `attachment; filename="${file}.pdf"`);
-    return renderPdf(doc);
+    return renderInWorker(doc, 'pdf');
   });
 };
