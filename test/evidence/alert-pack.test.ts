@@ -119,8 +119,10 @@ describe('alert-episode evidence packs from the archive (real PostgreSQL/PostGIS
     expect(doc.positions.some((p) => p.relation === 'within 500 m of protected person')).toBe(true);
     expect(doc.positions.some((p) => p.relation === 'within 1,000 m of protected person')).toBe(true);
     const html = renderHtml(doc);
-    const text = pdfText(await renderPdf(doc));
+    const pdf = await renderPdf(doc);
+    const text = pdfText(pdf);
     const json = JSON.stringify(doc);
+    if (process.env.PACK_SAMPLE_DIR !== undefined) copyFileSync(pdfPage(pdf, 1, 80), `${process.env.PACK_SAMPLE_DIR}/proximity-page-1.png`);
     for (const out of [html, text, json]) {
       for (const v of [VICTIM.lat, VICTIM.lon]) {
         for (const digits of [4, 5, 6]) expect(out).not.toContain(v.toFixed(digits));

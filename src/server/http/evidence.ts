@@ -1,7 +1,8 @@
+import type { FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
 import { parseSettings } from '../../engine/config.js';
-import { buildAlertPack, HTML_CSP, renderInWorker } from '../../evidence/pack/index.js';
+import { buildAlertPack, HTML_CSP, renderInWorker, type PackDocument } from '../../evidence/pack/index.js';
 import { roleName } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { EPISODE_ID_RE } from './alerts.js';
@@ -50,12 +51,18 @@ export const evidence: ResourcePlugin = async (app, ctx) => {
     await audit(ctx, 'alert.evidence-pack', episodeId, principal, {
       purpose: query.purpose, format: query.format, digest: doc.digest, reproduced: doc.reproducibility.ok, positions: doc.positions.length,
     });
-    const file = `evidence-pack-${episodeId.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
-    if (query.format === 'html') {
-      reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).header('content-disposition', `inline; filename="${file}.html"`);
-      return renderInWorker(doc, 'html');
-    }
-    reply.type('application/pdf').header('content-disposition', `attachment; filename="${file}.pdf"`);
-    return renderInWorker(doc, 'pdf');
+    return sendPack(reply, doc, query.format, episodeId);
   });
 };
+
+/**
+ * Renders a pack (off the event loop) and sets the answer's headers: the PDF as an attachment,
+ * the HTML inline under a CSP that allows only its own stylesheet. The crime-match routes send
+ * their packs (crimeMatchPack) through this too.
+ */
+export function sendPack(reply: FastifyReply, doc: PackDocument, format: 'pdf' | 'html', reference: string): Promise<Buffer> {
+  const file = `evidence-pack-${reference.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120)}`;
+  if (format === 'html') reply.type('text/html; charset=utf-8').header('content-security-policy', HTML_CSP).header('content-disposition', `inline; filename="${file}.html"`);
+  else reply.type('application/pdf').header('content-disposition', `attachment; filename="${file}.pdf"`);
+  return renderInWorker(doc, format);
+}
