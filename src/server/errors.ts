@@ -15,6 +15,8 @@ export const API_ERRORS = {
   ALERT_CLAIMED: { status: 409, meaning: 'someone else is working the alert (details.claim); an operator may take it with force' },
   DECISION_LIMIT: { status: 409, meaning: 'the alert already holds the most decisions kept per alert (100)' },
   RESEND_UNAVAILABLE: { status: 409, meaning: 'the dead-lettered delivery is no longer held and cannot be rebuilt' },
+  ARCHIVE_OFF: { status: 409, meaning: 'the evidence archive is off (DATABASE_URL is not set); evidence packs are made from the archive' },
+  EPISODE_NOT_ARCHIVED: { status: 404, meaning: 'the alert exists but is not in the archive yet (the copier has not reached it); try again shortly' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },

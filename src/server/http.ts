@@ -8,6 +8,7 @@ import { ApiError } from './errors.js';
 import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
 import { devices } from './http/devices.js';
+import { evidence } from './http/evidence.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
 import { isAckLimited, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
@@ -33,7 +34,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, evidence];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token
@@ -107,7 +108,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     reply.header('cache-control', 'no-store');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
-    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // A route may send a narrower policy of its own (the evidence pack's HTML allows its inline stylesheet).
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
   });
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     // Refused attempts by a known token (403, 404) are audited: probing is itself evidence.

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
+import { openArchiveDb } from '../archive/db.js';
 import type { AlertEvent } from '../engine/alert.js';
 import { AuditLog } from './audit.js';
 import { TokenTable } from './auth.js';
@@ -107,9 +108,23 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   });
 
   const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
-  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog }, log);
+  // The evidence archive (PostgreSQL/PostGIS): on when DATABASE_URL is set; migrations run here.
+  let archive: Awaited<ReturnType<typeof openArchiveDb>> | null = null;
+  if (settings.databaseUrl !== undefined) {
+    try {
+      archive = await openArchiveDb({ url: settings.databaseUrl, schema: settings.archiveSchema });
+    } catch (e) {
+      host.halt();
+      redis.disconnect();
+      bullConnection.disconnect();
+      throw new Error(`evidence archive: cannot open PostgreSQL (DATABASE_URL): ${(e as Error).message}`);
+    }
+    log.info({ schema: settings.archiveSchema }, 'evidence archive on (PostgreSQL)');
+  } else log.info({}, 'evidence archive off (DATABASE_URL is not set): evidence packs are unavailable');
+  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog, archive }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
+    await archive?.end();
     redis.disconnect();
     bullConnection.disconnect();
     throw e;
@@ -164,6 +179,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await bounded(host.snapshot());
       await bounded(outbox.close(), 2000);
       await bounded(app.close());
+      if (archive !== null) await bounded(archive.end(), 2000);
       await bounded(redis.quit(), 1000);
       redis.disconnect();
       await bounded(bullConnection.quit(), 1000);

@@ -39,6 +39,11 @@ export const EnvSchema = z.object({
   /** Engine settings (contract section 2 "settings"), as JSON. */
   ENGINE_SETTINGS: text('{}'),
   LOG_LEVEL: text('info'),
+  // --- evidence archive (PostgreSQL/PostGIS) ---
+  /** PostgreSQL connection string of the archive; unset: the archive is off. */
+  DATABASE_URL: z.string().optional(),
+  /** Schema holding the archive's tables. */
+  ARCHIVE_SCHEMA: text('iom'),
   // --- ingest ---
   /** Largest WebSocket ingest message. */
   INGEST_MAX_MESSAGE_BYTES: int('INGEST_MAX_MESSAGE_BYTES', 1 << 20, 1024),
@@ -143,6 +148,10 @@ export interface ServiceSettings {
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
+  /** DATABASE_URL: the archive's PostgreSQL; undefined = the archive is off. */
+  databaseUrl: string | undefined;
+  /** ARCHIVE_SCHEMA. */
+  archiveSchema: string;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -175,6 +184,8 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     auditRetentionS: e.AUDIT_RETENTION_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
+    databaseUrl: e.DATABASE_URL === '' ? undefined : e.DATABASE_URL,
+    archiveSchema: e.ARCHIVE_SCHEMA,
     ...overrides,
   };
 }
