@@ -1,4 +1,5 @@
-import { severityOf, type Severity } from './alert.js';
+import { severityOf, type AlertType, type Severity } from './alert.js';
+import type { Risk } from './config.js';
 import { STRAP_NAMES, STRAP_NONE } from './fix.js';
 import type { DeviceState, EngineState, Slot, SubjectState, Track } from './state.js';
 
@@ -28,15 +29,24 @@ export interface DeviceStatus {
 
 const RANK: Record<Severity, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
-/** One device's status, or null if the engine does not know it. */
+/** One device's status (a fresh record), or null if the engine does not know it. */
 export function deviceStatus(st: EngineState, deviceId: string): DeviceStatus | null {
   const d = st.devices.get(deviceId);
-  return d === undefined ? null : statusOf(st, d);
+  return d === undefined ? null : fill(st, d, blank(), { tsMs: NaN, lat: NaN, lon: NaN, accuracy: NaN });
 }
 
-/** Visits every device the engine knows (worn tags, watched victim units, registered devices). */
-export function eachDeviceStatus(st: EngineState, visit: (s: DeviceStatus) => void): void {
-  for (const d of st.devices.values()) visit(statusOf(st, d));
+/**
+ * Visits every device the engine knows (worn tags, watched victim units, registered devices),
+ * or only those worn by `team`'s subjects. The record passed is reused for the next device
+ * (20,000 devices make no garbage): copy what you keep.
+ */
+export function eachDeviceStatus(st: EngineState, visit: (s: DeviceStatus) => void, team: string | null = null): void {
+  const scratch = blank();
+  const fix = { tsMs: NaN, lat: NaN, lon: NaN, accuracy: NaN };
+  for (const d of st.devices.values()) {
+    if (team !== null && (d.subject === null || d.subject.cfg.team !== team)) continue;
+    visit(fill(st, d, scratch, fix));
+  }
 }
 
 /** The team of the subject wearing the device, or null (cheap: for per-fix counting). */
@@ -45,44 +55,54 @@ export function teamOfDevice(st: EngineState, deviceId: string): string | null {
   return s === undefined || s === null ? null : s.cfg.team;
 }
 
-function statusOf(st: EngineState, d: DeviceState): DeviceStatus {
+function blank(): DeviceStatus {
+  return { deviceId: '', subjectId: null, team: null, watchedAsVictim: false, lastHeardMs: -Infinity, battery: NaN, strap: null, lastFix: null, openAlerts: 0, maxSeverity: null };
+}
+
+function fill(st: EngineState, d: DeviceState, out: DeviceStatus, fix: NonNullable<DeviceStatus['lastFix']>): DeviceStatus {
   const s = d.subject;
   const last = d.lastFix;
-  const battery = d.lastBattery === d.lastBattery ? d.lastBattery : (last?.battery ?? NaN);
   const strapCode = d.lastStrap !== STRAP_NONE ? d.lastStrap : (last?.strap ?? STRAP_NONE);
-  const out: DeviceStatus = {
-    deviceId: d.id,
-    subjectId: s === null ? null : s.cfg.id,
-    team: s === null ? null : s.cfg.team,
-    watchedAsVictim: st.watchers.has(d.id),
-    lastHeardMs: d.lastHeardMs,
-    battery,
-    strap: strapCode === STRAP_NONE ? null : STRAP_NAMES[strapCode],
-    lastFix: last === null ? null : { tsMs: last.ts, lat: last.lat, lon: last.lon, accuracy: last.accuracy },
-    openAlerts: 0,
-    maxSeverity: null,
-  };
+  out.deviceId = d.id;
+  out.subjectId = s === null ? null : s.cfg.id;
+  out.team = s === null ? null : s.cfg.team;
+  out.watchedAsVictim = st.watchers.has(d.id);
+  out.lastHeardMs = d.lastHeardMs;
+  out.battery = d.lastBattery === d.lastBattery ? d.lastBattery : (last?.battery ?? NaN);
+  out.strap = strapCode === STRAP_NONE ? null : STRAP_NAMES[strapCode];
+  if (last === null) out.lastFix = null;
+  else {
+    fix.tsMs = last.ts;
+    fix.lat = last.lat;
+    fix.lon = last.lon;
+    fix.accuracy = last.accuracy;
+    out.lastFix = fix;
+  }
+  out.openAlerts = 0;
+  out.maxSeverity = null;
   if (s !== null) countOpen(s, out);
   return out;
 }
 
 function countOpen(s: SubjectState, out: DeviceStatus): void {
   const risk = s.cfg.effectiveRisk;
-  const slot = (x: Slot | null): void => {
-    if (x === null) return;
-    if (x.open !== null) add(x.open.type);
-    if (x.late !== null) add(x.late.type);
-  };
-  const add = (type: Slot['type']): void => {
-    out.openAlerts++;
-    const sev = severityOf(type, risk);
-    if (out.maxSeverity === null || RANK[sev] > RANK[out.maxSeverity]) out.maxSeverity = sev;
-  };
-  const track = (t: Track): void => {
-    slot(t.breach);
-    slot(t.warn);
-  };
-  for (const t of s.tracks) if (t !== null) track(t);
-  for (const m of s.layerTracks) if (m !== null) for (const t of m.values()) track(t);
-  for (const h of s.healthSlots) slot(h);
+  for (const t of s.tracks) if (t !== null) countTrack(t, risk, out);
+  for (const m of s.layerTracks) if (m !== null) for (const t of m.values()) countTrack(t, risk, out);
+  for (const h of s.healthSlots) countSlot(h, risk, out);
+}
+
+function countTrack(t: Track, risk: Risk, out: DeviceStatus): void {
+  countSlot(t.breach, risk, out);
+  if (t.warn !== null) countSlot(t.warn, risk, out);
+}
+
+function countSlot(x: Slot, risk: Risk, out: DeviceStatus): void {
+  if (x.open !== null) countEpisode(x.open.type, risk, out);
+  if (x.late !== null) countEpisode(x.late.type, risk, out);
+}
+
+function countEpisode(type: AlertType, risk: Risk, out: DeviceStatus): void {
+  out.openAlerts++;
+  const sev = severityOf(type, risk);
+  if (out.maxSeverity === null || RANK[sev] > RANK[out.maxSeverity]) out.maxSeverity = sev;
 }

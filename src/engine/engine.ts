@@ -119,9 +119,12 @@ export class Engine {
     return deviceStatus(this.st, deviceId);
   }
 
-  /** Visits the status of every device the engine knows (victim units included: callers filter). */
-  eachDeviceStatus(visit: (s: DeviceStatus) => void): void {
-    eachDeviceStatus(this.st, visit);
+  /**
+   * Visits the status of every device the engine knows (victim units included: callers filter),
+   * or of those worn by `team`'s subjects. The record is reused between calls: copy what you keep.
+   */
+  eachDeviceStatus(visit: (s: DeviceStatus) => void, team: string | null = null): void {
+    eachDeviceStatus(this.st, visit, team);
   }
 
   /** The team of the subject wearing the device, or null. */

@@ -62,10 +62,8 @@ function opsSummary(app: Parameters<ResourcePlugin>[0], ctx: HttpContext, route:
     const heardAfter = now - ctx.host.view.settings.offlineAfterS * 1000;
     let connectedTags = 0;
     ctx.host.view.eachDeviceStatus((d) => {
-      if (d.lastHeardMs < heardAfter || isVictimUnit(d, victims)) return;
-      if (team !== null && d.team !== team) return;
-      connectedTags++;
-    });
+      if (d.lastHeardMs >= heardAfter && !isVictimUnit(d, victims)) connectedTags++;
+    }, team);
     const rate = ctx.metrics.fixRate.perSecond(team, now);
     return {
       at: formatTime(now),

@@ -90,12 +90,14 @@ export const positions: ResourcePlugin = async (app, ctx) => {
     const victims = await registeredVictimUnits(ctx);
     const now = ctx.host.now();
     const staleBefore = now - ctx.settings.positionStaleS * 1000;
+    // Plain objects through JSON.stringify: measured 4x faster than writing the JSON text by
+    // hand with 20,000 tags (template strings joined); test/server/positions-scale.test.ts
+    // prints the figure.
     const out: z.output<typeof PositionDoc>[] = [];
     if (!empty) {
       ctx.host.view.eachDeviceStatus((d) => {
         const f = d.lastFix;
         if (f === null || isVictimUnit(d, victims)) return;
-        if (team !== null && d.team !== team) return;
         if (bbox !== null && (f.lon < bbox[0] || f.lat < bbox[1] || f.lon > bbox[2] || f.lat > bbox[3])) return;
         out.push({
           deviceId: d.deviceId,
@@ -111,7 +113,7 @@ export const positions: ResourcePlugin = async (app, ctx) => {
           openAlerts: d.openAlerts,
           maxSeverity: d.maxSeverity,
         });
-      });
+      }, team);
     }
     await auditRead(principal, out.length);
     return { positions: out, at: formatTime(now) };
