@@ -1,6 +1,6 @@
 /**
  * `npm run demo` without `--url`: everything the demo needs, started here and stopped on exit.
- * A Redis (the one on 127.0.0.1:6379 if it answers, else a private redis-server, as `npm start`
+ * A Redis (REDIS_URL; else the one on 127.0.0.1:6379 if it answers, else a private redis-server, as `npm start`
  * does: ../server/local-redis.ts), then the compiled service with its delivery workers
  * (`node dist/src/server/main.js`, its own process group so Ctrl-C reaches only the demo, which
  * then stops it), under a key prefix of its own and with tokens made for this run only.
@@ -64,8 +64,8 @@ function anyFreePort(): Promise<number> {
 
 export async function startLocalService(o: LocalServiceOptions): Promise<LocalService> {
   let redisChild: ChildProcess | null = null;
-  let redisUrl = 'redis://127.0.0.1:6379';
-  if (!(await redisAnswers('127.0.0.1', 6379))) {
+  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (process.env.REDIS_URL === undefined && !(await redisAnswers('127.0.0.1', 6379))) {
     const p = await privateRedis();
     redisChild = p.child;
     redisUrl = p.url;
