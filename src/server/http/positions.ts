@@ -84,9 +84,9 @@ export const positions: ResourcePlugin = async (app, ctx) => {
   }, async (_req, _reply, { query, principal }) => {
     const own = teamOf(principal);
     const bbox = query.bbox === undefined ? null : parseBbox(query.bbox);
-    // A team asking for another team's tags gets none (its resources are missing, not forbidden).
+    // As with the lists: a team may not ask for another team's (403); without ?team= its own applies.
+    if (own !== null && query.team !== undefined && query.team !== own) throw new ApiError('FORBIDDEN', `team ${own} may not read team ${query.team}'s positions`);
     const team = own ?? query.team ?? null;
-    const empty = own !== null && query.team !== undefined && query.team !== own;
     const victims = await registeredVictimUnits(ctx);
     const now = ctx.host.now();
     const staleBefore = now - ctx.settings.positionStaleS * 1000;
@@ -94,27 +94,25 @@ export const positions: ResourcePlugin = async (app, ctx) => {
     // hand with 20,000 tags (template strings joined); test/server/positions-scale.test.ts
     // prints the figure.
     const out: z.output<typeof PositionDoc>[] = [];
-    if (!empty) {
-      ctx.host.view.eachDeviceStatus((d) => {
-        const f = d.lastFix;
-        if (f === null || isVictimUnit(d, victims)) return;
-        if (bbox !== null && (f.lon < bbox[0] || f.lat < bbox[1] || f.lon > bbox[2] || f.lat > bbox[3])) return;
-        out.push({
-          deviceId: d.deviceId,
-          subjectId: d.subjectId,
-          team: d.team,
-          ts: formatTime(f.tsMs),
-          lat: f.lat,
-          lon: f.lon,
-          accuracy: f.accuracy === f.accuracy ? f.accuracy : null,
-          battery: d.battery === d.battery ? d.battery : null,
-          strap: d.strap,
-          stale: f.tsMs < staleBefore,
-          openAlerts: d.openAlerts,
-          maxSeverity: d.maxSeverity,
-        });
-      }, team);
-    }
+    ctx.host.view.eachDeviceStatus((d) => {
+      const f = d.lastFix;
+      if (f === null || isVictimUnit(d, victims)) return;
+      if (bbox !== null && (f.lon < bbox[0] || f.lat < bbox[1] || f.lon > bbox[2] || f.lat > bbox[3])) return;
+      out.push({
+        deviceId: d.deviceId,
+        subjectId: d.subjectId,
+        team: d.team,
+        ts: formatTime(f.tsMs),
+        lat: f.lat,
+        lon: f.lon,
+        accuracy: f.accuracy === f.accuracy ? f.accuracy : null,
+        battery: d.battery === d.battery ? d.battery : null,
+        strap: d.strap,
+        stale: f.tsMs < staleBefore,
+        openAlerts: d.openAlerts,
+        maxSeverity: d.maxSeverity,
+      });
+    }, team);
     await auditRead(principal, out.length);
     return { positions: out, at: formatTime(now) };
   });
