@@ -95,6 +95,8 @@ log(`  baseline (JSON text by hand):     ${r.text.toFixed(1)} ms  (${(r.text / r
 log(`  one team of ${TEAMS} (${N / TEAMS} tags):     ${r.team.toFixed(1)} ms`);
 log(`  (sink ${sinkValue()})`);
 writeResults('positions', {
-  node: process.version, cpu, loadAvg1m: os.loadavg()[0], tags: N, runs: RUNS, bytes,
+  generatedAt: new Date().toISOString(),
+  env: { node: process.version, cpu, logicalCpus: os.cpus().length, loadAverage: os.loadavg() },
+  tags: N, runs: RUNS, bytes,
   summary: { routeMedianMs: r.route, baselineTextMedianMs: r.text, ratio: r.text / r.route, teamMedianMs: r.team },
 });

@@ -69,7 +69,7 @@ export type Position = z.output<typeof PositionDoc>;
 /**
  * The positions to show: each device with a position fix that is not a victim unit, of `team`
  * (null: all) and inside `bbox` (null: anywhere), as plain objects. Plain objects for
- * JSON.stringify rather than JSON text written by hand: with 20,000 tags the text is about 4x
+ * JSON.stringify rather than JSON text written by hand: with 20,000 tags the text is 4-6x
  * slower (template strings joined), `npm run bench:positions`.
  */
 export function collectPositions(
