@@ -66,7 +66,8 @@ export async function startLocalService(o: LocalServiceOptions): Promise<LocalSe
   let redisChild: ChildProcess | null = null;
   let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (process.env.REDIS_URL === undefined && !(await redisAnswers('127.0.0.1', 6379))) {
-    const p = await privateRedis();
+    // Its own process group too (a Ctrl-C must not take Redis away before the service stops).
+    const p = await privateRedis(undefined, true);
     redisChild = p.child;
     redisUrl = p.url;
   }
