@@ -97,7 +97,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     const raw = await ctx.redis.hget(ctx.keys.devices, id);
     return raw === null ? null : (JSON.parse(raw) as Device);
   };
-  route({ method: 'GET', url: '/v1/devices', summary: 'Registered devices by id, filtered (kind, status) and searched (q: prefix of id or serial); a team sees the devices its subjects wear', roles: ['operator', 'admin', 'team'], query: DevicesQuery }, async (_req, _reply, { query, principal }) => {
+  route({ method: 'GET', url: '/v1/devices', summary: 'Registered devices by id, filtered (kind, status) and searched (q: prefix of id or serial); a team sees the devices its subjects wear', roles: ['operator', 'admin', 'team'], query: DevicesQuery, response: z.object({ devices: z.array(DeviceDoc), total: z.number().int(), nextCursor: z.string().nullable() }) }, async (_req, _reply, { query, principal }) => {
     const team = teamOf(principal);
     const facets: [string, string][] = [];
     if (query.kind !== undefined) facets.push(['kind', query.kind]);
