@@ -109,6 +109,13 @@ if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
 }
 
+const positions = read('positions');
+if (positions !== null) {
+  const s = positions.summary as Json;
+  out.push('### Console map positions — `npm run bench:positions`', '', `${machine(positions)}.`, '',
+    `The work of one \`GET /v1/positions\` after its Redis read, with ${n(positions.tags)} tags (${n(positions.bytes / 1048576, 1)} MiB of JSON): ${n(s.routeMedianMs, 1)} ms (median); the same answer written as JSON text by hand, the baseline, ${n(s.baselineTextMedianMs, 1)} ms (${n(s.ratio, 1)}x); one team's ${n(positions.tags / 40)} tags ${n(s.teamMedianMs, 1)} ms.`, '');
+}
+
 // The pictures (bench/charts.ts): drawn from the same files, linked here next to the tables.
 const drawn = await writeCharts(read);
 if (drawn.length > 0) {
@@ -121,4 +128,4 @@ const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);

@@ -13,14 +13,22 @@ import { CITIES } from './city.js';
 import type { FixInput } from '../engine/fix.js';
 import { Fleet } from './fleet.js';
 import { IngestSocket } from './ingest-socket.js';
+import { startLocalService, type LocalService } from './local-service.js';
 import { BREACH_ALERT, BREACH_STORY, buildScenario, type Person } from './scenario.js';
 import { addHours, formatDuration, londonDateTime, londonHHMM, londonTime, SimClock } from './sim-clock.js';
 
 const HELP = `npm run demo -- [options]
 
 A simulated fleet of electronic-monitoring tags walking, cycling and driving around a UK city,
-streamed to a running iom-geofence service; the alerts it raises are printed as they open and
-close, under a progress line. It needs the service running (npm start) and an operator token.
+streamed to the iom-geofence service; the alerts it raises are printed as they open and close,
+under a progress line, and fill the monitoring console.
+
+Without --url (and IOM_URL unset) the demo starts everything itself: a Redis (the one on
+127.0.0.1:6379 if it answers, else a private redis-server), the service with its delivery
+workers on port 8080 (or a free one), and tokens made for this run only: an operator token and
+one team token per demo team. It prints the console's address and the tokens, then runs rounds
+of the fleet until Ctrl-C; at the end it stops the service and deletes the run's keys.
+With --url it uses a running service (npm start) and an operator token (--token).
 
 Each subject gets a curfew address (a circle, curfew from the simulated evening), most an
 exclusion zone around a victim's address (a circle or a street block, with a 200 m warning
@@ -29,23 +37,28 @@ breach: walk into the exclusion zone, stay out past curfew, go looking for the v
 strap, run the battery flat, shield the tag so it has no GPS fix. Everyone else behaves.
 
 Options
-  --url URL            the service (default $IOM_URL or http://127.0.0.1:8080)
-  --token TOKEN        operator token: creates zones and subjects, reads the alert stream
-                       (default $IOM_TOKEN)
+  --url URL            a running service (default $IOM_URL; neither: start one, see above)
+  --token TOKEN        with --url: operator token: creates zones and subjects, reads the alert
+                       stream (default $IOM_TOKEN)
   --ingest-token TOKEN token for WS /v1/ingest (default: --token; operator may ingest)
+  --port N             without --url: the port of the service started (default 8080, or a free one)
+  --rounds N           without --url: rounds of the fleet, each a new population (default 0:
+                       until Ctrl-C); the round before the last is removed as a new one starts
   --tags N             subjects, each wearing a tag (default 300); victims' devices come on top
-  --minutes N          simulated minutes to run (default 120)
-  --speed X            simulated seconds per real second (default 60: a minute a second)
+  --minutes N          simulated minutes to run (default 120; without --url 60 per round)
+  --speed X            simulated seconds per real second (default 60; without --url 30)
   --city NAME          ${Object.keys(CITIES).join(' | ')} (default leeds)
   --breaches N         subjects scripted to breach (default: 3 % of --tags, at least 6)
   --batch N            most fixes per ingest message (default 250; the service takes 1000)
   --seed N             the same seed gives the same people and the same breaches (default 1)
-  --offline-after-s S  the service's settings.offlineAfterS (default 1800, the service default)
-  --keep               leave the zones and subjects in the service afterwards (default: delete)
+  --offline-after-s S  the service's settings.offlineAfterS (default 1800, the service default;
+                       without --url the service started gets 86400)
+  --keep               leave the zones and subjects in the service afterwards (default: delete;
+                       without --url: keep the run's keys in Redis)
   --help               this text
 
 Time. Fixes carry simulated time, one per tag per simulated minute. The service refuses a fix
-stamped more than 300 s ahead of its own clock, so the simulation must never run ahead of real
+stamped more than 30 s ahead of its own clock, so the simulation must never run ahead of real
 time: it starts in the past, at now − minutes × (speed − 1) / speed, and catches up with the real
 clock exactly as it ends. The curfew starts 55 % of the way through the run.
 The service runs its timers (device_offline after offlineAfterS of silence, curfew deadlines) on
@@ -54,19 +67,24 @@ When that lead exceeds offlineAfterS (e.g. the default 120 minutes at 60x: 118 m
 30), the service sees every tag as silent and opens device_offline for it, closed by the tag's
 next fix. The demo counts those and does not print them. For a clean long run, start the
 service with ENGINE_SETTINGS='{"offlineAfterS":86400}' and pass --offline-after-s 86400, or keep
-minutes × (1 − 1/speed) under 30 (e.g. --minutes 30 --speed 600).
+minutes × (1 − 1/speed) under 30 (e.g. --minutes 30 --speed 600). Without --url the demo starts
+its service so (and with timerWaitS and POSITION_STALE_S covering the lead).
 
 Ctrl-C stops early (a second Ctrl-C quits at once); a summary follows either way.
 
-Example
+Examples
+  npm run demo                                    # everything, with the console's address printed
   API_TOKENS="demo-operator-token-123456=operator" PORT=18090 npm start &
   npm run demo -- --url http://127.0.0.1:18090 --token demo-operator-token-123456 --minutes 30 --speed 600
 `;
 
 interface Options {
-  url: string;
+  /** null: start a service here (no --url, no IOM_URL). */
+  url: string | null;
   token: string;
   ingestToken: string;
+  port: number;
+  rounds: number;
   tags: number;
   minutes: number;
   speed: number;
@@ -80,11 +98,15 @@ interface Options {
 
 class UsageError extends Error {}
 
+/** Without --url the service started here gets this offlineAfterS (see --help, "Time"). */
+const SELF_OFFLINE_AFTER_S = 86_400;
+
 function options(argv: string[]): Options | null {
   const { values } = parseArgs({
     args: argv,
     options: {
       url: { type: 'string' }, token: { type: 'string' }, 'ingest-token': { type: 'string' },
+      port: { type: 'string' }, rounds: { type: 'string' },
       tags: { type: 'string' }, minutes: { type: 'string' }, speed: { type: 'string' }, city: { type: 'string' },
       breaches: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' },
       'offline-after-s': { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -100,29 +122,40 @@ function options(argv: string[]): Options | null {
     }
     return v;
   };
-  const url = values.url ?? process.env.IOM_URL ?? 'http://127.0.0.1:8080';
-  try {
-    new URL(url);
-  } catch {
-    throw new UsageError(`--url must be a URL like http://127.0.0.1:8080, got ${JSON.stringify(url)}`);
+  const url = values.url ?? process.env.IOM_URL ?? null;
+  if (url !== null) {
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(`--url must be a URL like http://127.0.0.1:8080, got ${JSON.stringify(url)}`);
+    }
+  } else if (values.token !== undefined || values['ingest-token'] !== undefined) {
+    throw new UsageError('--token is for a service already running: pass --url too (without --url the demo starts its own service and makes its own tokens)');
   }
-  const token = values.token ?? process.env.IOM_TOKEN ?? '';
-  if (token === '') throw new UsageError('an operator token is needed: --token TOKEN or IOM_TOKEN (npm start prints one when API_TOKENS is unset)');
+  if (url !== null && (values.port !== undefined || values.rounds !== undefined)) throw new UsageError('--port and --rounds are for the service the demo starts itself: drop --url (and IOM_URL)');
+  const token = url === null ? '' : values.token ?? process.env.IOM_TOKEN ?? '';
+  if (url !== null && token === '') throw new UsageError('an operator token is needed with --url: --token TOKEN or IOM_TOKEN (npm start prints one when API_TOKENS is unset)');
   const tags = num('tags', values.tags, 300, 1, 100_000);
   const city = (values.city ?? 'leeds').toLowerCase();
   if (CITIES[city] === undefined) throw new UsageError(`--city must be one of ${Object.keys(CITIES).join(', ')}, got ${JSON.stringify(values.city)}`);
+  const self = url === null;
   return {
     url, token, ingestToken: values['ingest-token'] ?? token, tags,
-    minutes: num('minutes', values.minutes, 120, 5, 1440),
-    speed: num('speed', values.speed, 60, 1, 100_000, false),
+    port: num('port', values.port, 0, 1, 65_535),
+    rounds: num('rounds', values.rounds, 0, 0, 1_000_000),
+    minutes: num('minutes', values.minutes, self ? 60 : 120, 5, 1440),
+    speed: num('speed', values.speed, self ? 30 : 60, 1, 100_000, false),
     city,
     breaches: num('breaches', values.breaches, Math.min(tags, Math.max(6, Math.round(tags * 0.03))), 0, tags),
     batch: num('batch', values.batch, 250, 1, 1000),
     seed: num('seed', values.seed, 1, 0, 2 ** 31),
-    offlineAfterS: num('offline-after-s', values['offline-after-s'], 1800, 1, 10 ** 9),
+    offlineAfterS: num('offline-after-s', values['offline-after-s'], self ? SELF_OFFLINE_AFTER_S : 1800, 1, 10 ** 9),
     keep: values.keep === true,
   };
 }
+
+/** Ctrl-C: the first stops the round (summary and clean-up follow), a second quits at once. */
+const ctl = { stopping: false, interrupted: false };
 
 async function main(): Promise<number> {
   let o: Options | null;
@@ -136,7 +169,13 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  process.on('SIGINT', () => {
+    if (ctl.interrupted) process.exit(130);
+    ctl.interrupted = true;
+    ctl.stopping = true;
+  });
   const term = new Terminal();
+  if (o.url === null) return selfHosted(o, term);
   const api = new ApiClient(o.url, o.token);
 
   // --- is the service there, and does the token work? ----------------------------------------
@@ -144,12 +183,79 @@ async function main(): Promise<number> {
     await api.get('/readyz');
   } catch (e) {
     const err = e as ApiRequestError;
-    if (err.code === 'NETWORK') process.stderr.write(`demo: no service answers at ${o.url}. Start one (npm start) or pass --url.\n`);
+    if (err.code === 'NETWORK') process.stderr.write(`demo: no service answers at ${o.url}. Start one (npm start), pass the right --url, or drop --url and IOM_URL to let the demo start one.\n`);
     else if (err.status === 401) process.stderr.write(`demo: the service at ${o.url} does not accept this token (${err.message}).\n`);
     else process.stderr.write(`demo: the service at ${o.url} is not ready: ${err.message}\n`);
     return 1;
   }
+  return (await runRound(o, o.url, api, term, { seed: o.seed, keep: o.keep, self: false })).code;
+}
 
+/** The four teams of a demo city: by the quarter the subject lives in (scenario.ts). */
+function teamsOf(city: string): string[] {
+  return ['northwest', 'northeast', 'southwest', 'southeast'].map((q) => `iom-${city}-${q}`);
+}
+
+/**
+ * No --url: start Redis, the service and its workers here with tokens for this run, print where
+ * the console is, then run rounds of the fleet until Ctrl-C (or --rounds), each a new population;
+ * the round before the last is removed as a new one starts, so the map shows the live round and
+ * the one before it. At the end the service stops and the run's keys are deleted (--keep: kept).
+ */
+async function selfHosted(o: Options, term: Terminal): Promise<number> {
+  const leadS = Math.ceil((o.minutes * 60 * (o.speed - 1)) / o.speed);
+  const teams = teamsOf(o.city);
+  term.line('starting Redis (if none answers on 127.0.0.1:6379), the service and its delivery worker ...');
+  let svc: LocalService;
+  try {
+    svc = await startLocalService({
+      port: o.port, teams,
+      // Simulated time trails the service's clock by up to the lead: timers wait for it (a tag's
+      // own next fix fires them in simulated time), a trailing fix is not "stale" for it, and
+      // device_offline does not fire for tags that are still reporting (see --help, "Time").
+      engineSettings: { offlineAfterS: o.offlineAfterS, timerWaitS: leadS + 60 },
+      positionStaleS: leadS + 900,
+    });
+  } catch (e) {
+    process.stderr.write(`demo: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const banner = (): void => {
+    term.line('');
+    term.line(term.paint(`Console: ${svc.url}/console  operator token: ${svc.operatorToken}`, 1));
+    for (const [team, token] of svc.teamTokens) term.line(`  team token (${team}): ${token}`);
+    term.line(term.paint('  (demo tokens: generated for this run only; they stop working when the demo stops)', 2));
+    term.line(term.paint(`  service log: ${svc.logPath}`, 2));
+    term.line('');
+  };
+  banner();
+  const api = new ApiClient(svc.url, svc.operatorToken);
+  const kept: RoundResult[] = [];
+  let code = 0;
+  for (let round = 1; !ctl.stopping && (o.rounds === 0 || round <= o.rounds); round++) {
+    const stale = kept.length >= 2 ? kept.shift() : undefined;
+    if (stale !== undefined) await cleanup(api, stale.subjects, stale.zones, term);
+    if (round > 1) term.line(term.paint(`round ${round} (console ${svc.url}/console; Ctrl-C stops)`, 1));
+    const r = await runRound({ ...o, token: svc.operatorToken, ingestToken: svc.operatorToken }, svc.url, api, term, { seed: o.seed + round - 1, keep: true, self: true });
+    kept.push(r);
+    if (r.code !== 0) {
+      code = r.code;
+      break;
+    }
+  }
+  term.line(`stopping the service${o.keep ? ' (its keys stay in Redis: --keep)' : ' and deleting the run\'s keys'} ...`);
+  await svc.stop(o.keep);
+  return code;
+}
+
+interface RoundResult {
+  code: number;
+  subjects: object[];
+  zones: object[];
+}
+
+/** One run of the fleet: set up the world, stream it for --minutes, summarise, remove it (unless keep). */
+async function runRound(o: Options, url: string, api: ApiClient, term: Terminal, r: { seed: number; keep: boolean; self: boolean }): Promise<RoundResult> {
   // --- the world ------------------------------------------------------------------------------
   const prefix = `DEMO-${randomBytes(3).toString('hex')}`;
   const spanMs = o.minutes * 60_000;
@@ -157,17 +263,17 @@ async function main(): Promise<number> {
   const curfewStartMs = Math.ceil((clock.startMs + spanMs * 0.55) / 60_000) * 60_000;
   const curfewLocalStart = londonHHMM(curfewStartMs);
   const scenario = buildScenario({
-    prefix, city: o.city, tags: o.tags, breaches: o.breaches, seed: o.seed,
+    prefix, city: o.city, tags: o.tags, breaches: o.breaches, seed: r.seed,
     simStartMs: clock.startMs, simEndMs: clock.endMs,
     curfewStartMs, curfewGraceS: 300, curfewLocalStart, curfewLocalEnd: addHours(curfewLocalStart, 9),
   });
-  const fleet = new Fleet(scenario, o.seed);
+  const fleet = new Fleet(scenario, r.seed);
   const scripted = new Map<string, Person>();
   for (const p of scenario.persons) if (p.script !== null) scripted.set(p.subjectId, p);
   const maxLeadS = (spanMs * (o.speed - 1)) / o.speed / 1000;
 
   term.line(`iom-geofence demo ${prefix}: ${o.tags} subjects + ${scenario.victims.length} victims' devices in ${scenario.city.name}, ${o.breaches} scripted to breach`);
-  term.line(`  service ${o.url}; simulated ${londonDateTime(clock.startMs)} → ${londonTime(clock.endMs).slice(0, 5)} (${o.minutes} min at ${o.speed}x ≈ ${formatDuration(spanMs / o.speed)} real)`);
+  term.line(`  service ${url}; simulated ${londonDateTime(clock.startMs)} → ${londonTime(clock.endMs).slice(0, 5)} (${o.minutes} min at ${o.speed}x ≈ ${formatDuration(spanMs / o.speed)} real)`);
   term.line(`  curfew ${curfewLocalStart}–${addHours(curfewLocalStart, 9)} (grace 5 min); one fix per tag per simulated minute; fix times stay behind the real clock`);
   if (maxLeadS > o.offlineAfterS) {
     term.line(term.paint(`  note: the service's clock starts ${Math.round(maxLeadS / 60)} min ahead of simulated time, more than offlineAfterS (${o.offlineAfterS} s):`, 33));
@@ -185,7 +291,7 @@ async function main(): Promise<number> {
   } catch (e) {
     process.stderr.write(`demo: setting up the zones and subjects failed: ${(e as Error).message}\n`);
     await cleanup(api, scenario.subjects, scenario.zones, term).catch(() => undefined);
-    return 1;
+    return { code: 1, subjects: [], zones: [] };
   }
   term.line(`  created ${scenario.zones.length} zones and ${scenario.subjects.length} subjects in ${formatDuration(Date.now() - setupStarted)}`);
   term.line('');
@@ -215,7 +321,7 @@ async function main(): Promise<number> {
     const note = p?.script == null ? '' : `scripted: ${BREACH_STORY[p.script.kind]}`;
     term.line(formatAlert(e, term, note));
   };
-  const stream = new WebSocket(wsUrl(o.url, '/v1/alerts/stream'), { headers: { authorization: `Bearer ${o.token}` } });
+  const stream = new WebSocket(wsUrl(url, '/v1/alerts/stream'), { headers: { authorization: `Bearer ${o.token}` } });
   stream.on('message', (data) => {
     try {
       onAlert(JSON.parse(data.toString()) as AlertEvent);
@@ -231,7 +337,7 @@ async function main(): Promise<number> {
 
   // --- ingest ---------------------------------------------------------------------------------
   let problems = 0;
-  const ingest = new IngestSocket(o.url, o.ingestToken, (text) => {
+  const ingest = new IngestSocket(url, o.ingestToken, (text) => {
     if (++problems <= 10) term.line(term.paint(`  ! ${text}`, 31));
     else if (problems === 11) term.line(term.paint('  ! (further problems are counted, not printed)', 31));
   });
@@ -240,17 +346,11 @@ async function main(): Promise<number> {
   } catch (e) {
     process.stderr.write(`demo: cannot open the ingest WebSocket: ${(e as Error).message}\n`);
     stream.close();
-    if (!o.keep) await cleanup(api, scenario.subjects, scenario.zones, term).catch(() => undefined);
-    return 1;
+    if (!r.keep) await cleanup(api, scenario.subjects, scenario.zones, term).catch(() => undefined);
+    return { code: 1, subjects: scenario.subjects, zones: scenario.zones };
   }
 
   let stopping = false;
-  let interrupted = false;
-  process.on('SIGINT', () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    interrupted = true;
-  });
   const started = Date.now();
   const buffer: FixInput[] = [];
   const rateWindow: [number, number][] = [];
@@ -283,7 +383,7 @@ async function main(): Promise<number> {
         term.line(term.paint(`ingest connection lost: ${ingest.closedReason ?? 'closed'}`, 31));
         stopping = true;
       }
-      if (stopping) {
+      if (stopping || ctl.stopping) {
         clearInterval(timer);
         resolve();
         return;
@@ -316,7 +416,7 @@ async function main(): Promise<number> {
   const realMs = Date.now() - started;
   const simulatedMin = Math.round((clock.now - clock.startMs) / 60_000);
   const lines: string[] = [''];
-  lines.push(`Summary ${prefix}${interrupted ? ' (stopped early)' : ''}: ${simulatedMin} simulated minutes in ${formatDuration(realMs)}, ${fleet.deviceCount} devices`);
+  lines.push(`Summary ${prefix}${ctl.interrupted ? ' (stopped early)' : ''}: ${simulatedMin} simulated minutes in ${formatDuration(realMs)}, ${fleet.deviceCount} devices`);
   lines.push(`  fixes: sent ${s.sentFixes.toLocaleString('en-GB')}, acked ${s.ackedFixes.toLocaleString('en-GB')}, refused ${s.refusedFixes}, not recorded ${s.nackedFixes}${drained ? '' : `, ${ingest.inFlight} messages unanswered`}`);
   const byType = [...counts.entries()].sort((a, b) => b[1].opened - a[1].opened);
   const totalOpened = byType.reduce((n, [, c]) => n + c.opened, 0);
@@ -342,13 +442,13 @@ async function main(): Promise<number> {
   if (problems > 0) lines.push(`  problems reported by the service: ${problems}`);
   for (const l of lines) term.line(l);
 
-  if (!o.keep) {
+  if (!r.keep) {
     term.line(`  removing the demo's ${scenario.subjects.length} subjects and ${scenario.zones.length} zones (open episodes close as their subject goes; --keep to leave them)`);
     await cleanup(api, scenario.subjects, scenario.zones, term);
-  } else {
-    term.line(`  left in the service: subjects and zones ${prefix}-* (GET ${o.url}/v1/alerts to see the episodes)`);
+  } else if (!r.self) {
+    term.line(`  left in the service: subjects and zones ${prefix}-* (GET ${url}/v1/alerts to see the episodes)`);
   }
-  return 0;
+  return { code: 0, subjects: scenario.subjects, zones: scenario.zones };
 }
 
 async function cleanup(api: ApiClient, subjects: object[], zones: object[], term: Terminal): Promise<void> {

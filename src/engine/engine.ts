@@ -3,12 +3,14 @@ import type { AlertEvent } from './alert.js';
 import { advanceClock, flushClock } from './clock.js';
 import type { CompiledConfig, CompiledSubject, Settings } from './config.js';
 import type { Fix } from './fix.js';
+import { deviceStatus, eachDeviceStatus, teamOfDevice, type DeviceStatus } from './device-view.js';
 import { ingestFix, type IngestOutcome } from './ingest.js';
 import { addSubject, deleteSubject, deleteZone, deviceRole, registerDevice, setSubject, setZone, unregisterDevice, zoneUsersOf } from './roster.js';
 import { restoreState, snapshotState, type EngineSnapshot } from './snapshot.js';
 import { EngineState } from './state.js';
 
 export type { IngestOutcome } from './ingest.js';
+export type { DeviceStatus } from './device-view.js';
 export type { EngineSnapshot } from './snapshot.js';
 
 export interface EngineOptions {
@@ -110,6 +112,24 @@ export class Engine {
   /** Devices worn by subjects, and victim devices watched by proximity conditions. */
   deviceRole(deviceId: string): { subjectId: string } | { victimOf: string[] } | null {
     return deviceRole(this.st, deviceId);
+  }
+
+  /** A device's status (wearer, last heard, battery, strap, latest position, open episodes), or null if unknown. */
+  deviceStatus(deviceId: string): DeviceStatus | null {
+    return deviceStatus(this.st, deviceId);
+  }
+
+  /**
+   * Visits the status of every device the engine knows (victim units included: callers filter),
+   * or of those worn by `team`'s subjects. The record is reused between calls: copy what you keep.
+   */
+  eachDeviceStatus(visit: (s: DeviceStatus) => void, team: string | null = null): void {
+    eachDeviceStatus(this.st, visit, team);
+  }
+
+  /** The team of the subject wearing the device, or null. */
+  teamOfDevice(deviceId: string): string | null {
+    return teamOfDevice(this.st, deviceId);
   }
 
   /** The zone with this id, as the engine currently uses it. */

@@ -1,5 +1,5 @@
 import { advanceClock, fireSubjectTimers, startClock } from './clock.js';
-import type { Fix } from './fix.js';
+import { STRAP_NONE, type Fix } from './fix.js';
 import { endLateBurst, judgeLateFix } from './late-fixes.js';
 import { judgeConditions, judgeHealth, judgeVictimFix } from './rules.js';
 import { RECENT_TS, type EngineState } from './state.js';
@@ -32,6 +32,10 @@ export function ingestFix(st: EngineState, fix: Fix): IngestOutcome {
 
   const heard = st.fixClock ? fix.ts : Math.max(fix.ts, st.clockMs);
   if (heard > device.lastHeardMs) device.lastHeardMs = heard;
+  if (!late) {
+    if (fix.battery === fix.battery) device.lastBattery = fix.battery;
+    if (fix.strap !== STRAP_NONE) device.lastStrap = fix.strap;
+  }
 
   const subject = device.subject;
   if (subject === null) {

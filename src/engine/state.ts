@@ -186,6 +186,13 @@ export class DeviceState {
   lastHeardMs = -Infinity;
   lastPositionMs = -Infinity;
   /**
+   * Latest battery and strap reported by an in-order message (heartbeats included; NaN and
+   * STRAP_NONE until one reports them). Not in the snapshot: after a restart the latest
+   * position fix's own values stand in until the next report.
+   */
+  lastBattery = NaN;
+  lastStrap = STRAP_NONE;
+  /**
    * Latest position fix by time (not changed by late fixes), copied into this device's own
    * record rather than keeping the Fix: holding every fix object would make each one an
    * old-to-young pointer for the garbage collector to trace and promote.

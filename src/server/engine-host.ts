@@ -8,7 +8,7 @@ import type { Keys } from './keys.js';
 import { loadState } from './state-store.js';
 
 /** What the rest of the service may ask the engine without changing it. */
-export type EngineView = Pick<Engine, 'zones' | 'settings' | 'zoneUsersOf' | 'getSubject' | 'deviceRole' | 'isKnownDevice'>;
+export type EngineView = Pick<Engine, 'zones' | 'settings' | 'zoneUsersOf' | 'getSubject' | 'deviceRole' | 'isKnownDevice' | 'deviceStatus' | 'eachDeviceStatus' | 'teamOfDevice'>;
 
 export interface EngineHostOptions {
   redis: Redis;

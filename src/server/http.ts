@@ -11,6 +11,7 @@ import { devices } from './http/devices.js';
 import { evidence } from './http/evidence.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
+import { positions } from './http/positions.js';
 import { isAckLimited, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
 import { subjects } from './http/subjects.js';
 import { teams } from './http/teams.js';
@@ -26,7 +27,7 @@ export type { HttpContext } from './http/context.js';
 export function createLogger(level: string): Logger {
   return pino({
     level,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["sec-websocket-protocol"]'], censor: '[redacted]' },
     serializers: {
       req: (req: { method: string; routeOptions?: { url?: string }; url: string }) => ({ method: req.method, route: req.routeOptions?.url ?? req.url.split('?')[0] }),
     },
@@ -34,7 +35,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, evidence];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, positions, evidence];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token

@@ -62,8 +62,10 @@ export interface LocalRedis {
  * Starts `redis-server` on 127.0.0.1:port with data in dir (arguments: redisServerArgs) and waits
  * until it answers; if it never does, kills it and throws.
  */
-export async function startRedisServer(o: { port: number; dir: string; args: readonly string[]; stdio?: StdioOptions }): Promise<LocalRedis> {
-  const child = spawn('redis-server', redisServerArgs(o.port, o.dir, o.args), { stdio: o.stdio ?? 'ignore' });
+export async function startRedisServer(o: { port: number; dir: string; args: readonly string[]; stdio?: StdioOptions; detached?: boolean }): Promise<LocalRedis> {
+  // detached: its own process group, so a Ctrl-C in the terminal does not stop it under a parent
+  // that still needs it while it shuts down (the demo).
+  const child = spawn('redis-server', redisServerArgs(o.port, o.dir, o.args), { stdio: o.stdio ?? 'ignore', detached: o.detached === true });
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   if (!(await waitForRedis(o.port, { gone }))) {
     child.kill();
@@ -77,7 +79,7 @@ export async function startRedisServer(o: { port: number; dir: string; args: rea
  * PRIVATE_REDIS_PORT (6390), AOF on, data under ./data/redis. Exits the process with advice when
  * redis-server is not installed.
  */
-export async function privateRedis(port = Number(process.env.PRIVATE_REDIS_PORT ?? 6390)): Promise<{ url: string; child: ChildProcess }> {
+export async function privateRedis(port = Number(process.env.PRIVATE_REDIS_PORT ?? 6390), detached = false): Promise<{ url: string; child: ChildProcess }> {
   if (!redisServerInstalled()) {
     process.stderr.write(
       'No Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n' +
@@ -88,6 +90,6 @@ export async function privateRedis(port = Number(process.env.PRIVATE_REDIS_PORT 
   }
   const dir = resolve('data/redis');
   mkdirSync(dir, { recursive: true });
-  const r = await startRedisServer({ port, dir, args: DURABLE_REDIS_ARGS, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = await startRedisServer({ port, dir, args: DURABLE_REDIS_ARGS, stdio: ['ignore', 'ignore', 'inherit'], detached });
   return { url: r.url, child: r.child };
 }

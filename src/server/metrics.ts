@@ -37,6 +37,9 @@ export class Metrics {
   });
   private outboxSource: () => Promise<number> = async () => 0;
 
+  /** Fixes accepted per second, service-wide and per team, over the last seconds (GET /v1/ops/summary). */
+  readonly fixRate = new FixRate(10);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'iom_' });
   }
@@ -53,5 +56,66 @@ export class Metrics {
 
   observeAlert(e: AlertEvent): void {
     this.alerts.inc({ type: e.type, event: e.event });
+  }
+}
+
+/**
+ * Fixes accepted per second over the last `windowS` seconds, service-wide and per team: one
+ * ring of per-second counts each (a slot remembers which second it counts, so a quiet spell
+ * needs no clean-up pass). O(1) per record; a team seen once keeps a ring of windowS numbers.
+ */
+export class FixRate {
+  private readonly all: Ring;
+  private readonly teams = new Map<string, Ring>();
+
+  constructor(readonly windowS: number) {
+    this.all = new Ring(windowS);
+  }
+
+  /** `n` fixes accepted at `nowMs` (every device, victim units included). */
+  recordTotal(n: number, nowMs: number): void {
+    this.all.add(Math.floor(nowMs / 1000), n);
+  }
+
+  /** `n` of them from devices worn by `team`'s subjects. */
+  recordTeam(team: string, n: number, nowMs: number): void {
+    let r = this.teams.get(team);
+    if (r === undefined) {
+      r = new Ring(this.windowS);
+      this.teams.set(team, r);
+    }
+    r.add(Math.floor(nowMs / 1000), n);
+  }
+
+  /** The average rate over the window ending now (the current second counts as a whole one). */
+  perSecond(team: string | null, nowMs: number): number {
+    const r = team === null ? this.all : this.teams.get(team);
+    return r === undefined ? 0 : r.sum(Math.floor(nowMs / 1000)) / this.windowS;
+  }
+}
+
+class Ring {
+  private readonly secs: Float64Array;
+  private readonly counts: Float64Array;
+
+  constructor(private readonly n: number) {
+    this.secs = new Float64Array(n).fill(-1);
+    this.counts = new Float64Array(n);
+  }
+
+  add(sec: number, k: number): void {
+    const i = sec % this.n;
+    if (this.secs[i] !== sec) {
+      this.secs[i] = sec;
+      this.counts[i] = 0;
+    }
+    this.counts[i] += k;
+  }
+
+  /** Counts of the seconds in (nowSec - n, nowSec]. */
+  sum(nowSec: number): number {
+    let total = 0;
+    for (let i = 0; i < this.n; i++) if (this.secs[i] > nowSec - this.n && this.secs[i] <= nowSec) total += this.counts[i];
+    return total;
   }
 }

@@ -74,6 +74,9 @@ export const EnvSchema = z.object({
   ACK_RATE_LIMIT_PER_S: int('ACK_RATE_LIMIT_PER_S', 5, 1),
   /** The audit log keeps entries this long (trimmed by age on every append, not by count). */
   AUDIT_RETENTION_S: int('AUDIT_RETENTION_S', 366 * 86400, 60),
+  // --- console ---
+  /** A tag whose latest position fix is older than this is shown as stale (GET /v1/positions). */
+  POSITION_STALE_S: int('POSITION_STALE_S', 900, 1),
   // --- storage ---
   /** Trail retention: by age, and by entries per device. */
   TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
@@ -145,6 +148,7 @@ export interface ServiceSettings {
   rateLimitPerS: number;
   ackRateLimitPerS: number;
   auditRetentionS: number;
+  positionStaleS: number;
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
@@ -182,6 +186,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     rateLimitPerS: e.RATE_LIMIT_PER_S,
     ackRateLimitPerS: e.ACK_RATE_LIMIT_PER_S,
     auditRetentionS: e.AUDIT_RETENTION_S,
+    positionStaleS: e.POSITION_STALE_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
     databaseUrl: e.DATABASE_URL === '' ? undefined : e.DATABASE_URL,

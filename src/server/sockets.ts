@@ -54,8 +54,11 @@ export class Sockets {
 
   constructor(private readonly ctx: IngestContext) {
     this.buckets = new TokenBuckets(ctx.settings.ingestRateLimitPerS);
-    this.ingestWss = new WebSocketServer({ noServer: true, maxPayload: ctx.settings.ingestMaxMessageBytes });
-    this.streamWss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    // A browser authenticates with the subprotocols ['bearer', token]; the answer selects
+    // `bearer` only, so the token is never echoed back.
+    const handleProtocols = (offered: Set<string>): string | false => (offered.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false);
+    this.ingestWss = new WebSocketServer({ noServer: true, maxPayload: ctx.settings.ingestMaxMessageBytes, handleProtocols });
+    this.streamWss = new WebSocketServer({ noServer: true, maxPayload: 4096, handleProtocols });
     this.timers = [setInterval(() => this.tick(), 50), setInterval(() => this.heartbeat(), ctx.settings.wsHeartbeatMs)];
     for (const t of this.timers) t.unref();
   }
@@ -70,8 +73,10 @@ export class Sockets {
       socket.destroy();
     };
     if (this.closing) return refuse('NOT_READY', 'the service is shutting down; connect again shortly');
-    const token = bearer(req.headers.authorization) ?? url.searchParams.get('access_token');
-    if (token === null) return refuse('AUTH_REQUIRED', 'send "Authorization: Bearer <token>" (or ?access_token=)');
+    const offered = protocolToken(req.headers['sec-websocket-protocol']);
+    if (offered === 'malformed') return refuse('VALIDATION', 'Sec-WebSocket-Protocol must be "bearer, <token>" (a browser: new WebSocket(url, [\'bearer\', token])), the token made of HTTP token characters');
+    const token = bearer(req.headers.authorization) ?? offered ?? url.searchParams.get('access_token');
+    if (token === null) return refuse('AUTH_REQUIRED', 'send "Authorization: Bearer <token>", or the subprotocols "bearer, <token>" (browsers), or ?access_token=');
     const principal = this.ctx.tokens.lookup(token);
     if (principal === null) return refuse('AUTH_INVALID', 'the bearer token is not valid');
     const kind = principal.role.kind;
@@ -221,11 +226,15 @@ export class Sockets {
       } catch (e) {
         return nack(e, good, errors);
       }
+      const view = host.view;
       for (const f of good) {
         ack.push([f.deviceId, f.seq]);
         metrics.ingestLagSeconds.observe(Math.max(0, arrived - f.ts) / 1000);
+        const team = view.teamOfDevice(f.deviceId);
+        if (team !== null) metrics.fixRate.recordTeam(team, 1, arrived);
       }
       metrics.fixesAccepted.inc(good.length);
+      metrics.fixRate.recordTotal(good.length, arrived);
     }
     return errors.length > 0 ? { ack, errors } : { ack };
   }
@@ -292,6 +301,28 @@ export class Sockets {
       setTimeout(() => ws.terminate(), 1000).unref();
     }
   }
+}
+
+/** The subprotocol a browser offers to carry its token: `Sec-WebSocket-Protocol: bearer, <token>`. */
+export const BEARER_PROTOCOL = 'bearer';
+
+/** RFC 7230 token characters: what a subprotocol (and so a token carried as one) may be made of. */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The token a client carries in its offered subprotocols (`bearer, <token>`, the form a browser
+ * can send: it cannot set an Authorization header on a WebSocket); null when it offers none or no
+ * `bearer`; 'malformed' when `bearer` is not followed by exactly one well-formed token.
+ * The header is never logged (only method and route are).
+ */
+export function protocolToken(header: string | string[] | undefined): string | null | 'malformed' {
+  if (header === undefined) return null;
+  const list = (Array.isArray(header) ? header.join(',') : header).split(',').map((p) => p.trim());
+  const at = list.indexOf(BEARER_PROTOCOL);
+  if (at < 0) return null;
+  const token = list[at + 1];
+  if (list.length !== at + 2 || token === undefined || !HTTP_TOKEN.test(token)) return 'malformed';
+  return token;
 }
 
 /** The reply to a message whose fixes were not recorded: the client sends them again. */

@@ -39,7 +39,7 @@ describe('device register (real Redis)', () => {
   it('registers, reads, lists and deletes devices (operator)', async () => {
     const put = await op('PUT', '/v1/devices/TAG-R1', { kind: 'tag', status: 'in_stock', serial: 'SN-0001' });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    expect(put.body).toEqual({ id: 'TAG-R1', kind: 'tag', status: 'in_stock', serial: 'SN-0001' });
+    expect(put.body).toEqual({ id: 'TAG-R1', kind: 'tag', status: 'in_stock', serial: 'SN-0001', health: { lastSeen: null, battery: null, strap: null, lastFix: null } });
     expect((await op('PUT', '/v1/devices/VU-1', { kind: 'victim_unit', status: 'fitted' })).status).toBe(200);
     expect((await op('PUT', '/v1/devices/TAG-OLD', { kind: 'tag', status: 'retired', note: 'water damage' })).status).toBe(200);
     expect((await op('GET', '/v1/devices/TAG-R1')).body).toEqual(put.body);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../auth.js';
 import { stageDeviceIndex } from '../collection-indexes.js';
+import { formatTime } from '../../engine/time.js';
 import { ApiError } from '../errors.js';
 import { byCodeUnit, lexPage, type Facets } from '../list-index.js';
 import type { HttpContext } from './context.js';
@@ -31,10 +32,40 @@ const DevicesQuery = z.object({
   ...ListParams,
 });
 
-/** The device as the API shows it: the register entry and the subject wearing it, if any. */
-function shown(ctx: HttpContext, d: Device): object {
+/**
+ * The device as the API shows it: the register entry, the subject wearing it, if any, and its
+ * health from the engine's memory. A victim's unit (registered as one, or watched by a proximity
+ * condition) never shows a team where it is: its lastFix is null for a team token.
+ */
+function shown(ctx: HttpContext, d: Device, p: Principal): object {
   const role = ctx.host.view.deviceRole(d.id);
-  return { ...d, ...(role !== null && 'subjectId' in role ? { subjectId: role.subjectId } : {}) };
+  return { ...d, ...(role !== null && 'subjectId' in role ? { subjectId: role.subjectId } : {}), health: health(ctx, d, p) };
+}
+
+export const HealthDoc = z.object({
+  lastSeen: z.string().nullable().describe('when the service last heard from the device (RFC 3339)'),
+  battery: z.number().nullable().describe('0..1, latest reported'),
+  strap: z.enum(['ok', 'open', 'tampered']).nullable(),
+  lastFix: z.object({ ts: z.string(), lat: z.number(), lon: z.number(), accuracy: z.number().nullable() }).nullable()
+    .describe('latest position fix; always null for a victim\'s unit seen with a team token'),
+});
+
+const DeviceDoc = z.object({
+  id: z.string(), kind: z.enum(['tag', 'victim_unit']), status: z.enum(['in_stock', 'fitted', 'retired']),
+  serial: z.string().optional(), note: z.string().optional(), subjectId: z.string().optional(), health: HealthDoc,
+});
+
+function health(ctx: HttpContext, d: Device, p: Principal): z.output<typeof HealthDoc> {
+  const st = ctx.host.view.deviceStatus(d.id);
+  if (st === null) return { lastSeen: null, battery: null, strap: null, lastFix: null };
+  const victim = d.kind === 'victim_unit' || st.watchedAsVictim;
+  const f = st.lastFix;
+  return {
+    lastSeen: st.lastHeardMs > -Infinity ? formatTime(st.lastHeardMs) : null,
+    battery: st.battery === st.battery ? st.battery : null,
+    strap: st.strap,
+    lastFix: f === null || (victim && teamOf(p) !== null) ? null : { ts: formatTime(f.tsMs), lat: f.lat, lon: f.lon, accuracy: f.accuracy === f.accuracy ? f.accuracy : null },
+  };
 }
 
 /** A team sees a device only while one of its subjects wears it; otherwise it is missing. */
@@ -66,7 +97,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     const raw = await ctx.redis.hget(ctx.keys.devices, id);
     return raw === null ? null : (JSON.parse(raw) as Device);
   };
-  route({ method: 'GET', url: '/v1/devices', summary: 'Registered devices by id, filtered (kind, status) and searched (q: prefix of id or serial); a team sees the devices its subjects wear', roles: ['operator', 'admin', 'team'], query: DevicesQuery }, async (_req, _reply, { query, principal }) => {
+  route({ method: 'GET', url: '/v1/devices', summary: 'Registered devices by id, filtered (kind, status) and searched (q: prefix of id or serial); a team sees the devices its subjects wear', roles: ['operator', 'admin', 'team'], query: DevicesQuery, response: z.object({ devices: z.array(DeviceDoc), total: z.number().int(), nextCursor: z.string().nullable() }) }, async (_req, _reply, { query, principal }) => {
     const team = teamOf(principal);
     const facets: [string, string][] = [];
     if (query.kind !== undefined) facets.push(['kind', query.kind]);
@@ -75,7 +106,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     const page = await lexPage(ctx.redis, ctx.keys.listIndex('devices'), { facets, ...(query.q === undefined ? {} : { search: query.q }), ...(within === undefined ? {} : { within }) }, cursorOf(query), query.limit);
     const ids = page.items.map((c) => c.id);
     const rows = ids.length === 0 ? [] : await ctx.redis.hmget(ctx.keys.devices, ...ids);
-    const list = rows.flatMap((r) => (r === null ? [] : [shown(ctx, JSON.parse(r) as Device)]));
+    const list = rows.flatMap((r) => (r === null ? [] : [shown(ctx, JSON.parse(r) as Device, principal)]));
     return { devices: list, total: page.total, nextCursor: page.nextCursor };
   });
   route({ method: 'PUT', url: '/v1/devices/:id', summary: 'Register a device or change its entry (kind tag or victim_unit; status in_stock, fitted or retired)', roles: ['operator', 'admin'], params: IdParam, body: DeviceBody }, async (_req, _reply, { params, body, principal }) => {
@@ -91,12 +122,12 @@ export const devices: ResourcePlugin = async (app, ctx) => {
       stageDeviceIndex(m, ctx.keys, device.id, device);
     });
     await audit(ctx, 'device.put', device.id, principal);
-    return shown(ctx, device);
+    return shown(ctx, device, principal);
   });
-  route({ method: 'GET', url: '/v1/devices/:id', summary: 'A registered device and the subject wearing it', roles: ['operator', 'admin', 'team'], params: IdParam }, async (_req, _reply, { params, principal }) => {
+  route({ method: 'GET', url: '/v1/devices/:id', summary: 'A registered device, the subject wearing it and its health (last seen, battery, strap, latest position: never a victim unit\'s for a team)', roles: ['operator', 'admin', 'team'], params: IdParam, response: DeviceDoc }, async (_req, _reply, { params, principal }) => {
     const d = await read(params.id);
     if (d === null || !visible(ctx, params.id, principal)) throw new ApiError('NOT_FOUND', `no device ${JSON.stringify(params.id)}`);
-    return shown(ctx, d);
+    return shown(ctx, d, principal);
   });
   route({ method: 'DELETE', url: '/v1/devices/:id', summary: 'Take a device off the register (a subject wearing it keeps it)', roles: ['operator', 'admin'], params: IdParam }, async (_req, reply, { params, principal }) => {
     mustBeReady(ctx);
