@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { openArchiveDb, ensurePartitions, PARTITIONED, type PartitionedTable } from '../src/archive/db.js';
 import { ArchiveCopier } from '../src/archive/copier.js';
-import { enforceRetention } from '../src/archive/retention.js';
+import { purgeAndAudit } from '../src/archive/retention.js';
 import { AuditLog } from '../src/server/audit.js';
 import { Keys } from '../src/server/keys.js';
 import { archiveSettingsFromEnv } from '../src/server/settings.js';
@@ -41,11 +41,8 @@ async function main(): Promise<void> {
     for (const t of Object.keys(PARTITIONED) as PartitionedTable[]) await ensurePartitions(pool, t, now - DAY_MS, now + 3 * DAY_MS);
   };
   const retention = async (): Promise<void> => {
-    const purges = await enforceRetention(pool, { fixesDays: settings.retainFixesDays, alertsDays: settings.retainAlertsDays });
-    for (const p of purges) {
-      await audit.append('archive.purge', p.what, undefined, { table: p.table, before: p.before, rows: p.rows, schema: settings.schema });
-      log('info', { ...p }, 'archive retention: purged');
-    }
+    const purges = await purgeAndAudit(pool, { fixesDays: settings.retainFixesDays, alertsDays: settings.retainAlertsDays }, audit, settings.schema);
+    for (const p of purges) log('info', { ...p }, 'archive retention: purged');
   };
   const housekeeping = (): void => {
     void (async () => {

@@ -58,6 +58,7 @@ export class ArchiveCopier {
   private lockClient: pg.PoolClient | null = null;
   private stopping = false;
   private lastBehindWarn = 0;
+  private batchesSinceLossCheck = 0;
   /** Totals since start (the worker logs them). */
   readonly copied: CopyCounts = { entries: 0, fixes: 0, events: 0, decisions: 0, configs: 0 };
 
@@ -113,7 +114,13 @@ export class ArchiveCopier {
 
   /** One batch from each source; returns the entries copied (0: nothing to do). */
   async copyOnce(): Promise<number> {
-    return (await this.copyLog()) + (await this.copyFeed());
+    try {
+      return (await this.copyLog()) + (await this.copyFeed());
+    } catch (e) {
+      // A partition this process created may have been dropped by retention since.
+      this.partitions.clear();
+      throw e;
+    }
   }
 
   /** Copies everything there is now (tests, the bench). */
@@ -129,6 +136,10 @@ export class ArchiveCopier {
   private async copyLog(): Promise<number> {
     const entries = (await this.redis.xrange(this.keys.log, this.logCursor === null ? '-' : `(${this.logCursor}`, '+', 'COUNT', this.batch)) as StreamEntry[];
     if (entries.length === 0) return 0;
+    if (this.logCursor !== null && ++this.batchesSinceLossCheck >= 20) {
+      this.batchesSinceLossCheck = 0;
+      await this.checkLogLoss();
+    }
     const rows: FixRow[] = [];
     for (const [id, fields] of entries) {
       const receivedAt = Number(id.slice(0, id.indexOf('-')));
@@ -215,14 +226,13 @@ export class ArchiveCopier {
    * past our cursor, something was lost. Said loudly; the copier carries on from what is there.
    */
   private async checkLogLoss(): Promise<void> {
-    if (this.logCursor === null) return;
-    const info = await this.redis.xinfo('STREAM', this.keys.log).catch(() => null) as unknown[] | null;
-    if (info === null) return;
-    const i = info.indexOf('max-deleted-entry-id');
-    const maxDeleted = i >= 0 ? String(info[i + 1]) : '0-0';
-    if (compareStreamIds(maxDeleted, this.logCursor) > 0) {
-      this.log('error', { cursor: this.logCursor, maxDeleted }, 'archive: ingest-log entries after the archive\'s checkpoint were trimmed before being copied (the archive fell behind ARCHIVE_LOG_MAX_ENTRIES, or ran without the archive on); those fixes are not archived');
+    const lostBefore = await this.redis.get(this.keys.archiveLogLost);
+    if (lostBefore === null) return;
+    if (this.logCursor === null || compareStreamIds(lostBefore, this.logCursor) > 0) {
+      this.log('error', { cursor: this.logCursor, lostBefore }, 'archive: ingest-log entries after the archive\'s checkpoint were dropped before being copied (the archive fell behind ARCHIVE_LOG_MAX_ENTRIES); those fixes are not archived');
     }
+    // Reported once; a later drop sets it again.
+    await this.redis.del(this.keys.archiveLogLost);
   }
 
   private async warnIfBehind(): Promise<void> {

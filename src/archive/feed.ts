@@ -64,11 +64,12 @@ export const ARCHIVE_OFF = new ArchiveFeed(null);
 export type ArchiveExtras = [subjectId: string | null, late: 0 | 1, ownTs: number | null];
 
 /**
- * KEYS: ingest log, archive log cursor. ARGV: the snapshot's MINID (everything before it is in
+ * KEYS: ingest log, archive log cursor, lost marker. ARGV: the snapshot's MINID (everything before it is in
  * the snapshot), the most entries the log may keep for the archive.
  * Trims to the snapshot's MINID, but not past the archive's cursor (entries not yet copied stay;
  * no cursor yet: nothing has been copied, everything stays); then, if the log is longer than the
- * bound, drops the oldest beyond it (the archive has fallen too far behind) and returns how many.
+ * bound, drops the oldest beyond it (the archive has fallen too far behind), records the first id
+ * kept in the lost marker (the copier reports the loss) and returns how many were dropped.
  */
 export const TRIM_LOG_LUA = `
 local function less(a, b)
@@ -92,6 +93,8 @@ local max = tonumber(ARGV[2])
 local n = redis.call('XLEN', KEYS[1])
 if n > max then
   redis.call('XTRIM', KEYS[1], 'MAXLEN', max)
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #first > 0 then redis.call('SET', KEYS[3], first[1][1]) end
   return n - max
 end
 return 0`;

@@ -63,8 +63,8 @@ export class PartitionCache {
     }
   }
 
-  /** Forget a table's days (after retention dropped partitions). */
-  forget(table: PartitionedTable): void {
-    for (const k of [...this.known]) if (k.startsWith(`${table}:`)) this.known.delete(k);
+  /** Forget every day (after a failed write: retention may have dropped a partition since). */
+  clear(): void {
+    this.known.clear();
   }
 }

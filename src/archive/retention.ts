@@ -81,3 +81,18 @@ export async function enforceRetention(db: pg.Pool, policy: RetentionPolicy, now
   if ((cc.rowCount ?? 0) > 0) purges.push({ table: 'config_changes', what: 'superseded configuration changes', before: configCut, rows: cc.rowCount ?? 0 });
   return purges;
 }
+
+/** Where purges are recorded (the service's audit log: src/server/audit.ts AuditLog). */
+export interface PurgeAudit {
+  append(action: string, target: string, who?: undefined, extra?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * Retention as the archive worker runs it: enforce, then one `archive.purge` audit entry per
+ * partition dropped or rows deleted (table, the day or cut-off, how many rows, schema).
+ */
+export async function purgeAndAudit(db: pg.Pool, policy: RetentionPolicy, audit: PurgeAudit, schema: string, nowMs: number = Date.now()): Promise<Purge[]> {
+  const purges = await enforceRetention(db, policy, nowMs);
+  for (const p of purges) await audit.append('archive.purge', p.what, undefined, { table: p.table, before: p.before, rows: p.rows, schema });
+  return purges;
+}

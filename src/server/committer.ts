@@ -267,7 +267,7 @@ export class Committer {
       else {
         // ...but not what the archive has still to copy (bounded: src/archive/feed.ts).
         this.trimAt = m.length - 1; // results leave out the MULTI itself
-        m.eval(TRIM_LOG_LUA, 2, k.log, k.archiveLogCursor, minId, this.options.archive.maxLogEntries);
+        m.eval(TRIM_LOG_LUA, 3, k.log, k.archiveLogCursor, k.archiveLogLost, minId, this.options.archive.maxLogEntries);
       }
     }
     return m;

@@ -63,6 +63,8 @@ export class Keys {
   get archiveFeed(): string { return `${this.p}:archive:feed`; }
   /** string: the newest ingest-log id the archive has copied (the consumer-aware log trim reads it) */
   get archiveLogCursor(): string { return `${this.p}:archive:log-cursor`; }
+  /** string: set when the log's bound dropped entries: the first id kept (what lies before it and after the cursor is lost) */
+  get archiveLogLost(): string { return `${this.p}:archive:log-lost-before`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
 }

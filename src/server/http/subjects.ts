@@ -286,13 +286,13 @@ async function redisTrail(ctx: HttpContext, subjectId: string, deviceId: string,
   const features: TrailFix[] = [];
   let trimmed = false;
   for (const [device, periods] of await subjectPeriods(ctx.redis, ctx.keys, subjectId, deviceId)) {
-    let maxDeleted: string | null = null;
+    let kept: string | null = null;
     for (const p of periods) {
       const lower = streamIdAfter(p.after, start);
       if (p.to !== '+' && compareIds(lower.slice(1), p.to) >= 0) continue;
       if (ctx.archiveDb !== null) {
-        maxDeleted ??= await maxDeletedId(ctx, device);
-        if (compareIds(maxDeleted, lower.slice(1)) > 0) trimmed = true;
+        kept ??= await keptFrom(ctx, device);
+        if (compareIds(kept, lower.slice(1)) > 0) trimmed = true;
       }
       const got = await ctx.redis.xrange(ctx.keys.trail(device), lower, p.to, 'COUNT', limit * 2);
       for (const [id, fields] of got) {
@@ -309,12 +309,18 @@ async function redisTrail(ctx: HttpContext, subjectId: string, deviceId: string,
   return { features, trimmed };
 }
 
-/** The newest id trimmed from a device's trail stream ('0-0': none, or no stream). */
-async function maxDeletedId(ctx: HttpContext, device: string): Promise<string> {
+/**
+ * From where a device's trail stream is whole: '0-0' when nothing was ever trimmed from it (or
+ * it has no stream); else its first entry's id (trims only ever remove the oldest entries), or
+ * the largest id when everything was trimmed.
+ */
+async function keptFrom(ctx: HttpContext, device: string): Promise<string> {
   const info = await ctx.redis.xinfo('STREAM', ctx.keys.trail(device)).catch(() => null) as unknown[] | null;
   if (info === null) return '0-0';
-  const i = info.indexOf('max-deleted-entry-id');
-  return i >= 0 ? String(info[i + 1]) : '0-0';
+  const field = (name: string): unknown => info[info.indexOf(name) + 1];
+  const length = Number(field('length'));
+  if (!(Number(field('entries-added')) > length)) return '0-0';
+  return length === 0 ? '18446744073709551615-18446744073709551615' : String(field('recorded-first-entry-id'));
 }
 
 type Route = ReturnType<typeof routeOn>;
