@@ -31,9 +31,9 @@ async function main(): Promise<void> {
   const keys = new Keys(settings.keyPrefix);
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
-  const pool = await openArchiveDb({ url: settings.databaseUrl, schema: settings.schema, max: 4 });
+  const pool = await openArchiveDb({ url: settings.databaseUrl, schema: settings.schema, max: settings.copyLanes + 3 });
   const audit = new AuditLog(redis, keys, settings.auditRetentionS);
-  const copier = new ArchiveCopier(redis, keys, pool, { log, behindWarnEntries: Math.floor(settings.logMaxEntries / 2) });
+  const copier = new ArchiveCopier(redis, keys, pool, { log, lanes: settings.copyLanes, behindWarnEntries: Math.floor(settings.logMaxEntries / 2) });
 
   /** Today and the next days' partitions exist before their first row (ensurePartitions). */
   const ahead = async (): Promise<void> => {

@@ -9,11 +9,14 @@ import { insertFixes, PartitionCache, type FixRow } from './fix-writer.js';
 /**
  * The archive copier: Redis → PostgreSQL, exactly once.
  *
- * Two sources, each with its own checkpoint row in `archive_checkpoints`:
- *  - `log`: the ingest log (`Keys.log`), one entry per group commit; its fixes become `fixes` rows.
+ * Two sources, with checkpoint rows in `archive_checkpoints`:
+ *  - the ingest log (`Keys.log`), one entry per group commit; its fixes become `fixes` rows. The
+ *    fixes are split by device into lanes (CopierOptions.lanes), written by one transaction per
+ *    lane at once, each lane with its own checkpoint (`log.<lane>/<lanes>`); a device is always
+ *    in the same lane, so each fix has exactly one lane and one checkpoint deciding its fate.
  *  - `feed`: the archive feed (`Keys.archiveFeed`): alert events, decisions, configuration changes.
- * A batch of entries is written in ONE transaction together with the new checkpoint (the id of
- * the last entry in it). A crash before COMMIT leaves both as they were, and the batch is read
+ * A batch of entries is written in one transaction (per lane) together with the new checkpoint
+ * (the id of the last entry in it). A crash before COMMIT leaves both as they were, and the batch is read
  * again from the old checkpoint; a crash after COMMIT leaves both moved. So every entry is
  * copied once, whatever the moment of the crash. The rows' own keys (fixes: device, seq, ts;
  * events: event id; decisions: episode, index; configuration: feed id) with ON CONFLICT DO
@@ -28,6 +31,11 @@ import { insertFixes, PartitionCache, type FixRow } from './fix-writer.js';
  */
 
 export interface CopierOptions {
+  /**
+   * Fixes are written by this many transactions at once, on separate connections, each for the
+   * devices whose id hashes to it (a "lane"), each with its own checkpoint. Default 2.
+   */
+  lanes?: number;
   /** Stream entries read per batch (a log entry holds one group commit's fixes). Default 500. */
   batchEntries?: number;
   /** Idle wait between polls when there is nothing to copy. Default 200 ms. */
@@ -53,7 +61,9 @@ export class ArchiveCopier {
   private readonly idleMs: number;
   private readonly behindWarn: number;
   private readonly log: NonNullable<CopierOptions['log']>;
-  private logCursor: string | null = null;
+  private readonly lanes: number;
+  /** Per lane: the newest log id whose fixes of that lane are archived (null: none yet). */
+  private laneCursors: (string | null)[] = [];
   private feedCursor: string | null = null;
   private lockClient: pg.PoolClient | null = null;
   private stopping = false;
@@ -64,6 +74,7 @@ export class ArchiveCopier {
 
   constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly pool: pg.Pool, options: CopierOptions = {}) {
     this.batch = options.batchEntries ?? 500;
+    this.lanes = Math.max(1, options.lanes ?? 2);
     this.idleMs = options.idleMs ?? 200;
     this.behindWarn = options.behindWarnEntries ?? 100_000;
     this.log = options.log ?? (() => undefined);
@@ -73,13 +84,28 @@ export class ArchiveCopier {
   async start(): Promise<void> {
     this.lockClient = await this.pool.connect();
     await this.lockClient.query('SELECT pg_advisory_lock(hashtext(current_schema() || \':archive-copier\'))');
-    const rows = (await this.pool.query<{ stream: string; position: string }>('SELECT stream, position FROM archive_checkpoints WHERE stream IN (\'log\', \'feed\')')).rows;
+    const rows = (await this.pool.query<{ stream: string; position: string }>('SELECT stream, position FROM archive_checkpoints WHERE stream = \'feed\' OR stream LIKE \'log.%\'')).rows;
+    const lanes = new Map<string, string>();
     for (const r of rows) {
-      if (r.stream === 'log') this.logCursor = r.position;
-      else this.feedCursor = r.position;
+      if (r.stream === 'feed') this.feedCursor = r.position;
+      else lanes.set(r.stream, r.position);
+    }
+    const names = Array.from({ length: this.lanes }, (_, i) => laneName(i, this.lanes));
+    if (lanes.size === this.lanes && names.every((n) => lanes.has(n))) this.laneCursors = names.map((n) => lanes.get(n) ?? null);
+    else {
+      // The lane count changed, or a lane has no checkpoint yet (it copied nothing: a crash
+      // between the lanes' first commits): every lane starts from the oldest checkpoint of a
+      // complete earlier set of lanes, else from the start of the log; what was copied already
+      // is skipped by ON CONFLICT DO NOTHING.
+      const k = lanes.size;
+      const complete = k > 0 && Array.from({ length: k }, (_, i) => laneName(i, k)).every((n) => lanes.has(n));
+      const oldest = complete ? [...lanes.values()].sort(compareStreamIds)[0] : null;
+      this.laneCursors = names.map(() => oldest);
+      if (k > 0) await this.pool.query('DELETE FROM archive_checkpoints WHERE stream LIKE \'log.%\'');
     }
     // The trim reads the cursor from Redis: put it there now (it may have been lost).
     if (this.logCursor !== null) await this.redis.set(this.keys.archiveLogCursor, this.logCursor);
+    else await this.redis.del(this.keys.archiveLogCursor); // nothing copied for sure: the trim keeps all
     await this.checkLogLoss();
   }
 
@@ -128,9 +154,18 @@ export class ArchiveCopier {
     while ((await this.copyOnce()) > 0) { /* until both sources are empty */ }
   }
 
-  /** Where the copier has got to in the ingest log (null: nothing copied yet). */
+  /** Where the copier has got to in the ingest log: every lane is at least there (null: nothing copied yet). */
   get logPosition(): string | null {
     return this.logCursor;
+  }
+
+  private get logCursor(): string | null {
+    let min: string | null = null;
+    for (const c of this.laneCursors) {
+      if (c === null) return null;
+      if (min === null || compareStreamIds(c, min) < 0) min = c;
+    }
+    return min;
   }
 
   private async copyLog(): Promise<number> {
@@ -140,26 +175,36 @@ export class ArchiveCopier {
       this.batchesSinceLossCheck = 0;
       await this.checkLogLoss();
     }
-    const rows: FixRow[] = [];
+    const rows: FixRow[][] = this.laneCursors.map(() => []);
     for (const [id, fields] of entries) {
       const receivedAt = Number(id.slice(0, id.indexOf('-')));
       const b = fieldOf(fields, 'b');
       if (b === undefined) continue;
       for (const item of JSON.parse(b) as unknown[]) {
         if (!Array.isArray(item)) continue; // a clock tick
-        rows.push(fixRowOf(item, receivedAt));
+        const lane = this.lanes === 1 ? 0 : laneOf(item[0] as string, this.lanes);
+        const cur = this.laneCursors[lane];
+        // A lane ahead of the others (its last transaction committed, another's did not) skips
+        // what it has.
+        if (cur !== null && compareStreamIds(id, cur) <= 0) continue;
+        rows[lane].push(fixRowOf(item, receivedAt));
       }
     }
     const last = entries[entries.length - 1][0];
-    await this.partitions.ensure(this.pool, 'fixes', rows.map((r) => r.ts));
-    await this.transaction(async (c) => {
-      await insertFixes(c, rows);
-      await checkpoint(c, 'log', last);
-    });
-    this.logCursor = last;
+    await this.partitions.ensure(this.pool, 'fixes', rows.flat().map((r) => r.ts));
+    // One transaction per lane, at once: each lane's rows with that lane's checkpoint.
+    const results = await Promise.allSettled(rows.map(async (laneRows, lane) => {
+      await this.transaction(async (c) => {
+        await insertFixes(c, laneRows);
+        await checkpoint(c, laneName(lane, this.lanes), last);
+      });
+      this.laneCursors[lane] = last;
+    }));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     await this.redis.set(this.keys.archiveLogCursor, last);
     this.copied.entries += entries.length;
-    this.copied.fixes += rows.length;
+    this.copied.fixes += rows.reduce((n, r) => n + r.length, 0);
     if (entries.length === this.batch) await this.warnIfBehind();
     return entries.length;
   }
@@ -243,6 +288,18 @@ export class ArchiveCopier {
       this.log('warn', { logEntries: len }, 'archive is behind the ingest log');
     }
   }
+}
+
+/** A lane's checkpoint row: `log.<lane>/<lanes>`. */
+function laneName(lane: number, lanes: number): string {
+  return `log.${lane}/${lanes}`;
+}
+
+/** The lane of a device: FNV-1a of its id. */
+function laneOf(deviceId: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deviceId.length; i++) h = Math.imul(h ^ deviceId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
 }
 
 function fieldOf(fields: string[], name: string): string | undefined {

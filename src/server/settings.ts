@@ -119,6 +119,8 @@ export const EnvSchema = z.object({
   ARCHIVE_RETAIN_ALERTS_DAYS: int('ARCHIVE_RETAIN_ALERTS_DAYS', 2557, 1),
   /** How often the archive worker enforces retention (drops partitions past it). */
   ARCHIVE_RETENTION_INTERVAL_S: int('ARCHIVE_RETENTION_INTERVAL_S', 3600, 1),
+  /** Fixes are written to the archive by this many transactions at once (lanes by device, each with its own checkpoint). */
+  ARCHIVE_COPY_LANES: int('ARCHIVE_COPY_LANES', 2, 1),
   /** Most ingest-log entries kept for an archive that has fallen behind; past it the oldest are dropped (logged, counted). */
   ARCHIVE_LOG_MAX_ENTRIES: int('ARCHIVE_LOG_MAX_ENTRIES', 1_000_000, 100),
 });
@@ -240,6 +242,7 @@ export interface ArchiveSettings {
   retainAlertsDays: number;
   retentionIntervalS: number;
   logMaxEntries: number;
+  copyLanes: number;
   auditRetentionS: number;
 }
 
@@ -255,6 +258,7 @@ export function archiveSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Ar
     retainAlertsDays: e.ARCHIVE_RETAIN_ALERTS_DAYS,
     retentionIntervalS: e.ARCHIVE_RETENTION_INTERVAL_S,
     logMaxEntries: e.ARCHIVE_LOG_MAX_ENTRIES,
+    copyLanes: e.ARCHIVE_COPY_LANES,
     auditRetentionS: e.AUDIT_RETENTION_S,
   };
 }
