@@ -100,9 +100,15 @@ if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
 }
 
+const archive = read('archive');
+if (archive !== null) {
+  const s = archive.summary as Json;
+  out.push('### Archive write — `npm run bench:archive`', '', `${machine(archive)}: ${n(s.fixes)} fixes in ${n(s.seconds, 1)} s, **${n(s.fixesPerSec)} fixes/s** into PostgreSQL/PostGIS (all indexes, checkpoint in each transaction, ${n(archive.lanes)} lanes, ${n(archive.batchRows)} rows per INSERT); target >= ${n(archive.target?.fixesPerSec)} fixes/s sustained — ${mark(s.fixesPerSec >= (archive.target?.fixesPerSec ?? Infinity))}.`, '');
+}
+
 const readme = readFileSync('README.md', 'utf8');
 const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail', 'archive'].filter((x) => read(x) !== null).join(', ')}\n`);

@@ -33,8 +33,8 @@ try {
     target: { fixesPerSec: 50_000 },
     method: 'copier write path: INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING per batch, with the checkpoint upsert in the same transaction; indexes: primary key, (subject_id, ts), GiST(geom), BRIN(ts)',
     batchRows, lanes, tags, perTag,
-    loadAverage: os.loadavg(),
-    env: benchEnv(),
+    generatedAt: new Date().toISOString(),
+    env: { ...benchEnv(), loadAverage: os.loadavg() },
   });
   console.log(`wrote ${file}`);
 } finally {

@@ -24,8 +24,8 @@ export interface FixRow {
  */
 export const INSERT_FIXES_SQL = `
 INSERT INTO fixes (device_id, seq, ts, received_at, subject_id, lat, lon, accuracy_m, battery, strap, late, geom)
-SELECT d, s, to_timestamp(t / 1000.0), to_timestamp(r / 1000.0), sub, la, lo, a, b, st, l,
-       CASE WHEN la IS NULL OR lo IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lo, la), 4326) END
+SELECT d, s, to_timestamp(t / 1000.0), to_timestamp(r / 1000.0), sub, la / 1e7::float8, lo / 1e7::float8, a, b, st, l,
+       CASE WHEN la IS NULL OR lo IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lo / 1e7::float8, la / 1e7::float8), 4326) END
 FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::text[], $6::float8[], $7::float8[],
             $8::real[], $9::real[], $10::text[], $11::boolean[]) AS u(d, s, t, r, sub, la, lo, a, b, st, l)
 ON CONFLICT DO NOTHING`;
@@ -39,7 +39,11 @@ export async function insertFixes(db: pg.Pool | pg.PoolClient, rows: readonly Fi
   for (let i = 0; i < n; i++) {
     const x = rows[i];
     d[i] = x.deviceId; s[i] = x.seq; t[i] = x.ts; r[i] = x.receivedAt; sub[i] = x.subjectId;
-    la[i] = x.lat; lo[i] = x.lon; a[i] = x.accuracy; b[i] = x.battery; st[i] = x.strap; l[i] = x.late;
+    // Positions travel as integers of 1e-7 degree (about 1 cm), as the Redis trail stores them:
+    // the same values on both sides of the trail's Redis/archive boundary, and integers format
+    // faster than doubles (bench/archive/write.ts).
+    la[i] = x.lat === null ? null : Math.round(x.lat * 1e7); lo[i] = x.lon === null ? null : Math.round(x.lon * 1e7);
+    a[i] = x.accuracy; b[i] = x.battery; st[i] = x.strap; l[i] = x.late;
   }
   const res = await db.query(INSERT_FIXES_SQL, [d, s, t, r, sub, la, lo, a, b, st, l]);
   return res.rowCount ?? 0;
@@ -58,7 +62,13 @@ export class PartitionCache {
     for (const day of days) {
       const k = `${table}:${day}`;
       if (this.known.has(k)) continue;
-      await ensurePartitions(db, table, day, day);
+      try {
+        await ensurePartitions(db, table, day, day);
+      } catch (e) {
+        // Another writer created it at the same moment (IF NOT EXISTS is not race-free).
+        const code = (e as { code?: string }).code;
+        if (code !== '42P07' && code !== '23505') throw e;
+      }
       this.known.add(k);
     }
   }
