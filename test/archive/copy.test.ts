@@ -40,6 +40,8 @@ describe('archive copy: fixes, alert events, decisions, configuration changes (r
   const base = Math.floor((Date.now() - 600_000) / 1000) * 1000;
   const ep = `S-N:c1:${fmt(base + 2000)}`;
   const op = (method: string, path: string, body?: unknown) => api(e.t.service.app, method, path, { token: TOKENS.operator, body });
+  /** A fix dated 10 s ahead of the service clock (a device clock running fast, within INGEST_MAX_FUTURE_S). */
+  let aheadTs = 0;
 
   beforeAll(async () => {
     e = await setUp();
@@ -61,6 +63,9 @@ describe('archive copy: fixes, alert events, decisions, configuration changes (r
     expect(reply.ack).toHaveLength(4);
     // A late fix: seq 4 taken before seq 3 arrived.
     expect((await ws.send([fix('TAG-N', 4, base + 2500, OUTSIDE)])).ack).toHaveLength(1);
+    // Evaluated at the service clock, archived (like the trail) with its own ts.
+    aheadTs = Date.now() + 10_000;
+    expect((await ws.send([fix('TAG-X', 2, aheadTs, null, { battery: 0.4 })])).ack).toHaveLength(1);
     await ws.closeAndWait();
     expect((await op('POST', `/v1/alerts/${enc(ep)}/ack`, { by: 'PC Jones', outcome: 'warning', note: 'Phoned.' })).status).toBe(200);
     expect((await op('POST', `/v1/alerts/${enc(ep)}/ack`, { by: 'DS Smith', outcome: 'arrest' })).status).toBe(200);
@@ -74,8 +79,9 @@ describe('archive copy: fixes, alert events, decisions, configuration changes (r
     const rows = (await e.arch.db.query(`SELECT device_id, seq, ts, subject_id, lat, lon, accuracy_m::numeric::float8 AS acc, battery::numeric::float8 AS battery, strap, late,
       ST_X(geom) AS gx, ST_Y(geom) AS gy FROM fixes ORDER BY device_id, seq`)).rows;
     expect(rows.map((r) => [r.device_id, Number(r.seq), r.subject_id, r.late])).toEqual([
-      ['TAG-N', 1, 'S-N', false], ['TAG-N', 2, 'S-N', false], ['TAG-N', 3, 'S-N', false], ['TAG-N', 4, 'S-N', true], ['TAG-X', 1, null, false],
+      ['TAG-N', 1, 'S-N', false], ['TAG-N', 2, 'S-N', false], ['TAG-N', 3, 'S-N', false], ['TAG-N', 4, 'S-N', true], ['TAG-X', 1, null, false], ['TAG-X', 2, null, false],
     ]);
+    expect(new Date(rows[5].ts).getTime()).toBe(aheadTs);
     expect(new Date(rows[1].ts).getTime()).toBe(base + 2000);
     expect(rows[1].acc).toBe(12.3);
     expect(rows[1].gx).toBeCloseTo(INSIDE_X[1], 7);
@@ -111,6 +117,8 @@ describe('archive copy: fixes, alert events, decisions, configuration changes (r
     e.copier = new ArchiveCopier(e.redis, e.t.service.keys, e.arch.db);
     await e.copier.start();
     await e.copier.drain();
+    // It did read the fixes again (the log still holds them), and wrote none twice.
+    expect(e.copier.copied.fixes).toBeGreaterThanOrEqual(6);
     expect(await count()).toEqual(before);
     // The feed was trimmed as it was copied: nothing of it is left in Redis.
     expect(await e.redis.xlen(e.t.service.keys.archiveFeed)).toBe(0);
