@@ -30,8 +30,16 @@ FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::text[], $6
             $8::real[], $9::real[], $10::text[], $11::boolean[]) AS u(d, s, t, r, sub, la, lo, a, b, st, l)
 ON CONFLICT DO NOTHING`;
 
+/** Most rows in one INSERT (a copier batch may hold more: several statements, one transaction). */
+export const MAX_ROWS_PER_INSERT = 10_000;
+
 export async function insertFixes(db: pg.Pool | pg.PoolClient, rows: readonly FixRow[]): Promise<number> {
   if (rows.length === 0) return 0;
+  if (rows.length > MAX_ROWS_PER_INSERT) {
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) inserted += await insertFixes(db, rows.slice(i, i + MAX_ROWS_PER_INSERT));
+    return inserted;
+  }
   const n = rows.length;
   const d = new Array<string>(n), s = new Array<number>(n), t = new Array<number>(n), r = new Array<number>(n);
   const sub = new Array<string | null>(n), la = new Array<number | null>(n), lo = new Array<number | null>(n);
