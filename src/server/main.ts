@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   const settings = settingsFromEnv({ redisUrl, apiTokens });
   const service = await startService(settings);
   const childEnv = workerEnv({ ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
-  const workers = startWorkers(env.WORKERS, childEnv);
+  // Delivery workers need no database: its URL (maybe with a password) stays out of their environment.
+  const { DATABASE_URL: _db, ...deliveryEnv } = childEnv;
+  const workers = startWorkers(env.WORKERS, deliveryEnv);
   // The archive worker (issue 14): one, when DATABASE_URL is set (the service has migrated it).
   const archive = env.DATABASE_URL === undefined ? null : startWorkers(1, childEnv, 'archive');
   process.stdout.write(env.DATABASE_URL === undefined

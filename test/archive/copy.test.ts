@@ -10,7 +10,7 @@ import { purgeAndAudit, partitionsOf } from '../../src/archive/retention.js';
 import { AuditLog } from '../../src/server/audit.js';
 import { enc } from '../support/delivery.js';
 import {
-  api, exclusionSubject, fix, fmt, INSIDE_X, newRedis, startTestService, TOKENS, WsClient, zoneX, type TestService,
+  api, cleanupPrefix, exclusionSubject, fix, fmt, INSIDE_X, newRedis, spawnService, startTestService, TOKEN_SPEC, TOKENS, uniquePrefix, WsClient, zoneX, type TestService,
 } from '../support/server.js';
 import { freshArchive, type TestArchive } from '../support/pg.js';
 
@@ -339,5 +339,19 @@ describe('archive off: the service as before (real Redis)', () => {
     const r = await api(t.service.app, 'GET', '/v1/subjects/none/trail', { token: TOKENS.operator });
     expect(r.status).toBe(404);
     expect(t.service.settings.databaseUrl).toBeUndefined();
+  });
+
+  it('npm start without DATABASE_URL says the archive is off and starts no archive worker', async () => {
+    const prefix = uniquePrefix('arch-off');
+    const svc = await spawnService({ KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC, WORKERS: '0', DATABASE_URL: '', LOG_LEVEL: 'warn' });
+    try {
+      expect(svc.output()).toContain('archive off (DATABASE_URL unset)');
+      expect(svc.output()).not.toContain('archive worker pid');
+      expect((await api(svc.url, 'GET', '/readyz', { token: TOKENS.operator })).status).toBe(200);
+    } finally {
+      svc.child.kill('SIGTERM');
+      await svc.exited;
+      await cleanupPrefix(prefix);
+    }
   });
 });
