@@ -116,6 +116,12 @@ if (positions !== null) {
     `The work of one \`GET /v1/positions\` after its Redis read, with ${n(positions.tags)} tags (${n(positions.bytes / 1048576, 1)} MiB of JSON): ${n(s.routeMedianMs, 1)} ms (median); the same answer written as JSON text by hand, the baseline, ${n(s.baselineTextMedianMs, 1)} ms (${n(s.ratio, 1)}x); one team's ${n(positions.tags / 40)} tags ${n(s.teamMedianMs, 1)} ms.`, '');
 }
 
+const archive = read('archive');
+if (archive !== null) {
+  const s = archive.summary as Json;
+  out.push('### Archive write — `npm run bench:archive`', '', `${machine(archive)}: ${n(s.fixes)} fixes in ${n(s.seconds, 1)} s, **${n(s.fixesPerSec)} fixes/s** into PostgreSQL/PostGIS (all indexes, checkpoint in each transaction, ${n(archive.lanes)} lanes, ${n(archive.batchRows)} rows per INSERT); target >= ${n(archive.target?.fixesPerSec)} fixes/s sustained — ${mark(s.fixesPerSec >= (archive.target?.fixesPerSec ?? Infinity))}.`, '');
+}
+
 // The pictures (bench/charts.ts): drawn from the same files, linked here next to the tables.
 const drawn = await writeCharts(read);
 if (drawn.length > 0) {
@@ -128,4 +134,4 @@ const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions', 'archive'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);

@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { AlertEvent } from '../engine/alert.js';
 import { parseTime } from '../engine/time.js';
 import type { Keys } from '../server/keys.js';
+import type { ArchiveFeed } from '../archive/feed.js';
 import { listPage, type Cursor } from '../server/list-index.js';
 import { alertPage, stageAlertIndex, stageAlertStateIndex, type AlertFilter } from './alert-index.js';
 
@@ -21,7 +22,7 @@ import { alertPage, stageAlertIndex, stageAlertStateIndex, type AlertFilter } fr
  * Alert records for GET /v1/alerts, written idempotently (a replayed log writes the same
  * fields again), and the outbox for the queue.
  */
-export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[]): void {
+export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[], feed?: ArchiveFeed): void {
   for (const e of events) {
     const key = k.alert(e.episodeId);
     m.hset(key, e.event, JSON.stringify(e), 'team', e.team, 'subjectId', e.subjectId, 'type', e.type, 'severity', e.severity);
@@ -37,6 +38,7 @@ export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readon
     }
     stageAlertIndex(m, k, e);
     m.rpush(k.outbox, JSON.stringify(e));
+    feed?.stage(m, { k: 'event', e });
   }
 }
 
@@ -78,7 +80,8 @@ export function alertResource(episodeId: string, h: Record<string, string>, deci
 
 /** Reads and writes alert records (everything but the committer's MULTI, which uses writeAlertRecords). */
 export class AlertRecords {
-  constructor(private readonly redis: Redis, private readonly keys: Keys) {}
+  /** `feed`: where decisions go for the archive (null or off: nowhere). */
+  constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly feed: ArchiveFeed | null = null) {}
 
   /** One episode with its whole decision history. */
   async read(episodeId: string): Promise<AlertResource | null> {
@@ -121,7 +124,9 @@ export class AlertRecords {
   async decide(episodeId: string, decision: object, max: number): Promise<'ok' | 'missing' | 'full'> {
     // The list indexes (acknowledged or not) change in the same transaction as the record.
     const m = this.redis.multi();
-    m.eval(DECIDE_LUA, 2, this.keys.alert(episodeId), this.keys.alertDecisions(episodeId), JSON.stringify(decision), String(max));
+    // The archive feed entry is appended by the script itself: only a decision that was kept.
+    const feedKey = this.feed?.key ?? null;
+    m.eval(DECIDE_LUA, 3, this.keys.alert(episodeId), this.keys.alertDecisions(episodeId), feedKey ?? this.keys.alertDecisions(episodeId), JSON.stringify(decision), String(max), feedKey === null ? '' : JSON.stringify(episodeId));
     stageAlertStateIndex(m, this.keys, episodeId);
     const res = (await m.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
@@ -188,7 +193,8 @@ export class AlertRecords {
 }
 
 /**
- * KEYS: alert hash, decision list. ARGV: decision JSON, most decisions kept.
+ * KEYS: alert hash, decision list, archive feed (unused when ARGV[3] is empty).
+ * ARGV: decision JSON, most decisions kept, the episode id as a JSON string ('' : archive off).
  * Returns the new count, -1 when the episode does not exist, -2 when the history is full.
  */
 const DECIDE_LUA = `
@@ -197,6 +203,9 @@ local n = redis.call('LLEN', KEYS[2])
 if n >= tonumber(ARGV[2]) then return -2 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'acked', ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000000, '*', 'j', '{"k":"decision","episodeId":' .. ARGV[3] .. ',"idx":' .. n .. ',"d":' .. ARGV[1] .. '}')
+end
 return n + 1`;
 
 /**

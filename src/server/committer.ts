@@ -5,6 +5,7 @@ import type { Engine, IngestOutcome } from '../engine/engine.js';
 import { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys } from './keys.js';
+import { TRIM_LOG_LUA, type ArchiveExtras, type ArchiveFeed } from '../archive/feed.js';
 
 /**
  * Group commit: the one path by which anything reaches Redis while the service runs.
@@ -28,6 +29,8 @@ export interface CommitHooks {
   observeRedisSeconds(s: number): void;
   /** A group is durably written; `events` are the alert events it committed (maybe none). */
   eventsCommitted(events: readonly AlertEvent[]): void;
+  /** The log's bound dropped `n` entries the archive had not copied (it fell too far behind). */
+  archiveLogDropped?(n: number): void;
 }
 
 interface Waiter {
@@ -57,6 +60,12 @@ export interface CommitterOptions {
   snapshotIntervalMs: number;
   /** The service clock (epoch ms): engine time for ticks, arrival and future-dated fixes. */
   now: () => number;
+  /**
+   * The archive (DATABASE_URL set): logged fixes carry who wore the device, late and their own
+   * ts; alert events go to the feed; the log trim keeps what the archive has not copied, up to
+   * `maxLogEntries`. Absent: everything exactly as without an archive.
+   */
+  archive?: { feed: ArchiveFeed; maxLogEntries: number };
 }
 
 export class Committer {
@@ -125,7 +134,13 @@ export class Committer {
       const o = this.engine.ingest(e);
       outcomes.push(o);
       if (o === 'accepted' || o === 'late') {
-        g.log.push(logFix(e));
+        const item = logFix(e) as unknown[];
+        if (this.options.archive !== undefined) {
+          const r = this.engine.deviceRole(f.deviceId);
+          const extras: ArchiveExtras = [r !== null && 'subjectId' in r ? r.subjectId : null, o === 'late' ? 1 : 0, e === f ? null : f.ts];
+          item.push(...extras);
+        }
+        g.log.push(item);
         g.trail.push(f);
         g.fixes++;
       }
@@ -229,6 +244,9 @@ export class Committer {
     await this.exec(g, m, snapshotJson);
   }
 
+  /** Index of the archive-aware log trim in the group's MULTI (-1: none). */
+  private trimAt = -1;
+
   private build(g: Group, snapshotJson: string | null): ChainableCommander {
     const k = this.keys;
     const m = this.redis.multi();
@@ -239,21 +257,30 @@ export class Committer {
     }
     if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
     for (const w of g.writes) w(m);
-    writeAlertRecords(m, k, g.events);
+    writeAlertRecords(m, k, g.events, this.options.archive?.feed);
+    this.trimAt = -1;
     if (snapshotJson !== null) {
       m.set(k.snapshot, JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }));
       // Everything up to and including this group is in the snapshot.
-      m.xtrim(k.log, 'MINID', `${this.lastLogMs}-${this.lastLogSeq + 1}`);
+      const minId = `${this.lastLogMs}-${this.lastLogSeq + 1}`;
+      if (this.options.archive === undefined) m.xtrim(k.log, 'MINID', minId);
+      else {
+        // ...but not what the archive has still to copy (bounded: src/archive/feed.ts).
+        this.trimAt = m.length - 1; // results leave out the MULTI itself
+        m.eval(TRIM_LOG_LUA, 3, k.log, k.archiveLogCursor, k.archiveLogLost, minId, this.options.archive.maxLogEntries);
+      }
     }
     return m;
   }
 
   private async exec(g: Group, m: ChainableCommander, snapshotJson: string | null): Promise<void> {
     const started = performance.now();
+    const trimAt = this.trimAt;
     try {
       const results = await m.exec();
       if (results === null) throw new Error('transaction aborted');
       for (const [err] of results) if (err) throw err;
+      if (trimAt >= 0 && Number(results[trimAt][1]) > 0) this.hooks.archiveLogDropped?.(Number(results[trimAt][1]));
     } catch (e) {
       this.fail(g, e as Error);
       return;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Engine, IngestOutcome } from '../engine/engine.js';
 import type { Fix } from '../engine/fix.js';
-import { Committer } from './committer.js';
+import { Committer, type CommitterOptions } from './committer.js';
 import type { Keys } from './keys.js';
 import { loadState } from './state-store.js';
 
@@ -31,6 +31,10 @@ export interface EngineHostOptions {
   now?: () => number;
   /** How often the clock is applied to the engine's timers (ms), default 1000. */
   tickMs?: number;
+  /** The archive's share of each commit (CommitterOptions.archive); absent: the archive is off. */
+  archive?: CommitterOptions['archive'];
+  /** The log's bound dropped entries the archive had not copied. */
+  archiveLogDropped?(n: number): void;
 }
 
 /**
@@ -56,7 +60,11 @@ export class EngineHost {
       trailMaxPerDevice: opts.trailMaxPerDevice,
       snapshotIntervalMs: opts.snapshotIntervalMs,
       now: this.now,
-    }, { observeRedisSeconds: opts.observeRedisSeconds, eventsCommitted: opts.eventsCommitted }, (e) => this.recover(e), lastLogId);
+      ...(opts.archive === undefined ? {} : { archive: opts.archive }),
+    }, {
+      observeRedisSeconds: opts.observeRedisSeconds, eventsCommitted: opts.eventsCommitted,
+      ...(opts.archiveLogDropped === undefined ? {} : { archiveLogDropped: opts.archiveLogDropped }),
+    }, (e) => this.recover(e), lastLogId);
   }
 
   /**

@@ -22,6 +22,7 @@ export const API_ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },
   RATE_LIMITED: { status: 429, meaning: 'this token sent more requests (or acknowledgements) than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
+  ARCHIVE_UNAVAILABLE: { status: 503, meaning: 'the archive (PostgreSQL) could not be read; nothing was served; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
   INTERNAL: { status: 500, meaning: 'an unexpected fault; it is logged' },
 } as const;

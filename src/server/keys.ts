@@ -55,6 +55,16 @@ export class Keys {
   listIndex(collection: 'subjects' | 'zones' | 'devices' | 'alerts'): string { return `${this.p}:ix:${collection}`; }
   /** string: the version of the list indexes built from the stored records (index-migration.ts) */
   get listIndexVersion(): string { return `${this.p}:ix:version`; }
+  /**
+   * stream: what the archive copies besides fixes (alert events, decisions, configuration
+   * changes), written in the same MULTI as the change itself, only while the archive is on;
+   * trimmed by the archive worker once copied (src/archive/feed.ts).
+   */
+  get archiveFeed(): string { return `${this.p}:archive:feed`; }
+  /** string: the newest ingest-log id the archive has copied (the consumer-aware log trim reads it) */
+  get archiveLogCursor(): string { return `${this.p}:archive:log-cursor`; }
+  /** string: set when the log's bound dropped entries: the first id kept (what lies before it and after the cursor is lost) */
+  get archiveLogLost(): string { return `${this.p}:archive:log-lost-before`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
 }

@@ -38,7 +38,15 @@ async function main(): Promise<void> {
   delete process.env.API_TOKENS;
   const settings = settingsFromEnv({ redisUrl, apiTokens });
   const service = await startService(settings);
-  const workers = startWorkers(env.WORKERS, workerEnv({ ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix }));
+  const childEnv = workerEnv({ ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: settings.keyPrefix });
+  // Delivery workers need no database: its URL (maybe with a password) stays out of their environment.
+  const { DATABASE_URL: _db, ...deliveryEnv } = childEnv;
+  const workers = startWorkers(env.WORKERS, deliveryEnv);
+  // The archive worker (issue 14): one, when DATABASE_URL is set (the service has migrated it).
+  const archive = env.DATABASE_URL === undefined ? null : startWorkers(1, childEnv, 'archive');
+  process.stdout.write(env.DATABASE_URL === undefined
+    ? 'archive off (DATABASE_URL unset): trails live in Redis only (TRAIL_RETENTION_S)\n'
+    : `archive on: PostgreSQL schema ${settings.archiveSchema}; archive worker started\n`);
   process.stdout.write(`iom-geofence listening on ${service.url} (Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')})\n`);
   if (generated.length > 0) {
     process.stdout.write('No API_TOKENS configured: tokens for this run only:\n');
@@ -50,24 +58,29 @@ async function main(): Promise<void> {
     try {
       await service.stop();
       await workers.stop();
+      await archive?.stop();
     } finally {
       child?.kill('SIGTERM');
     }
   });
 }
 
-/** Delivery workers as child processes, restarted if one dies (a crash must not stop delivery). */
-function startWorkers(n: number, env: NodeJS.ProcessEnv): { stop(): Promise<void> } {
-  const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../workers/main.js');
+/**
+ * Worker processes as children, restarted if one dies (a crash must not stop delivery, nor the
+ * archive): `delivery` runs workers/main.js, `archive` workers/archive.js.
+ */
+function startWorkers(n: number, env: NodeJS.ProcessEnv, kind: 'delivery' | 'archive' = 'delivery'): { stop(): Promise<void> } {
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), kind === 'delivery' ? '../../workers/main.js' : '../../workers/archive.js');
   const children = new Set<ChildProcess>();
   let stopping = false;
   const launch = (): void => {
     const c = spawn(process.execPath, [script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
     children.add(c);
+    if (kind === 'archive') process.stdout.write(`archive worker pid ${c.pid}\n`);
     c.on('exit', (code, signal) => {
       children.delete(c);
       if (stopping) return;
-      process.stderr.write(`delivery worker exited (${signal ?? code}); restarting\n`);
+      process.stderr.write(`${kind} worker exited (${signal ?? code}); restarting\n`);
       setTimeout(launch, 1000);
     });
   };

@@ -21,6 +21,21 @@ export class Metrics {
     buckets: [1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1],
   });
 
+  readonly archiveLogDropped = new Counter({ name: 'iom_archive_log_dropped_total', help: 'Ingest-log entries dropped by ARCHIVE_LOG_MAX_ENTRIES before the archive copied them', registers: [this.registry] });
+  /** Read on scrape: ingest-log entries held (with the archive on: mostly what it has not copied yet). */
+  private logLengthSource: () => Promise<number> = async () => 0;
+  readonly ingestLogLength = new Gauge({
+    name: 'iom_ingest_log_entries', help: 'Entries in the ingest log (with the archive on, it keeps what the archive has not copied)', registers: [this.registry],
+    collect: async () => {
+      this.ingestLogLength.set(await this.logLengthSource().catch(() => NaN));
+    },
+  });
+
+  /** Where the ingest-log length gauge reads from. */
+  logLength(source: () => Promise<number>): void {
+    this.logLengthSource = source;
+  }
+
   /** Read on scrape: deliveries whose retries ran out (the dead-letter set in Redis). */
   private deadLetterSource: () => Promise<number> = async () => 0;
   readonly deadLetters = new Gauge({

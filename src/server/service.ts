@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
-import { openArchiveDb } from '../archive/db.js';
 import type { AlertEvent } from '../engine/alert.js';
+import type pg from 'pg';
+import { ArchiveFeed, ARCHIVE_OFF } from '../archive/feed.js';
+import { openArchiveDb } from '../archive/db.js';
 import { AuditLog } from './audit.js';
 import { TokenTable } from './auth.js';
 import { EngineHost, type EngineView } from './engine-host.js';
@@ -76,9 +78,27 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
 
   const outbox = new AlertOutbox(redis, keys, bullConnection);
   metrics.sources(() => redis.zcard(keys.deadLetters), () => redis.llen(keys.outbox));
+  metrics.logLength(() => redis.xlen(keys.log));
   const kickOutbox = (): Promise<void> => outbox.kick().catch((e: Error) => log.warn({ err: e.message }, 'alert outbox: queue write failed; will retry'));
   let outboxScheduled = false;
   let sockets: Sockets | null = null;
+
+  // The archive (DATABASE_URL): migrations run now; the service reads old trails from it and
+  // stages its share of each commit (src/archive/feed.ts); the archive worker copies.
+  let archiveDb: pg.Pool | null = null;
+  const archiveFeed = settings.databaseUrl === undefined ? ARCHIVE_OFF : new ArchiveFeed(keys.archiveFeed, settings.archiveLogMaxEntries);
+  if (settings.databaseUrl !== undefined) {
+    try {
+      archiveDb = await openArchiveDb({ url: settings.databaseUrl, schema: settings.archiveSchema, max: 4 });
+    } catch (e) {
+      redis.disconnect();
+      bullConnection.disconnect();
+      throw new Error(`the archive (DATABASE_URL) could not be opened: ${(e as Error).message.replace(/\/\/[^@]*@/, '//***@')}`);
+    }
+    log.info({ schema: settings.archiveSchema }, 'archive on: PostgreSQL migrated');
+  } else {
+    log.info({}, 'archive off (DATABASE_URL unset): fixes, alerts and decisions are kept in Redis only');
+  }
 
   // Stores written before the list indexes existed get them now (once).
   await migrateListIndexes(redis, keys, log);
@@ -90,6 +110,13 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
     trailMaxPerDevice: settings.trailMaxPerDevice,
     snapshotIntervalMs: settings.snapshotIntervalMs,
     observeRedisSeconds: (s) => metrics.observeRedisSeconds(s),
+    ...(archiveFeed.on ? {
+      archive: { feed: archiveFeed, maxLogEntries: settings.archiveLogMaxEntries },
+      archiveLogDropped: (n: number) => {
+        metrics.archiveLogDropped.inc(n);
+        log.error({ entries: n, bound: settings.archiveLogMaxEntries }, 'archive: the ingest log reached ARCHIVE_LOG_MAX_ENTRIES; its oldest entries, not yet archived, were dropped (is the archive worker running?)');
+      },
+    } : {}),
     // Delivery: committed events go from the outbox to the queue on the next turn (one pass
     // for every group committed meanwhile).
     eventsCommitted: (events: readonly AlertEvent[]) => {
@@ -108,23 +135,10 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   });
 
   const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
-  // The evidence archive (PostgreSQL/PostGIS): on when DATABASE_URL is set; migrations run here.
-  let archive: Awaited<ReturnType<typeof openArchiveDb>> | null = null;
-  if (settings.databaseUrl !== undefined) {
-    try {
-      archive = await openArchiveDb({ url: settings.databaseUrl, schema: settings.archiveSchema });
-    } catch (e) {
-      host.halt();
-      redis.disconnect();
-      bullConnection.disconnect();
-      throw new Error(`evidence archive: cannot open PostgreSQL (DATABASE_URL): ${(e as Error).message}`);
-    }
-    log.info({ schema: settings.archiveSchema }, 'evidence archive on (PostgreSQL)');
-  } else log.info({}, 'evidence archive off (DATABASE_URL is not set): evidence packs are unavailable');
-  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog, archive }, log);
+  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys, archiveFeed), audit: auditLog, archiveFeed, archiveDb }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
-    await archive?.end();
+    await archiveDb?.end();
     redis.disconnect();
     bullConnection.disconnect();
     throw e;
@@ -179,9 +193,9 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await bounded(host.snapshot());
       await bounded(outbox.close(), 2000);
       await bounded(app.close());
-      if (archive !== null) await bounded(archive.end(), 2000);
       await bounded(redis.quit(), 1000);
       redis.disconnect();
+      if (archiveDb !== null) await bounded(archiveDb.end(), 1000);
       await bounded(bullConnection.quit(), 1000);
       bullConnection.disconnect();
     },

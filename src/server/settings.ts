@@ -39,11 +39,6 @@ export const EnvSchema = z.object({
   /** Engine settings (contract section 2 "settings"), as JSON. */
   ENGINE_SETTINGS: text('{}'),
   LOG_LEVEL: text('info'),
-  // --- evidence archive (PostgreSQL/PostGIS) ---
-  /** PostgreSQL connection string of the archive; unset: the archive is off. */
-  DATABASE_URL: z.string().optional(),
-  /** Schema holding the archive's tables. */
-  ARCHIVE_SCHEMA: text('iom'),
   // --- ingest ---
   /** Largest WebSocket ingest message. */
   INGEST_MAX_MESSAGE_BYTES: int('INGEST_MAX_MESSAGE_BYTES', 1 << 20, 1024),
@@ -109,6 +104,28 @@ export const EnvSchema = z.object({
     }
     return v;
   }),
+  // --- archive (issue 14 part 1: PostgreSQL/PostGIS; src/archive/) ---
+  /** PostgreSQL connection string; set: the archive is on (worker, migrations at start, archive reads). Unset: off. */
+  DATABASE_URL: z.string().optional().transform((raw) => (raw === undefined || raw === '' ? undefined : raw)),
+  /** Schema holding the archive's tables (a plain lower-case SQL name). */
+  ARCHIVE_SCHEMA: z.string().optional().transform((raw, ctx): string => {
+    const v = raw === undefined || raw === '' ? 'iom' : raw;
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: `ARCHIVE_SCHEMA must be a plain lower-case SQL name ([a-z_][a-z0-9_]*), got ${JSON.stringify(raw)}` });
+      return z.NEVER;
+    }
+    return v;
+  }),
+  /** Archived fixes are kept this many days (whole daily partitions dropped after); default 6 years. */
+  ARCHIVE_RETAIN_FIXES_DAYS: int('ARCHIVE_RETAIN_FIXES_DAYS', 2192, 1),
+  /** Archived alert events, their decisions and the configuration history are kept this many days; default 7 years. */
+  ARCHIVE_RETAIN_ALERTS_DAYS: int('ARCHIVE_RETAIN_ALERTS_DAYS', 2557, 1),
+  /** How often the archive worker enforces retention (drops partitions past it). */
+  ARCHIVE_RETENTION_INTERVAL_S: int('ARCHIVE_RETENTION_INTERVAL_S', 3600, 1),
+  /** Fixes are written to the archive by this many transactions at once (lanes by device, each with its own checkpoint). */
+  ARCHIVE_COPY_LANES: int('ARCHIVE_COPY_LANES', 2, 1),
+  /** Most ingest-log entries kept for an archive that has fallen behind; past it the oldest are dropped (logged, counted). */
+  ARCHIVE_LOG_MAX_ENTRIES: int('ARCHIVE_LOG_MAX_ENTRIES', 1_000_000, 100),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -152,10 +169,10 @@ export interface ServiceSettings {
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
-  /** DATABASE_URL: the archive's PostgreSQL; undefined = the archive is off. */
-  databaseUrl: string | undefined;
-  /** ARCHIVE_SCHEMA. */
+  /** The archive (DATABASE_URL); undefined: off. */
+  databaseUrl?: string | undefined;
   archiveSchema: string;
+  archiveLogMaxEntries: number;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -189,8 +206,9 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     positionStaleS: e.POSITION_STALE_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
-    databaseUrl: e.DATABASE_URL === '' ? undefined : e.DATABASE_URL,
+    databaseUrl: e.DATABASE_URL,
     archiveSchema: e.ARCHIVE_SCHEMA,
+    archiveLogMaxEntries: e.ARCHIVE_LOG_MAX_ENTRIES,
     ...overrides,
   };
 }
@@ -216,5 +234,36 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
     attempts: e.DELIVERY_ATTEMPTS,
     backoffMs: e.DELIVERY_BACKOFF_MS,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
+  };
+}
+
+/** The archive worker's settings (workers/archive.ts); null when DATABASE_URL is unset. */
+export interface ArchiveSettings {
+  redisUrl: string;
+  keyPrefix: string;
+  databaseUrl: string;
+  schema: string;
+  retainFixesDays: number;
+  retainAlertsDays: number;
+  retentionIntervalS: number;
+  logMaxEntries: number;
+  copyLanes: number;
+  auditRetentionS: number;
+}
+
+export function archiveSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveSettings | null {
+  const e = readEnv(env);
+  if (e.DATABASE_URL === undefined) return null;
+  return {
+    redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    databaseUrl: e.DATABASE_URL,
+    schema: e.ARCHIVE_SCHEMA,
+    retainFixesDays: e.ARCHIVE_RETAIN_FIXES_DAYS,
+    retainAlertsDays: e.ARCHIVE_RETAIN_ALERTS_DAYS,
+    retentionIntervalS: e.ARCHIVE_RETENTION_INTERVAL_S,
+    logMaxEntries: e.ARCHIVE_LOG_MAX_ENTRIES,
+    copyLanes: e.ARCHIVE_COPY_LANES,
+    auditRetentionS: e.AUDIT_RETENTION_S,
   };
 }

@@ -99,6 +99,8 @@ export function testSettings(prefix: string, over: Partial<ServiceSettings> = {}
     webhookAllowHosts: WEBHOOK_ALLOW_HOSTS,
     // Suites that record many decisions quickly; the allowance itself is tested with its own setting.
     ackRateLimitPerS: 1_000_000,
+    // The archive is off unless a suite turns it on (a DATABASE_URL in the environment must not).
+    databaseUrl: undefined,
     ...over,
   });
 }

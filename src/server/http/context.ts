@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { ArchiveFeed } from '../../archive/feed.js';
 import type { AlertRecords } from '../../alerts/alert-record.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal, TokenTable } from '../auth.js';
@@ -21,8 +22,10 @@ export interface HttpContext {
   records: AlertRecords;
   /** The audit log (trimmed by age). */
   audit: AuditLog;
-  /** The evidence archive (PostgreSQL/PostGIS) when DATABASE_URL is set, else null (archive off). */
-  archive: pg.Pool | null;
+  /** The archive's feed (configuration changes are staged on it; a no-op while the archive is off). */
+  archiveFeed: ArchiveFeed;
+  /** The archive's PostgreSQL pool, for reads (trails older than Redis holds); null: archive off. */
+  archiveDb: pg.Pool | null;
 }
 
 /** The context plus the route documents every plugin adds to (the OpenAPI document reads them). */

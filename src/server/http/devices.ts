@@ -120,6 +120,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     }, (m) => {
       m.hset(ctx.keys.devices, device.id, JSON.stringify(device));
       stageDeviceIndex(m, ctx.keys, device.id, device);
+      ctx.archiveFeed.config(m, 'device', device.id, device);
     });
     await audit(ctx, 'device.put', device.id, principal);
     return shown(ctx, device, principal);
@@ -135,6 +136,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     await ctx.host.change((engine) => engine.unregisterDevice(params.id), (m) => {
       m.hdel(ctx.keys.devices, params.id);
       stageDeviceIndex(m, ctx.keys, params.id, null);
+      ctx.archiveFeed.config(m, 'device', params.id, null);
     });
     await audit(ctx, 'device.delete', params.id, principal);
     return reply.code(204).send();

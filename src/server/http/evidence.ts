@@ -36,7 +36,7 @@ export const evidence: ResourcePlugin = async (app, ctx) => {
     const { episodeId } = params;
     const missing = (): ApiError => new ApiError('NOT_FOUND', `no alert ${JSON.stringify(episodeId)}`);
     if (!EPISODE_ID_RE.test(episodeId)) throw missing();
-    const db = ctx.archive;
+    const db = ctx.archiveDb;
     if (db === null) throw new ApiError('ARCHIVE_OFF', 'the evidence archive is off (DATABASE_URL is not set): packs are made from the archive');
     const own = teamOf(principal);
     const team = await archivedTeam(db, episodeId);

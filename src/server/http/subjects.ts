@@ -12,12 +12,18 @@ import type { HttpContext } from './context.js';
 import { stageSubjectIndex } from '../collection-indexes.js';
 import { devicesOf, rolesOf, stageAssignments, subjectPeriods, type Role } from '../device-assignments.js';
 import { subjectList } from './lists.js';
+import { archivedTrail } from '../../archive/trail.js';
 import { audit, IdParam, mustBeReady, routeOn, teamOf, type ResourcePlugin } from './route.js';
+
+/** Longest stated purpose of an archive read (kept in the audit log). */
+export const PURPOSE_MAX_CHARS = 500;
 
 const TrailQuery = z.strictObject({
   from: z.string().optional(),
   to: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(50_000).default(10_000),
+  purpose: z.string().trim().min(1, 'must not be blank').max(PURPOSE_MAX_CHARS).optional()
+    .describe('why the trail is read: required when the period reaches into the archive (older than Redis holds); audited'),
 });
 
 /** PUT's body: a subject; its id comes from the path (if given in the body, it must match). */
@@ -168,6 +174,7 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
       m.hset(ctx.keys.subjects, subject.id, JSON.stringify(stored));
       stageSubjectIndex(m, ctx.keys, subject.id, { ...stored, id: subject.id });
       stageAssignments(m, ctx.keys, roles);
+      ctx.archiveFeed.config(m, 'subject', subject.id, stored);
     });
   };
   route({ method: 'PUT', url: '/v1/subjects/:id', summary: 'Create or replace a subject with its conditions', roles: ['operator', 'admin'], params: IdParam, body: SubjectBody, response: SubjectResponse }, async (req, _reply, { params, body, principal }) => {
@@ -197,51 +204,124 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
       m.hdel(ctx.keys.subjects, params.id);
       stageSubjectIndex(m, ctx.keys, params.id, null);
       stageAssignments(m, ctx.keys, roles);
+      ctx.archiveFeed.config(m, 'subject', params.id, null);
     });
     await audit(ctx, 'subject.delete', params.id, principal);
     return reply.code(204).send();
   });
   partialUpdates(route, ctx, save);
-  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms; from not after to)', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery, response: TrailResponse }, async (_req, _reply, { params, query, principal }) => {
+  route({ method: 'GET', url: '/v1/subjects/:id/trail', summary: 'The subject\'s fixes as GeoJSON (from/to: RFC 3339 or epoch ms; from not after to); a period older than Redis holds comes from the archive and needs a stated purpose', roles: ['operator', 'admin', 'team'], params: IdParam, query: TrailQuery, response: TrailResponse }, async (_req, _reply, { params, query, principal }) => {
     const subject = await subjectOrThrow(ctx, params.id, principal);
     const from = query.from === undefined ? 0 : queryTime(query.from);
     const to = query.to === undefined ? Infinity : queryTime(query.to);
     if (Number.isNaN(from) || Number.isNaN(to)) throw new ApiError('VALIDATION', 'from and to must be RFC 3339 date-times or epoch milliseconds');
     if (from > to) throw new ApiError('VALIDATION', 'query.from: is later than to', { path: 'query.from' });
     const deviceId = String(subject.deviceId);
-    // Stream ids are arrival times, and a fix arrives after it is taken (bar clock skew).
-    const start = Math.max(0, from - ctx.settings.ingestMaxFutureS * 1000);
-    // Only the fixes of the periods each device was this subject's: never a victim unit's, nor
-    // a previous or later wearer's (device-assignments.ts).
-    const entries: [string, string, string[]][] = [];
-    for (const [device, periods] of await subjectPeriods(ctx.redis, ctx.keys, params.id, deviceId)) {
-      for (const p of periods) {
-        const lower = streamIdAfter(p.after, start);
-        if (p.to !== '+' && compareIds(lower.slice(1), p.to) >= 0) continue;
-        const got = await ctx.redis.xrange(ctx.keys.trail(device), lower, p.to, 'COUNT', query.limit * 2);
-        for (const [id, fields] of got) entries.push([device, id, fields]);
+    const recent = await redisTrail(ctx, params.id, deviceId, from, query.limit);
+    // The archive is read when the period reaches past what Redis holds: older than the trail
+    // retention, or a stretch of one of the subject's trails that Redis has trimmed.
+    const archiveDb = ctx.archiveDb;
+    const reachesArchive = archiveDb !== null && (from < Date.now() - ctx.settings.trailRetentionS * 1000 || recent.trimmed);
+    let features = recent.features.filter((f) => f.ts >= from && f.ts <= to);
+    let archived = 0;
+    if (reachesArchive) {
+      if (query.purpose === undefined) {
+        throw new ApiError('VALIDATION', `query.purpose: required: the period reaches into the archive (older than the ${Math.round(ctx.settings.trailRetentionS / 86400 * 10) / 10} days of trail kept in Redis, or trimmed there); state why the trail is read (at most ${PURPOSE_MAX_CHARS} characters)`, { path: 'query.purpose' });
+      }
+      let rows;
+      try {
+        rows = await archivedTrail(archiveDb, params.id, from, to, query.limit);
+      } catch (e) {
+        throw new ApiError('ARCHIVE_UNAVAILABLE', `the archive could not be read (${(e as Error).message}); try again`);
+      }
+      // One answer: the archive's fixes and Redis's, each fix once (a fix is its device and seq).
+      const seen = new Set(features.map((f) => `${f.deviceId}\u0000${f.seq}`));
+      for (const r of rows) {
+        if (seen.has(`${r.deviceId}\u0000${r.seq}`)) continue;
+        seen.add(`${r.deviceId}\u0000${r.seq}`);
+        features.push({ deviceId: r.deviceId, seq: r.seq, ts: r.ts, receivedAt: r.receivedAt, lat: r.lat, lon: r.lon, accuracy: r.accuracy, battery: r.battery, strap: r.strap });
+        archived++;
       }
     }
-    const features = [];
-    for (const [device, id, fields] of entries) {
-      const f = decodeFix(device, fields);
-      if (f.ts < from || f.ts > to) continue;
-      features.push({
-        type: 'Feature',
-        geometry: f.hasPosition ? { type: 'Point', coordinates: [f.lon, f.lat] } : null,
-        properties: {
-          seq: f.seq, ts: new Date(f.ts).toISOString(), receivedAt: new Date(Number(id.split('-')[0])).toISOString(),
-          ...(f.accuracy === f.accuracy ? { accuracy: f.accuracy } : {}), ...(f.battery === f.battery ? { battery: f.battery } : {}),
-          ...(f.strap >= 0 ? { strap: STRAP_NAMES[f.strap] } : {}),
-        },
+    features.sort((a, b) => a.ts - b.ts || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.seq - b.seq));
+    features = features.slice(0, query.limit);
+    await audit(ctx, 'trail.read', params.id, principal, { from: query.from ?? null, to: query.to ?? null, limit: query.limit });
+    if (reachesArchive) {
+      // Who (the entry's role and token id), when (its time), why, what period, how many fixes.
+      await audit(ctx, 'trail.archive.read', params.id, principal, {
+        purpose: query.purpose, from: new Date(from).toISOString(), to: Number.isFinite(to) ? new Date(to).toISOString() : null,
+        fixes: features.length, fromArchive: archived,
       });
     }
-    features.sort((a, b) => a.properties.ts.localeCompare(b.properties.ts));
-    features.splice(query.limit);
-    await audit(ctx, 'trail.read', params.id, principal, { from: query.from ?? null, to: query.to ?? null, limit: query.limit });
-    return { type: 'FeatureCollection', subjectId: params.id, deviceId, features };
+    return {
+      type: 'FeatureCollection', subjectId: params.id, deviceId,
+      features: features.map((f) => ({
+        type: 'Feature',
+        geometry: f.lat !== null && f.lon !== null ? { type: 'Point', coordinates: [f.lon, f.lat] } : null,
+        properties: {
+          seq: f.seq, ts: new Date(f.ts).toISOString(), receivedAt: new Date(f.receivedAt).toISOString(),
+          ...(f.accuracy !== null ? { accuracy: f.accuracy } : {}), ...(f.battery !== null ? { battery: f.battery } : {}),
+          ...(f.strap !== null ? { strap: f.strap } : {}),
+        },
+      })),
+    };
   });
 };
+
+/** One trail point, from Redis or the archive. */
+interface TrailFix {
+  deviceId: string; seq: number; ts: number; receivedAt: number;
+  lat: number | null; lon: number | null; accuracy: number | null; battery: number | null; strap: string | null;
+}
+
+/**
+ * The subject's fixes Redis holds from `from` on: only the periods each device was this
+ * subject's (never a victim unit's, nor a previous or later wearer's: device-assignments.ts).
+ * `trimmed`: some of those periods' stream was trimmed inside the range asked (Redis remembers
+ * the newest id it deleted), so older fixes must come from the archive.
+ */
+async function redisTrail(ctx: HttpContext, subjectId: string, deviceId: string, from: number, limit: number): Promise<{ features: TrailFix[]; trimmed: boolean }> {
+  // Stream ids are arrival times, and a fix arrives after it is taken (bar clock skew).
+  const start = Math.max(0, from - ctx.settings.ingestMaxFutureS * 1000);
+  const features: TrailFix[] = [];
+  let trimmed = false;
+  for (const [device, periods] of await subjectPeriods(ctx.redis, ctx.keys, subjectId, deviceId)) {
+    let kept: string | null = null;
+    for (const p of periods) {
+      const lower = streamIdAfter(p.after, start);
+      if (p.to !== '+' && compareIds(lower.slice(1), p.to) >= 0) continue;
+      if (ctx.archiveDb !== null) {
+        kept ??= await keptFrom(ctx, device);
+        if (compareIds(kept, lower.slice(1)) > 0) trimmed = true;
+      }
+      const got = await ctx.redis.xrange(ctx.keys.trail(device), lower, p.to, 'COUNT', limit * 2);
+      for (const [id, fields] of got) {
+        const f = decodeFix(device, fields);
+        features.push({
+          deviceId: device, seq: f.seq, ts: f.ts, receivedAt: Number(id.split('-')[0]),
+          lat: f.hasPosition ? f.lat : null, lon: f.hasPosition ? f.lon : null,
+          accuracy: f.accuracy === f.accuracy ? f.accuracy : null, battery: f.battery === f.battery ? f.battery : null,
+          strap: f.strap >= 0 ? STRAP_NAMES[f.strap] : null,
+        });
+      }
+    }
+  }
+  return { features, trimmed };
+}
+
+/**
+ * From where a device's trail stream is whole: '0-0' when nothing was ever trimmed from it (or
+ * it has no stream); else its first entry's id (trims only ever remove the oldest entries), or
+ * the largest id when everything was trimmed.
+ */
+async function keptFrom(ctx: HttpContext, device: string): Promise<string> {
+  const info = await ctx.redis.xinfo('STREAM', ctx.keys.trail(device)).catch(() => null) as unknown[] | null;
+  if (info === null) return '0-0';
+  const field = (name: string): unknown => info[info.indexOf(name) + 1];
+  const length = Number(field('length'));
+  if (!(Number(field('entries-added')) > length)) return '0-0';
+  return length === 0 ? '18446744073709551615-18446744073709551615' : String(field('recorded-first-entry-id'));
+}
 
 type Route = ReturnType<typeof routeOn>;
 type Save = (subject: CompiledSubject, stored: Record<string, unknown>) => Promise<void>;
@@ -317,6 +397,7 @@ function partialUpdates(route: Route, ctx: HttpContext, save: Save): void {
           }
           for (const g of good) stageSubjectIndex(m, ctx.keys, g.subject.id, { ...(g.stored as object), id: g.subject.id });
           stageAssignments(m, ctx.keys, roles);
+          ctx.archiveFeed.configs(m, 'subject', good.map((g) => [g.subject.id, g.stored]));
         },
       );
     }

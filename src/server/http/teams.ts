@@ -25,7 +25,14 @@ export const teams: ResourcePlugin = async (app, ctx) => {
         throw e;
       }
     }
-    await ctx.redis.hset(ctx.keys.teams, params.id, JSON.stringify(body));
+    if (!ctx.archiveFeed.on) await ctx.redis.hset(ctx.keys.teams, params.id, JSON.stringify(body));
+    else {
+      // The archive keeps the routing as shown (signing secrets replaced): history, not keys.
+      const m = ctx.redis.multi().hset(ctx.keys.teams, params.id, JSON.stringify(body));
+      ctx.archiveFeed.config(m, 'team', params.id, redactTeamConfig(body));
+      const res = (await m.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+    }
     await audit(ctx, 'team.set', params.id, principal);
     return { id: params.id, ...(redactTeamConfig(body) as object) };
   });

@@ -49,6 +49,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     await ctx.host.change((engine) => engine.setZone(zone), (m) => {
       m.hset(ctx.keys.zones, zone.id, JSON.stringify(feature));
       stageZoneIndex(m, ctx.keys, zone.id, zone);
+      ctx.archiveFeed.config(m, 'zone', zone.id, feature);
     });
     await audit(ctx, 'zone.put', zone.id, principal);
     return zoneSummary(zone);
@@ -79,6 +80,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
             for (const g of group) args.push(g.zone.id, g.json);
             m.hset(ctx.keys.zones, ...args);
             for (const g of group) stageZoneIndex(m, ctx.keys, g.zone.id, g.zone);
+            if (ctx.archiveFeed.on) ctx.archiveFeed.configs(m, 'zone', group.map((g) => [g.zone.id, JSON.parse(g.json) as unknown]));
           },
         );
         await new Promise((r) => setImmediate(r));
@@ -110,6 +112,7 @@ export const zones: ResourcePlugin = async (app, ctx) => {
     }, (m) => {
       m.hdel(ctx.keys.zones, params.id);
       stageZoneIndex(m, ctx.keys, params.id, null);
+      ctx.archiveFeed.config(m, 'zone', params.id, null);
     });
     await audit(ctx, 'zone.delete', params.id, principal);
     return reply.code(204).send();
