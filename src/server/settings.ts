@@ -69,6 +69,26 @@ export const EnvSchema = z.object({
   ACK_RATE_LIMIT_PER_S: int('ACK_RATE_LIMIT_PER_S', 5, 1),
   /** The audit log keeps entries this long (trimmed by age on every append, not by count). */
   AUDIT_RETENTION_S: int('AUDIT_RETENTION_S', 366 * 86400, 60),
+  // --- console ---
+  /**
+   * The console's basemap: a MapLibre style URL (http or https). Unset: the console draws over a
+   * plain background with a graticule and a scale, and requests nothing from any other host.
+   * Its origin is added to the console's Content-Security-Policy (connect-src, img-src).
+   */
+  MAP_STYLE_URL: z.string().optional().transform((raw, ctx): string => {
+    if (raw === undefined || raw === '') return '';
+    let u: URL | null = null;
+    try {
+      u = new URL(raw);
+    } catch {
+      u = null;
+    }
+    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '') {
+      ctx.addIssue({ code: 'custom', message: `MAP_STYLE_URL must be an http(s) URL without user-info, got ${JSON.stringify(raw.slice(0, 200))}` });
+      return z.NEVER;
+    }
+    return raw;
+  }),
   // --- storage ---
   /** Trail retention: by age, and by entries per device. */
   TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
@@ -143,6 +163,8 @@ export interface ServiceSettings {
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
+  /** MAP_STYLE_URL ('' = none: the console's plain background). */
+  mapStyleUrl: string;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -175,6 +197,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     auditRetentionS: e.AUDIT_RETENTION_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
+    mapStyleUrl: e.MAP_STYLE_URL,
     ...overrides,
   };
 }
