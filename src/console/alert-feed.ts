@@ -7,7 +7,7 @@ import type { Alert, AlertEventMsg, AlertPage } from './types.js';
  * The open alerts the console knows, kept live: loaded page by page from GET /v1/alerts, then
  * kept current by the alert stream (WebSocket /v1/alerts/stream, the token offered as the
  * `bearer` subprotocol, never in the URL). While the stream is unavailable the first page is
- * polled every two seconds, and the whole list every 30 s, so nothing is missed either way.
+ * polled every second, and the whole list every 30 s, so nothing is missed either way.
  */
 export type FeedMode = 'connecting' | 'live' | 'polling';
 
@@ -160,7 +160,7 @@ export class AlertFeed {
         this.pollNewest().catch((e: unknown) => {
           if (e instanceof ApiFailure && e.status === 401) this.stop();
         });
-      }, 2000);
+      }, 1000);
     }
   }
 

@@ -23,7 +23,6 @@ export class VirtualList<T> {
     this.el = h('div', { class: 'vlist', role: 'listbox', tabindex: '0', 'aria-label': label }, this.inner);
     this.el.addEventListener('scroll', () => this.draw());
     this.el.addEventListener('keydown', (e) => this.onKey(e));
-    this.el.addEventListener('focus', () => this.draw());
     new ResizeObserver(() => this.draw()).observe(this.el);
   }
 
@@ -61,29 +60,39 @@ export class VirtualList<T> {
     else if (top + this.rowHeight > this.el.scrollTop + this.el.clientHeight) this.el.scrollTop = top + this.rowHeight - this.el.clientHeight;
   }
 
+  /** Rows on the page, by index; a row is rebuilt only when its item changed (so a click is never lost to a redraw). */
+  private rendered = new Map<number, { el: HTMLElement; item: T }>();
+
   private draw(): void {
     const height = this.el.clientHeight || 600;
     const first = Math.max(0, Math.floor(this.el.scrollTop / this.rowHeight) - this.overscan);
     const last = Math.min(this.items.length, Math.ceil((this.el.scrollTop + height) / this.rowHeight) + this.overscan);
-    const rows: HTMLElement[] = [];
+    for (const [i, r] of this.rendered) {
+      if (i < first || i >= last || this.items[i] !== r.item) {
+        r.el.remove();
+        this.rendered.delete(i);
+      }
+    }
     for (let i = first; i < last; i++) {
       const item = this.items[i];
-      const id = `opt-${i}`;
-      const row = h('div', {
-        class: `vrow${i === this.active ? ' active' : ''}`, role: 'option', id,
-        'aria-selected': i === this.active ? 'true' : 'false', 'aria-setsize': String(this.items.length), 'aria-posinset': String(i + 1),
-        'data-key': this.key(item),
-      });
-      row.style.transform = `translateY(${i * this.rowHeight}px)`;
-      row.style.height = `${this.rowHeight}px`;
-      row.addEventListener('click', () => {
-        this.active = i;
-        this.activate(item);
-      });
-      this.render(item, row);
-      rows.push(row);
+      let r = this.rendered.get(i);
+      if (r === undefined) {
+        const row = h('div', { class: 'vrow', role: 'option', id: `opt-${i}`, 'aria-posinset': String(i + 1), 'data-key': this.key(item) });
+        row.style.transform = `translateY(${i * this.rowHeight}px)`;
+        row.style.height = `${this.rowHeight}px`;
+        row.addEventListener('click', () => {
+          this.active = i;
+          this.activate(item);
+        });
+        this.render(item, row);
+        this.inner.append(row);
+        r = { el: row, item };
+        this.rendered.set(i, r);
+      }
+      r.el.classList.toggle('active', i === this.active);
+      r.el.setAttribute('aria-selected', i === this.active ? 'true' : 'false');
+      r.el.setAttribute('aria-setsize', String(this.items.length));
     }
-    this.inner.replaceChildren(...rows);
     if (this.items.length > 0) this.el.setAttribute('aria-activedescendant', `opt-${this.active}`);
     else this.el.removeAttribute('aria-activedescendant');
   }

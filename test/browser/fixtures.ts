@@ -144,10 +144,10 @@ export async function login(page: Page, token: string, name = 'PC 1234 Example')
   await expect(page.getByRole('button', { name: 'Log out' })).toBeVisible();
 }
 
-export async function shot(page: Page, name: string, docs = false): Promise<void> {
+export async function shot(page: Page, name: string, docs = false, fullPage = false): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   const file = resolve(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage });
   if (docs) {
     mkdirSync(DOCS_SHOTS, { recursive: true });
     copyFileSync(file, resolve(DOCS_SHOTS, `${name}.png`));

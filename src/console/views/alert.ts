@@ -55,7 +55,7 @@ export const alertView = (episodeId: string): View => (root, ctx) => {
   const renderActions = (a: Alert): void => {
     const msg = h('div', { class: 'msg' });
     const claimBy = h('input', { type: 'text', name: 'claimBy', value: ctx.session.name, required: true, maxlength: '200' }) as HTMLInputElement;
-    const claimForm = h('form', { class: 'claim-form', 'aria-label': 'Claim this alert' },
+    const claimForm = h('form', { class: 'claim-form', 'aria-label': 'Claim this alert', novalidate: true },
       a.claim === undefined ? h('p', {}, 'Nobody is working this alert yet.') : h('p', { class: 'claimed' }, `Being worked by ${a.claim.by}${a.claim.assignedBy === undefined ? '' : ` (assigned by ${a.claim.assignedBy})`} since `, timeEl(a.claim.at)),
       field('Name', claimBy),
       h('button', { type: 'submit' }, a.claim === undefined ? 'Claim' : a.claim.by === ctx.session.name ? 'Claim again' : ctx.canAdminister ? 'Take over' : 'Claim'),
@@ -71,7 +71,7 @@ export const alertView = (episodeId: string): View => (root, ctx) => {
     const note = h('textarea', { name: 'note', rows: '3', maxlength: '2000' }) as HTMLTextAreaElement;
     const by = h('input', { type: 'text', name: 'by', value: ctx.session.name, required: true, maxlength: '200' }) as HTMLInputElement;
     const outcomeField = field('Outcome', outcome);
-    const decide = h('form', { class: 'decision-form', 'aria-label': 'Record a decision' },
+    const decide = h('form', { class: 'decision-form', 'aria-label': 'Record a decision', novalidate: true },
       h('h3', {}, 'Record a decision'),
       outcomeField, field('Note', note, { hint: 'What was done and why (kept for good; visible to police and probation).' }), field('Decided by', by),
       h('button', { type: 'submit' }, 'Record decision'),

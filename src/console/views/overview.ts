@@ -18,7 +18,7 @@ export const overviewView = (): View => (root) => {
   let alive = true;
   const mapBox = h('div', { class: 'map-box tall' });
   const side = h('div', { class: 'overview-side' });
-  const status = h('p', { role: 'status', 'aria-live': 'polite' }, 'Loading positions…');
+  const status = h('p', { class: 'map-status', role: 'status', 'aria-live': 'polite' }, 'Loading positions…');
   root.append(h('div', { class: 'view-head' }, h('h1', {}, 'Map of tags'), status), h('div', { class: 'zones-grid overview' }, h('div', { class: 'zones-main' }, mapBox), side));
   const handle = createMap(mapBox, 'Map of every tag\'s latest position');
   let positions: Position[] = [];

@@ -213,6 +213,7 @@ class ConditionEditor {
     );
     this.windows.append(row);
     this.scheduled.checked = true;
+    if (this.summary !== undefined) this.refresh();
   }
 
   private refresh(): void {
@@ -222,6 +223,8 @@ class ConditionEditor {
       victimDeviceId: t === 'proximity', distanceM: t === 'proximity', warnM: t === 'proximity', schedule: t !== 'proximity',
     };
     for (const [k, on] of Object.entries(show)) this.parts[k].hidden = !on;
+    // A curfew always has a schedule: start from the usual overnight window.
+    if (t === 'curfew' && this.windows.children.length === 0) this.addWindow({ days: [...DAYS], start: '19:00', end: '07:00' });
     if (t === 'curfew') this.scheduled.checked = true;
     this.windows.hidden = !this.scheduled.checked;
     try {

@@ -23,7 +23,7 @@ export const zonesView = (selected: string | null): View => (root, ctx) => {
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   const panel = h('section', { class: 'panel zone-panel', 'aria-live': 'polite' });
   const importBox = h('section', { class: 'panel', 'aria-labelledby': 'imp-h' });
-  const mapBox = h('div', { class: 'map-box tall' });
+  const mapBox = h('div', { class: 'map-box zones-map' });
   root.append(
     h('div', { class: 'view-head' }, h('h1', {}, 'Zones'),
       admin ? h('div', { class: 'toolbar' },
@@ -188,12 +188,14 @@ export const zonesView = (selected: string | null): View => (root, ctx) => {
     zLayer.value = String(existing?.properties?.layer ?? '');
     if (existing === undefined) setZones([]);
     mapBox.classList.add('drawing');
+    // Clicks place vertices: a quick second click must not zoom.
+    map?.doubleClickZoom.disable();
     fill(panel,
       h('h2', {}, editingId === null ? (m === 'polygon' ? 'New polygon zone' : 'New circle zone') : `Editing ${editingId}`),
       h('p', { class: 'hint' }, m === 'polygon'
         ? 'Click the map to add vertices (at least 3); drag a vertex to move it. Or type one "longitude, latitude" pair per line below.'
         : 'Click the map for the centre, click again to set the radius; drag the centre to move it. Or type the centre and radius below.'),
-      h('form', { class: 'zone-form', 'aria-label': 'Zone', onsubmit: (e: Event) => { e.preventDefault(); void save(); } },
+      h('form', { class: 'zone-form', 'aria-label': 'Zone', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); void save(); } },
         h('div', { class: 'grid' }, field('Zone id', zId, { hint: 'Letters, digits, . _ -' }), field('Name', zName), field('Layer (optional)', zLayer)),
         m === 'polygon' ? field('Vertices (longitude, latitude per line)', coordsText) : h('div', { class: 'grid' }, field('Centre latitude', cLat), field('Centre longitude', cLon), field('Radius (m)', cRadius)),
         h('div', { class: 'actions' },
@@ -211,6 +213,7 @@ export const zonesView = (selected: string | null): View => (root, ctx) => {
     vertices = [];
     centre = null;
     mapBox.classList.remove('drawing');
+    map?.doubleClickZoom.enable();
     redraw();
   };
   const save = async (): Promise<void> => {
