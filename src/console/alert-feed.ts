@@ -74,13 +74,18 @@ export class AlertFeed {
   private async loadAll(): Promise<void> {
     const next = new Map<string, Alert>();
     let cursor: string | null = null;
+    const first = !this.loaded;
     for (let i = 0; i < 20; i++) {
       const page: AlertPage = await api<AlertPage>('GET', `/v1/alerts${q({ state: 'open', limit: 1000, cursor })}`);
-      for (const a of page.alerts) next.set(a.episodeId, a);
+      for (const a of page.alerts) {
+        next.set(a.episodeId, a);
+        // The first load shows each page as it comes, so the queue is usable at once.
+        if (first) this.open.set(a.episodeId, a);
+      }
+      if (first) this.notify();
       cursor = page.nextCursor;
       if (cursor === null) break;
     }
-    const first = !this.loaded;
     this.open.clear();
     for (const [k, v] of next) {
       this.open.set(k, v);

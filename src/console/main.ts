@@ -98,7 +98,7 @@ async function showShell(): Promise<void> {
     h('nav', { 'aria-label': 'Main' }, h('ul', {}, ...navItems.filter(([, , show]) => show).map(([k, label]) => h('li', {}, h('a', { href: `#/${k}`, 'data-nav': k }, label))))),
     h('div', { class: 'who' },
       liveEl,
-      h('label', { class: 'sound', for: 'sound-toggle' }, soundBox, ' Sound for critical'),
+      h('label', { class: 'sound', for: 'sound-toggle', title: 'Play a tone when a critical alert arrives' }, soundBox, ' Sound'),
       h('span', { class: 'role', 'data-role': s.role }, `${s.name} · ${roleLabel(s)}`),
       h('button', { type: 'button', class: 'secondary', onclick: () => logout() }, 'Log out'),
     ),
@@ -120,7 +120,8 @@ async function showShell(): Promise<void> {
 function updateLive(): void {
   if (liveEl === null || feed === null) return;
   const n = feed.open.size;
-  const mode = feed.mode === 'live' ? 'Live' : feed.mode === 'polling' ? 'Polling (stream unavailable)' : 'Connecting…';
+  const mode = feed.mode === 'live' ? 'Live' : feed.mode === 'polling' ? 'Polling' : 'Connecting…';
+  liveEl.title = feed.mode === 'polling' ? 'The alert stream is unavailable: new alerts are fetched every second' : feed.mode === 'live' ? 'New alerts arrive over the alert stream' : '';
   liveEl.textContent = `${mode} · ${n.toLocaleString('en-GB')} open`;
   liveEl.dataset.mode = feed.mode;
 }

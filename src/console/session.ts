@@ -49,5 +49,5 @@ export function canAdminister(): boolean {
 
 export function roleLabel(s: Session): string {
   if (s.role === 'team') return s.team === null ? 'IOM team' : `IOM team ${s.team}`;
-  return s.role === 'admin' ? 'Administrator' : 'Monitoring-centre operator';
+  return s.role === 'admin' ? 'Administrator' : 'Operator';
 }

@@ -158,6 +158,11 @@ export class TrailPlayer {
     );
   }
 
+  /** The trail's coordinates (to fit a map to it together with other things). */
+  coords(): number[][] {
+    return this.fixes.map((f) => [f.lon, f.lat]);
+  }
+
   show(i: number): void {
     const f = this.fixes[i];
     this.index = i;

@@ -26,7 +26,7 @@ test('an ingest token cannot use the console', async ({ page }) => {
 
 test('an operator sees every team\'s alerts and the set-up actions', async ({ page }) => {
   await login(page, browserEnv().tokens.operator, 'Op Smith');
-  await expect(page.locator('.role')).toHaveText('Op Smith · Monitoring-centre operator');
+  await expect(page.locator('.role')).toHaveText('Op Smith · Operator');
   await expect(page.locator('.vrow[data-key^="N-001:"]')).toBeVisible();
   await expect(page.locator('.vrow[data-key^="S-001:"]')).toBeVisible();
   await page.getByRole('link', { name: 'Subjects' }).click();

@@ -127,5 +127,5 @@ test('trail playback on the alert reaches the breaching fix, across the gap in r
   await expect(trail.getByLabel('Time')).toHaveValue(String(breachIndex));
   await trail.locator('summary').click();
   await page.locator('.alert-main').scrollIntoViewIfNeeded();
-  await shot(page, 'alert', true);
+  await shot(page, 'alert', true, true);
 });

@@ -127,8 +127,9 @@ export function seedWorld(): Promise<void> {
     }
     // Both alerts recorded.
     for (let i = 0; i < 100; i++) {
-      const r = await mustApi<{ alerts: { subjectId: string }[] }>(op, 'GET', '/v1/alerts?state=open&limit=100');
-      if (r.alerts.some((a) => a.subjectId === 'N-001') && r.alerts.some((a) => a.subjectId === 'S-001')) return;
+      const n = await mustApi<{ total: number }>(op, 'GET', '/v1/alerts?subject=N-001&state=all&limit=1');
+      const s = await mustApi<{ total: number }>(op, 'GET', '/v1/alerts?subject=S-001&state=all&limit=1');
+      if (n.total > 0 && s.total > 0) return;
       await new Promise((res) => setTimeout(res, 100));
     }
     throw new Error('the seeded alerts did not appear');

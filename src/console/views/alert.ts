@@ -183,7 +183,8 @@ export const alertView = (episodeId: string): View => (root, ctx) => {
     if (!alive) return;
     const breachSeq = a.events?.find((e) => e.event === 'opened')?.fix?.seq;
     player.setTrail(trail?.features ?? [], breachSeq === undefined ? {} : { breachSeq });
-    if ((trail?.features.length ?? 0) === 0 && zone !== null) fit(m, boundsOf(coordsOf(zoneShape(zone).geometry)));
+    // The zone and the whole trail in view together.
+    fit(m, boundsOf([...player.coords(), ...(zone === null ? [] : coordsOf(zoneShape(zone).geometry))]));
   };
 
   api<Alert>('GET', `/v1/alerts/${enc(episodeId)}`).then((a) => {

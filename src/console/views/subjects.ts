@@ -30,7 +30,7 @@ export const subjectsView = (): View => (root, ctx) => {
         ));
       }
       cursor = page.nextCursor;
-      more.hidden = cursor === null;
+      more.hidden = cursor === null || tbody.children.length >= page.total;
       info.textContent = `${page.total.toLocaleString('en-GB')} subject${page.total === 1 ? '' : 's'} match; ${tbody.children.length} shown.`;
     } catch (e) {
       info.replaceChildren(notice('error', errorText(e)));

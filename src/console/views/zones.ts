@@ -54,7 +54,7 @@ export const zonesView = (selected: string | null): View => (root, ctx) => {
           h('strong', {}, z.name ?? z.id), h('span', { class: 'meta' }, ` ${z.id}${z.layer === null || z.layer === undefined ? '' : ` · layer ${z.layer}`} · ${z.kind === 'circle' ? 'circle' : `${z.vertexCount ?? '?'} vertices`}`))));
       }
       cursor = page.nextCursor;
-      more.hidden = cursor === null;
+      more.hidden = cursor === null || list.children.length >= page.total;
       info.textContent = `${page.total.toLocaleString('en-GB')} zone${page.total === 1 ? '' : 's'}${ctx.session.role === 'team' ? ' used by your team\'s subjects' : ''}.`;
     } catch (e) {
       info.replaceChildren(notice('error', errorText(e)));
