@@ -100,9 +100,19 @@ if (trail !== null) {
   out.push('### Trail memory — `npm run bench:trail`', '', `${machine(trail)}, Redis ${trail.redis}: ${n(trail.summary.bytesPerFix, 1)} bytes per fix, ${n(trail.summary.mbPer1000TagsPerDay, 1)} MB per 1,000 tags per day at one fix a minute.`, '');
 }
 
+const consoleJ = read('console');
+if (consoleJ !== null) {
+  const s = consoleJ.summary as Json;
+  const q = (consoleJ.queue10k ?? {}) as Json, m = (consoleJ.map20k ?? {}) as Json, b = (consoleJ.bundle ?? {}) as Json;
+  out.push('### Console — `npm run bench:console`', '', `${machine(consoleJ)}; service, worker, Redis and headless Chromium (SwiftShader) on the same machine.`, '',
+    '| bundle (gzip) | of which MapLibre | fix → visible p50 / p99 | alert feed | 10,000 open alerts: log-in to counted / End key | 20,000 positions: map to clusters |',
+    '| ---: | ---: | ---: | :---: | ---: | ---: |',
+    `| ${n(s.bundleKiB)} KiB (${n(s.bundleGzipKiB)} KiB) | ${n(b.mapLibreKiB)} KiB | ${n(s.fixToVisibleP50Ms)} / ${n(s.fixToVisibleP99Ms)} ms | ${s.alertFeed === 'live' ? 'stream' : 'polling (1 s)'} | ${n(q.loginToCountedMs)} / ${n(q.endKeyMs)} ms | ${n(m.openToClustersMs)} ms |`, '');
+}
+
 const readme = readFileSync('README.md', 'utf8');
 const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail'].filter((x) => read(x) !== null).join(', ')}\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'trail', 'console'].filter((x) => read(x) !== null).join(', ')}\n`);

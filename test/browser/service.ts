@@ -2,6 +2,7 @@
 // worker) on a free port, a private Redis key prefix, tokens for every role.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -53,8 +54,9 @@ export async function startService(): Promise<BrowserEnv> {
     await new Promise((r) => setTimeout(r, 100));
   }
   child.unref();
-  child.stdout?.unref?.();
-  child.stderr?.unref?.();
+  // The pipes must not keep the test runner alive either.
+  (child.stdout as Socket | null)?.unref();
+  (child.stderr as Socket | null)?.unref();
   return { url, pid: child.pid!, prefix, tokens };
 }
 
