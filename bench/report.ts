@@ -110,7 +110,23 @@ if (consoleJ !== null) {
     `| ${n(s.bundleKiB)} KiB (${n(s.bundleGzipKiB)} KiB) | ${n(b.mapLibreKiB)} KiB | ${n(s.fixToVisibleP50Ms)} / ${n(s.fixToVisibleP99Ms)} ms | ${s.alertFeed === 'live' ? 'stream' : 'polling (1 s)'} | ${n(q.loginToCountedMs)} / ${n(q.endKeyMs)} ms | ${n(m.openToClustersMs)} ms |`, '');
 }
 
-const readme = readFileSync('README.md', 'utf8');
+let readme = readFileSync('README.md', 'utf8');
+// The console's figures also sit in its own README section.
+if (consoleJ !== null) {
+  const s = consoleJ.summary as Json;
+  const q = (consoleJ.queue10k ?? {}) as Json, m = (consoleJ.map20k ?? {}) as Json;
+  const cb = '<!-- console-figures:begin -->', ce = '<!-- console-figures:end -->';
+  const a = readme.indexOf(cb), z = readme.indexOf(ce);
+  if (a >= 0 && z > a) {
+    const text = [
+      `- bundle: **${n(s.bundleKiB)} KiB** (${n(s.bundleGzipKiB)} KiB gzip), of which MapLibre ${n((consoleJ.bundle as Json | undefined)?.mapLibreKiB)} KiB; the console's own code ${n((consoleJ.bundle as Json | undefined)?.ownKiB)} KiB;`,
+      `- fix sent over \`/v1/ingest\` → its row visible in a logged-in console: **p50 ${n(s.fixToVisibleP50Ms)} ms, p99 ${n(s.fixToVisibleP99Ms)} ms** over ${n((consoleJ.fixToVisible as Json | undefined)?.samples)} alerts (alert feed: ${s.alertFeed === 'live' ? 'the alert stream' : 'polling every second, the stream being unavailable'});`,
+      `- 10,000 open alerts: log-in to the whole queue counted ${n(q.loginToCountedMs)} ms, ${n(q.renderedRows)} rows in the page, End key ${n(q.endKeyMs)} ms, a search over all of them ${n(q.filterMs)} ms; 20,000 positions: map opened to clusters drawn ${n(m.openToClustersMs)} ms;`,
+      `- ${machine(consoleJ)}; service, worker, Redis and headless Chromium (software WebGL) share the machine.`,
+    ].join('\n');
+    readme = `${readme.slice(0, a + cb.length)}\n${text}\n${readme.slice(z)}`;
+  }
+}
 const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
