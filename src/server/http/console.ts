@@ -12,7 +12,9 @@ import type { ResourcePlugin } from './route.js';
  * connections to this origin (and the configured basemap's), nothing inline, no framing.
  * Hashed assets are cached for a year; index.html and config.json are revalidated every time.
  */
-export const CONSOLE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../console');
+const here = dirname(fileURLToPath(import.meta.url));
+// Compiled (dist/src/server/http → dist/console) or run from source (src/server/http → dist/console).
+export const CONSOLE_ROOT = [resolve(here, '../../../console'), resolve(here, '../../../dist/console')].find((d) => existsSync(resolve(d, 'index.html'))) ?? resolve(here, '../../../console');
 
 /** The Content-Security-Policy of the console's pages, given the configured basemap (or ''). */
 export function consoleCsp(mapStyleUrl: string): string {
