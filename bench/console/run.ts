@@ -54,6 +54,7 @@ const file = writeResults('console', {
   queue10k: queue,
   map20k: map,
   command: 'npm run bench:console',
+  ...(process.env.BENCH_NOTE === undefined ? {} : { note: process.env.BENCH_NOTE }),
   env: benchEnv(),
   generatedAt: new Date().toISOString(),
 });

@@ -1,7 +1,7 @@
 import { enc, errorText, getOrNull } from '../api.js';
 import { fill, h, notice } from '../dom.js';
 import { ago, percent, SEVERITY_RANK, SEVERITY_WORD, ukDateTime, utcTitle } from '../format.js';
-import { createMap, maplibregl } from '../map.js';
+import { boundsOf, createMap, fit, maplibregl } from '../map.js';
 import type { GeoJSONSource, Map as MlMap, Marker, Popup } from '../maplibre.js';
 import type { Position } from '../types.js';
 import type { View } from './view.js';
@@ -48,7 +48,7 @@ export const overviewView = (): View => (root) => {
       h('section', { class: 'panel' }, h('h2', {}, 'Legend'), h('ul', { class: 'legend' },
         h('li', {}, h('span', { class: 'dot sev-dot-3' }), 'Open critical alert'), h('li', {}, h('span', { class: 'dot sev-dot-2' }), 'Open high alert'),
         h('li', {}, h('span', { class: 'dot sev-dot-1' }), 'Open medium/low alert'), h('li', {}, h('span', { class: 'dot ok-dot' }), 'No open alert'),
-        h('li', {}, h('span', { class: 'dot stale-dot' }), 'Stale position (not heard from recently)'), h('li', {}, h('span', { class: 'dot cluster-dot' }), 'Cluster (count shown; red ring: alerts inside)'))),
+        h('li', {}, h('span', { class: 'dot stale-dot' }), 'Stale position (not heard from recently): hollow, or a thick grey ring round an alert colour'), h('li', {}, h('span', { class: 'dot cluster-dot' }), 'Cluster (count shown; red ring: alerts inside)'))),
       h('section', { class: 'panel' }, h('h2', {}, `Tags with open alerts (${alerted.length})`),
         alerted.length === 0 ? h('p', {}, 'None.') : h('ul', { class: 'zone-list' }, ...alerted.slice(0, 300).map((p) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => {
           if (m === null) return;
@@ -80,7 +80,10 @@ export const overviewView = (): View => (root) => {
         status.replaceChildren(notice('info', 'This service does not provide /v1/positions, so tag positions cannot be shown.'));
         return;
       }
+      const first = positions.length === 0;
       positions = r.positions;
+      // The first answer frames the map on the tags (later refreshes leave the view alone).
+      if (first && m !== null && positions.length > 0) fit(m, boundsOf(positions.map((p) => [p.lon, p.lat])), 14);
       status.textContent = `${positions.length.toLocaleString('en-GB')} tags; updated ${ukDateTime(r.at)}.`;
       (m?.getSource('positions') as GeoJSONSource | undefined)?.setData(toGeoJson(positions));
       for (const mk of clusterMarkers.values()) mk.remove();
@@ -107,9 +110,10 @@ export const overviewView = (): View => (root) => {
       } });
       m.addLayer({ id: 'tags', type: 'circle', source: 'positions', filter: ['!', ['has', 'point_count']], layout: { 'circle-sort-key': ['get', 'sev'] }, paint: {
         'circle-radius': ['case', ['==', ['get', 'alerted'], 1], ['+', 7, ['get', 'sev']], 4.5],
-        'circle-color': ['case', ['==', ['get', 'stale'], 1], '#ffffff', ['==', ['get', 'alerted'], 1], ['match', ['get', 'sev'], 3, SEV_COLOURS[3], 2, SEV_COLOURS[2], 1, SEV_COLOURS[1], SEV_COLOURS[0]], '#1d70b8'],
+        // An open alert always shows its colour; staleness is the thick grey ring (hollow when there is no alert).
+        'circle-color': ['case', ['==', ['get', 'alerted'], 1], ['match', ['get', 'sev'], 3, SEV_COLOURS[3], 2, SEV_COLOURS[2], 1, SEV_COLOURS[1], SEV_COLOURS[0]], ['==', ['get', 'stale'], 1], '#ffffff', '#1d70b8'],
         'circle-stroke-color': ['case', ['==', ['get', 'stale'], 1], '#505a5f', '#ffffff'],
-        'circle-stroke-width': ['case', ['==', ['get', 'stale'], 1], 2.5, 1.5],
+        'circle-stroke-width': ['case', ['==', ['get', 'stale'], 1], 3, 1.5],
       } });
       m.on('click', 'tags', (e) => {
         const i = e.features?.[0]?.properties?.i as number | undefined;
