@@ -42,7 +42,7 @@ export const overviewView = (): View => (root) => {
   };
 
   const drawSide = (m: MlMap | null): void => {
-    const alerted = positions.filter((p) => p.openAlerts > 0).sort((a, b) => SEVERITY_RANK[b.maxSeverity ?? 'low'] - SEVERITY_RANK[a.maxSeverity ?? 'low'] || a.deviceId.localeCompare(b.deviceId));
+    const alerted = positions.filter((p) => p.openAlerts > 0).sort((a, b) => SEVERITY_RANK[b.maxSeverity ?? 'low'] - SEVERITY_RANK[a.maxSeverity ?? 'low'] || a.deviceId.localeCompare(b.deviceId, 'en', { numeric: true }));
     const stale = positions.filter((p) => p.stale).length;
     fill(side,
       h('section', { class: 'panel' }, h('h2', {}, 'Legend'), h('ul', { class: 'legend' },
