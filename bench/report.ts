@@ -122,7 +122,7 @@ if (consoleJ !== null) {
       `- bundle: **${n(s.bundleKiB)} KiB** (${n(s.bundleGzipKiB)} KiB gzip), of which MapLibre ${n((consoleJ.bundle as Json | undefined)?.mapLibreKiB)} KiB; the console's own code ${n((consoleJ.bundle as Json | undefined)?.ownKiB)} KiB;`,
       `- fix sent over \`/v1/ingest\` → its row visible in a logged-in console: **p50 ${n(s.fixToVisibleP50Ms)} ms, p99 ${n(s.fixToVisibleP99Ms)} ms** over ${n((consoleJ.fixToVisible as Json | undefined)?.samples)} alerts (alert feed: ${s.alertFeed === 'live' ? 'the alert stream' : 'polling every second, the stream being unavailable'});`,
       `- 10,000 open alerts: log-in to the whole queue counted ${n(q.loginToCountedMs)} ms, ${n(q.renderedRows)} rows in the page, End key ${n(q.endKeyMs)} ms, a search over all of them ${n(q.filterMs)} ms; 20,000 positions: map opened to clusters drawn ${n(m.openToClustersMs)} ms;`,
-      `- ${machine(consoleJ)}; service, worker, Redis and headless Chromium (software WebGL) share the machine.`,
+      `- ${machine(consoleJ)}; service, worker, Redis and headless Chromium (software WebGL) share the machine${consoleJ.note === undefined ? '' : `; ${String(consoleJ.note)}`}.`,
     ].join('\n');
     readme = `${readme.slice(0, a + cb.length)}\n${text}\n${readme.slice(z)}`;
   }
