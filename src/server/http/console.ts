@@ -56,11 +56,14 @@ export const consoleApp: ResourcePlugin = async (app, ctx) => {
   };
   app.get('/console', { config }, async (_req, reply) => reply.redirect('/console/', 302));
   app.get('/console/config.json', { config }, async () => ({ mapStyleUrl: ctx.settings.mapStyleUrl === '' ? null : ctx.settings.mapStyleUrl }));
-  app.get('/console/*', { config }, async (req, reply) => {
+  app.get('/console/', { config }, async (_req, reply) => {
     if (!built) return notBuilt();
-    const rest = (req.params as { '*': string })['*'];
-    if (rest === '' || rest === 'index.html') return reply.type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
-    if (ASSET_RE.test(rest) && existsSync(resolve(CONSOLE_ROOT, rest))) return reply.sendFile(rest, { cacheControl: false });
+    return reply.type('text/html; charset=utf-8').sendFile('index.html', { cacheControl: false });
+  });
+  app.get('/console/assets/:file', { config }, async (req, reply) => {
+    if (!built) return notBuilt();
+    const file = `assets/${(req.params as { file: string }).file}`;
+    if (ASSET_RE.test(file) && existsSync(resolve(CONSOLE_ROOT, file))) return reply.sendFile(file, { cacheControl: false });
     throw new ApiError('NOT_FOUND', 'no such console file');
   });
 };
