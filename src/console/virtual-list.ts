@@ -37,6 +37,13 @@ export class VirtualList<T> {
     this.draw();
   }
 
+  /** Rebuilds the rows in view (their content depends on the clock, e.g. "12 min ago"). */
+  refresh(): void {
+    for (const r of this.rendered.values()) r.el.remove();
+    this.rendered.clear();
+    this.draw();
+  }
+
   private onKey(e: KeyboardEvent): void {
     const page = Math.max(1, Math.floor(this.el.clientHeight / this.rowHeight) - 1);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };

@@ -45,7 +45,7 @@ export const queueView = (): View => (root, { feed, session }) => {
   };
   for (const c of [sev, type, search, unacked]) c.addEventListener('input', draw);
   const off = feed.onChange(draw);
-  const tick = window.setInterval(draw, 30_000);
+  const tick = window.setInterval(() => list.refresh(), 30_000);
   draw();
   return () => {
     off();
