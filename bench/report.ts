@@ -122,6 +122,16 @@ if (archive !== null) {
   out.push('### Archive write — `npm run bench:archive`', '', `${machine(archive)}: ${n(s.fixes)} fixes in ${n(s.seconds, 1)} s, **${n(s.fixesPerSec)} fixes/s** into PostgreSQL/PostGIS (all indexes, checkpoint in each transaction, ${n(archive.lanes)} lanes, ${n(archive.batchRows)} rows per INSERT); target >= ${n(archive.target?.fixesPerSec)} fixes/s sustained — ${mark(s.fixesPerSec >= (archive.target?.fixesPerSec ?? Infinity))}.`, '');
 }
 
+const consoleJ = read('console');
+if (consoleJ !== null) {
+  const s = consoleJ.summary as Json;
+  const q = (consoleJ.queue10k ?? {}) as Json, m = (consoleJ.map20k ?? {}) as Json, b = (consoleJ.bundle ?? {}) as Json;
+  out.push('### Console — `npm run bench:console`', '', `${machine(consoleJ)}; service, worker, Redis and headless Chromium (SwiftShader) on the same machine.`, '',
+    '| bundle (gzip) | of which MapLibre | fix → visible p50 / p99 | alert feed | 10,000 open alerts: log-in to counted / End key | 20,000 positions: map to clusters |',
+    '| ---: | ---: | ---: | :---: | ---: | ---: |',
+    `| ${n(s.bundleKiB)} KiB (${n(s.bundleGzipKiB)} KiB) | ${n(b.mapLibreKiB)} KiB | ${n(s.fixToVisibleP50Ms)} / ${n(s.fixToVisibleP99Ms)} ms | ${s.alertFeed === 'live' ? 'stream' : 'polling (1 s)'} | ${n(q.loginToCountedMs)} / ${n(q.endKeyMs)} ms | ${n(m.openToClustersMs)} ms |`, '');
+}
+
 // The pictures (bench/charts.ts): drawn from the same files, linked here next to the tables.
 const drawn = await writeCharts(read);
 if (drawn.length > 0) {
@@ -129,9 +139,25 @@ if (drawn.length > 0) {
   for (const c of drawn) out.push(`![${c.title}](docs/bench/${c.file}.svg)`, '');
 }
 
-const readme = readFileSync('README.md', 'utf8');
+let readme = readFileSync('README.md', 'utf8');
+// The console's figures also sit in its own README section.
+if (consoleJ !== null) {
+  const s = consoleJ.summary as Json;
+  const q = (consoleJ.queue10k ?? {}) as Json, m = (consoleJ.map20k ?? {}) as Json;
+  const cb = '<!-- console-figures:begin -->', ce = '<!-- console-figures:end -->';
+  const a = readme.indexOf(cb), z = readme.indexOf(ce);
+  if (a >= 0 && z > a) {
+    const text = [
+      `- bundle: **${n(s.bundleKiB)} KiB** (${n(s.bundleGzipKiB)} KiB gzip), of which MapLibre ${n((consoleJ.bundle as Json | undefined)?.mapLibreKiB)} KiB; the console's own code ${n((consoleJ.bundle as Json | undefined)?.ownKiB)} KiB;`,
+      `- fix sent over \`/v1/ingest\` → its row visible in a logged-in console: **p50 ${n(s.fixToVisibleP50Ms)} ms, p99 ${n(s.fixToVisibleP99Ms)} ms** over ${n((consoleJ.fixToVisible as Json | undefined)?.samples)} alerts (alert feed: ${s.alertFeed === 'live' ? 'the alert stream' : 'polling every second, the stream being unavailable'});`,
+      `- 10,000 open alerts: log-in to the whole queue counted ${n(q.loginToCountedMs)} ms, ${n(q.renderedRows)} rows in the page, End key ${n(q.endKeyMs)} ms, a search over all of them ${n(q.filterMs)} ms; 20,000 positions: map opened to clusters drawn ${n(m.openToClustersMs)} ms;`,
+      `- ${machine(consoleJ)}; service, worker, Redis and headless Chromium (software WebGL) share the machine${consoleJ.note === undefined ? '' : `; ${String(consoleJ.note)}`}.`,
+    ].join('\n');
+    readme = `${readme.slice(0, a + cb.length)}\n${text}\n${readme.slice(z)}`;
+  }
+}
 const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions', 'archive'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions', 'archive', 'console'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);

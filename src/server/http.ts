@@ -7,12 +7,13 @@ import { StorageUnavailableError } from './committer.js';
 import { ApiError } from './errors.js';
 import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
+import { consoleApp } from './http/console.js';
 import { devices } from './http/devices.js';
 import { evidence } from './http/evidence.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
 import { positions } from './http/positions.js';
-import { isAckLimited, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
+import { isAckLimited, isPublic, rolesOf, type ResourcePlugin, type RouteDoc } from './http/route.js';
 import { subjects } from './http/subjects.js';
 import { teams } from './http/teams.js';
 import { zones } from './http/zones.js';
@@ -35,7 +36,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, positions, evidence];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, positions, evidence, consoleApp];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token
@@ -85,7 +86,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   const ackBuckets = new TokenBuckets(ctx.settings.ackRateLimitPerS);
 
   app.addHook('onRequest', async (req) => {
-    if (req.routeOptions.url === '/healthz') return;
+    if (req.routeOptions.url === '/healthz' || isPublic(req)) return;
     const token = bearer(req.headers.authorization);
     if (token === null) throw new ApiError('AUTH_REQUIRED', 'send "Authorization: Bearer <token>"');
     const principal = ctx.tokens.lookup(token);

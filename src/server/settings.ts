@@ -72,6 +72,25 @@ export const EnvSchema = z.object({
   // --- console ---
   /** A tag whose latest position fix is older than this is shown as stale (GET /v1/positions). */
   POSITION_STALE_S: int('POSITION_STALE_S', 900, 1),
+  /**
+   * The console's basemap: a MapLibre style URL (http or https). Unset: the console draws over a
+   * plain background with a graticule and a scale, and requests nothing from any other host.
+   * Its origin is added to the console's Content-Security-Policy (connect-src, img-src).
+   */
+  MAP_STYLE_URL: z.string().optional().transform((raw, ctx): string => {
+    if (raw === undefined || raw === '') return '';
+    let u: URL | null = null;
+    try {
+      u = new URL(raw);
+    } catch {
+      u = null;
+    }
+    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '') {
+      ctx.addIssue({ code: 'custom', message: `MAP_STYLE_URL must be an http(s) URL without user-info, got ${JSON.stringify(raw.slice(0, 200))}` });
+      return z.NEVER;
+    }
+    return raw;
+  }),
   // --- storage ---
   /** Trail retention: by age, and by entries per device. */
   TRAIL_RETENTION_S: int('TRAIL_RETENTION_S', 7 * 86400, 60),
@@ -173,6 +192,8 @@ export interface ServiceSettings {
   databaseUrl?: string | undefined;
   archiveSchema: string;
   archiveLogMaxEntries: number;
+  /** MAP_STYLE_URL ('' = none: the console's plain background). */
+  mapStyleUrl: string;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -209,6 +230,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     databaseUrl: e.DATABASE_URL,
     archiveSchema: e.ARCHIVE_SCHEMA,
     archiveLogMaxEntries: e.ARCHIVE_LOG_MAX_ENTRIES,
+    mapStyleUrl: e.MAP_STYLE_URL,
     ...overrides,
   };
 }

@@ -38,6 +38,11 @@ export function openApi(docs: RouteDoc[]): object {
     };
   }
   paths['/healthz'] = { get: { summary: 'Liveness (no token needed)', responses: { 200: { description: 'OK' } } } };
+  // The console's static files (http/console.ts): no token, no data.
+  paths['/console'] = { get: { summary: 'The monitoring console: redirects to /console/ (no token needed)', security: [], responses: { 302: { description: 'To /console/' } } } };
+  paths['/console/config.json'] = { get: { summary: 'The console\'s configuration: {"mapStyleUrl": string|null} (no token needed)', security: [], responses: { 200: { description: 'OK' } } } };
+  paths['/console/'] = { get: { summary: 'The console\'s page (no token needed; its own Content-Security-Policy)', security: [], responses: { 200: { description: 'HTML' } } } };
+  paths['/console/assets/{file}'] = { get: { summary: 'The console\'s hashed assets, cached for a year (no token needed)', security: [], responses: { 200: { description: 'JavaScript or CSS' } } } };
   paths['/v1/ingest'] = { get: { summary: 'WebSocket: send a fix or a JSON array of fixes per message; replies {"ack":[[deviceId,seq],...],"errors":[...]} once recorded', description: 'Roles: ingest, operator, admin', responses: { 101: { description: 'Switching protocols' } } } };
   paths['/v1/alerts/stream'] = { get: { summary: 'WebSocket: live alert events (a team token sees its own team only)', description: 'Roles: operator, admin, team:<id>', responses: { 101: { description: 'Switching protocols' } } } };
   return {

@@ -114,6 +114,14 @@ export function rolesOf(req: FastifyRequest): readonly Kind[] | null {
   return config?.roles ?? null;
 }
 
+/**
+ * Routes that need no token: the console's static files (they hold no data; every API call the
+ * console makes carries the token). Declared with `config: { public: true }`.
+ */
+export function isPublic(req: FastifyRequest): boolean {
+  return (req.routeOptions.config as { public?: boolean } | undefined)?.public === true;
+}
+
 /** Whether the route counts against the acknowledgement allowance. */
 export function isAckLimited(req: FastifyRequest): boolean {
   return (req.routeOptions.config as { ackLimited?: boolean } | undefined)?.ackLimited === true;
