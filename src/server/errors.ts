@@ -16,11 +16,14 @@ export const API_ERRORS = {
   DECISION_LIMIT: { status: 409, meaning: 'the alert already holds the most decisions kept per alert (100)' },
   RESEND_UNAVAILABLE: { status: 409, meaning: 'the dead-lettered delivery is no longer held and cannot be rebuilt' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json (nor text/csv where a route takes CSV)' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },
   RATE_LIMITED: { status: 429, meaning: 'this token sent more requests (or acknowledgements) than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
+  PURPOSE_REQUIRED: { status: 400, meaning: 'an evidence request (crime matching) states no purpose; details.path names where it goes' },
+  CRIME_BATCH_INVALID: { status: 400, meaning: 'the crime batch as a whole was refused (unreadable CSV, unknown column, too many crimes, or no good row); details name the fault or the rows' },
+  ARCHIVE_UNAVAILABLE: { status: 503, meaning: 'the evidence archive (PostgreSQL) is off (DATABASE_URL unset) or not answering' },
   INTERNAL: { status: 500, meaning: 'an unexpected fault; it is logged' },
 } as const;
 

@@ -7,6 +7,7 @@ import { StorageUnavailableError } from './committer.js';
 import { ApiError } from './errors.js';
 import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
+import { crimeMatches } from './http/crime-matches.js';
 import { devices } from './http/devices.js';
 import type { HttpContext, PluginContext } from './http/context.js';
 import { ops } from './http/ops.js';
@@ -33,7 +34,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, crimeMatches];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { openArchiveDb } from '../archive/db.js';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
 import type { AlertEvent } from '../engine/alert.js';
@@ -52,6 +54,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** How often the clock is applied to the engine's timers (ms), default 1000. */
   tickMs?: number;
+  /** An archive pool to use instead of opening DATABASE_URL (tests: a schema of their own); the caller closes it. */
+  archiveDb?: pg.Pool;
 }
 
 export async function startService(given: ServiceSettings, options: ServiceOptions = {}): Promise<Service> {
@@ -107,7 +111,11 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   });
 
   const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
-  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog }, log);
+  // The evidence archive: migrated at start when DATABASE_URL is set; off (and said so) otherwise.
+  const ownArchive = options.archiveDb === undefined && settings.databaseUrl !== null;
+  const archiveDb = options.archiveDb ?? (settings.databaseUrl === null ? null : await openArchiveDb({ url: settings.databaseUrl }));
+  if (archiveDb === null) log.info({}, 'archive off (DATABASE_URL unset): crime matching answers 503 ARCHIVE_UNAVAILABLE');
+  const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog, archiveDb }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
     redis.disconnect();
@@ -164,6 +172,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await bounded(host.snapshot());
       await bounded(outbox.close(), 2000);
       await bounded(app.close());
+      if (ownArchive && archiveDb !== null) await bounded(archiveDb.end(), 2000);
       await bounded(redis.quit(), 1000);
       redis.disconnect();
       await bounded(bullConnection.quit(), 1000);

@@ -39,6 +39,8 @@ export const EnvSchema = z.object({
   /** Engine settings (contract section 2 "settings"), as JSON. */
   ENGINE_SETTINGS: text('{}'),
   LOG_LEVEL: text('info'),
+  /** PostgreSQL/PostGIS of the evidence archive (crime matching); unset: the archive is off. */
+  DATABASE_URL: z.string().optional(),
   // --- ingest ---
   /** Largest WebSocket ingest message. */
   INGEST_MAX_MESSAGE_BYTES: int('INGEST_MAX_MESSAGE_BYTES', 1 << 20, 1024),
@@ -143,6 +145,8 @@ export interface ServiceSettings {
   logLevel: string;
   /** WEBHOOK_ALLOW_HOSTS as given (parsed where used). */
   webhookAllowHosts: string;
+  /** DATABASE_URL; null: the archive (and crime matching) is off. */
+  databaseUrl: string | null;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -175,6 +179,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     auditRetentionS: e.AUDIT_RETENTION_S,
     logLevel: e.LOG_LEVEL,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
+    databaseUrl: e.DATABASE_URL === undefined || e.DATABASE_URL === '' ? null : e.DATABASE_URL,
     ...overrides,
   };
 }

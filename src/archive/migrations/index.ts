@@ -1,6 +1,7 @@
 import { migration as archive } from './001-archive.js';
+import { migration as crimeMatches } from './020-crime-matches.js';
 
 export interface Migration { id: string; sql: string }
 
 /** Every migration, applied in this order once each (db.ts records them in schema_migrations). */
-export const MIGRATIONS: readonly Migration[] = [archive];
+export const MIGRATIONS: readonly Migration[] = [archive, crimeMatches];

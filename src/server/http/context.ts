@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import type { AlertRecords } from '../../alerts/alert-record.js';
 import type { AuditLog } from '../audit.js';
 import type { Principal, TokenTable } from '../auth.js';
@@ -20,6 +21,8 @@ export interface HttpContext {
   records: AlertRecords;
   /** The audit log (trimmed by age). */
   audit: AuditLog;
+  /** The evidence archive (PostgreSQL/PostGIS); null when DATABASE_URL is unset. */
+  archiveDb: pg.Pool | null;
 }
 
 /** The context plus the route documents every plugin adds to (the OpenAPI document reads them). */
