@@ -143,17 +143,21 @@ export function matchSubject(crime: CrimeSpot, fixes: readonly TrailFix[], p: Ma
     const span = b.ms - a.ms;
     const f0 = Math.max(0, (crime.fromMs - a.ms) / span);
     const f1 = Math.min(1, (crime.toMs - a.ms) / span);
+    const isGap = span > gapMs;
+    // Most pairs are neither a gap nor near: skip them before building anything.
+    if (!isGap && (dist[i] <= r || dist[i + 1] <= r)) continue;
     const c = segmentClosest(crime.lat, crime.lon, a.lat, a.lon, b.lat, b.lon, f0, f1);
+    if (!isGap && c.distanceM > r) continue;
     const line = {
       from: { at: iso(a.ms), lat: a.lat, lon: a.lon, distanceM: round(dist[i]) },
       to: { at: iso(b.ms), lat: b.lat, lon: b.lon, distanceM: round(dist[i + 1]) },
       closestM: round(c.distanceM), closestAt: iso(a.ms + c.f * span),
     };
-    if (span > gapMs) {
+    if (isGap) {
       const possiblePassage = c.distanceM <= r;
       const nearScene = dist[i] <= r + p.ringM && dist[i + 1] <= r + p.ringM;
       gaps.push({ ...line, durationS: Math.round(span / 1000), possiblePassage, nearScene });
-    } else if (c.distanceM <= r && dist[i] > r && dist[i + 1] > r) {
+    } else {
       passages.push(line);
     }
   }
