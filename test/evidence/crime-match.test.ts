@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Crime } from '../../src/evidence/crime/crime-input.js';
 import { haversineM } from '../../src/evidence/crime/geodesy.js';
 import { DEFAULT_PARAMS } from '../../src/evidence/crime/match-subject.js';
+import { clusterDay } from '../../src/evidence/crime/compact-day.js';
 import { matchCrimes } from '../../src/evidence/crime/matcher.js';
 import { insertFixes, offset, SCENE, type ArchiveFix } from '../support/crime.js';
 import { freshArchive, type TestArchive } from '../support/pg.js';
@@ -84,6 +85,16 @@ describe('crime matching (real PostGIS)', () => {
     expect(h.fixes[0].speedMps).toBeCloseTo(80 / 60, 1); // to the next fix, a minute on
     expect(h.fixes[0].headingDeg).toBe(0); // due north
     expect(h.gaps).toEqual([expect.objectContaining({ durationS: 1200 })]);
+  });
+
+  it('answers the same once the day is clustered by subject and time (closed-day compaction)', async () => {
+    const crimes = [crime('CL1', { lat: offset(0, 0).lat, lon: offset(0, 0).lon }), crime('CL2', { radiusM: 200 })];
+    const before = await matchCrimes(a.db, crimes, { params: DEFAULT_PARAMS, excludeDevices: [] });
+    expect(await clusterDay(a.db, T0)).toBe(true);
+    const after = await matchCrimes(a.db, crimes, { params: DEFAULT_PARAMS, excludeDevices: [] });
+    expect(after.results).toEqual(before.results);
+    expect(before.results[1].candidates.length).toBeGreaterThan(3);
+    expect(await clusterDay(a.db, Date.parse('2030-01-01T00:00:00Z'))).toBe(false);
   });
 
   it('never matches a victim unit, whatever its row says', async () => {

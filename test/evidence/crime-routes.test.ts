@@ -93,6 +93,13 @@ describe('crime matches over HTTP (real Redis, real PostGIS)', () => {
     expect((await op('POST', '/v1/crime-matches?purpose=test%20run', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
   });
 
+  it('bounds the body: a batch over 4 MiB is refused before it is parsed', async () => {
+    const big = `ref,type,from,to,lat,lon,radius\n${'X,Burglary,2026-07-15 21:00,2026-07-15 22:00,51.5,-0.12,100\n'.repeat(70_000)}`;
+    const r = await op('POST', '/v1/crime-matches?purpose=size%20check', big, csvHeaders);
+    expect(r.status).toBe(413);
+    expect(r.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+  });
+
   it('refuses team and ingest tokens on every crime-match route (403, audited)', async () => {
     for (const token of [TOKENS.north, TOKENS.ingest]) {
       const who = as(token);
