@@ -8,6 +8,8 @@
 export const migration = {
   id: '021-crime-index',
   sql: `
+-- Schemas migrate under their own locks; the extension is the database's: one creator at a time.
+SELECT pg_advisory_xact_lock(hashtext('iom-create-extension'));
 CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;
 CREATE INDEX IF NOT EXISTS fixes_geom_ts ON fixes USING gist (geom, ts);
 `,
