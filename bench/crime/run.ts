@@ -13,6 +13,7 @@
  * Writes bench/results/crime.json. Needs `psql` on PATH (for COPY FROM STDIN).
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import pg from 'pg';
 import { openArchiveDb, partitionName } from '../../src/archive/db.js';
 import type { Crime } from '../../src/evidence/crime/crime-input.js';
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
     arrivalOrder: arrival,
     postgres: (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v, postgisVersion: (await db.query<{ v: string }>('SELECT postgis_full_version() AS v')).rows[0].v.split(' ')[0],
     note: 'taken on a shared 2-core machine while other work ran',
+    loadAverage: os.loadavg(), generatedAt: new Date().toISOString(),
     ...env,
   });
   console.log(`wrote ${file}`);
