@@ -112,7 +112,7 @@ if (crime !== null) {
     if (m === null) continue;
     out.push(`| ${label} | ${n(m.matchSeconds, 2)} | ${n(m.matcher?.ringSeconds, 2)} / ${n(m.matcher?.fillSeconds, 2)} / ${n(m.matcher?.judgeSeconds, 2)} | ${n(m.matcher?.candidates)} | ${n(m.postgisSeconds, 2)} | ${m.agree ? 'yes' : '**no**'} |`);
   }
-  out.push('', `- target 1,000 crimes × 14.4M fixes ≤ 10 s: ${n(s.matchSeconds, 2)} s at ${n(s.fixes)} fixes (${mark(s.fixes >= 14_000_000 ? s.matchSeconds <= 10 : null)})`,
+  out.push('', `- target 1,000 crimes × 14.4M fixes ≤ 10 s: ${n(s.matchSeconds, 2)} s at ${n(s.fixes)} fixes (${mark(crime.tags >= 10_000 && crime.hours >= 24 ? s.matchSeconds <= 10 : null)})`,
     `- archive write (fixes/s): ${s.archiveFixesPerSec == null ? 'measured by the archive copier\'s benchmark' : n(s.archiveFixesPerSec)}`, '');
 }
 
