@@ -13,7 +13,7 @@
  * Writes bench/results/crime.json. Needs `psql` on PATH (for COPY FROM STDIN).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -25,7 +25,7 @@ import { DEFAULT_PARAMS } from '../../src/evidence/crime/match-subject.js';
 import { matchCrimes } from '../../src/evidence/crime/matcher.js';
 import { benchEnv, envInt, printBenchEnv } from '../common/env.js';
 import { mulberry32 } from '../common/prng.js';
-import { writeResults } from '../common/results.js';
+import { repoRoot, writeResults } from '../common/results.js';
 import { generateDay } from './world.js';
 
 const URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -198,6 +198,14 @@ async function main(): Promise<void> {
   const agree = compact.agree && (arrival?.agree ?? true);
   console.log(`target: 1,000 crimes x 14.4M fixes <= 10 s: ${matchSeconds <= 10 ? 'met' : 'NOT met'} at this size (clustered day)`);
 
+  // A reused day keeps the load figures (and the arrival-order run) of the run that loaded it.
+  let previous: Record<string, unknown> | null = null;
+  if (copyS === null) {
+    try {
+      const p = JSON.parse(readFileSync(join(repoRoot(), 'bench', 'results', 'crime.json'), 'utf8')) as Record<string, any>;
+      if (p.tags === TAGS && p.hours === HOURS) previous = { copySeconds: p.copySeconds, indexSeconds: p.indexSeconds, clusterSeconds: p.clusterSeconds, arrivalOrder: p.arrivalOrder === null ? null : { ...p.arrivalOrder, note: `measured when the day was loaded (${p.generatedAt ?? '?'}), with the matcher of that run${p.params === undefined ? '' : ''}` } };
+    } catch { /* no earlier figures */ }
+  }
   const file = writeResults('crime', {
     summary: {
       crimes: CRIMES, fixes, matchSeconds, postgisSeconds,
@@ -208,6 +216,7 @@ async function main(): Promise<void> {
     tags: TAGS, hours: HOURS, copySeconds: copyS, indexSeconds: indexS, clusterSeconds: clusterS, params: DEFAULT_PARAMS,
     clustered: compact,
     arrivalOrder: arrival,
+    ...(previous ?? {}),
     postgres: (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v, postgisVersion: (await db.query<{ v: string }>('SELECT postgis_full_version() AS v')).rows[0].v.split(' ')[0],
     note: 'taken on a shared 2-core machine while other work ran',
     loadAverage: os.loadavg(), generatedAt: new Date().toISOString(),

@@ -64,8 +64,8 @@ describe('crime matching (real PostGIS)', () => {
 
   it('flags a gap in reporting: a possible passage when the line crosses the circle, "near the scene" when both sides are close', async () => {
     await insertFixes(a.db, [
-      // S-F: 400 m north at 20:10, silent, 400 m south at 20:50 (one sequence step: the tag sent nothing).
-      at('T-F', 'S-F', 1, T0 + 10 * MIN, 10, 400), at('T-F', 'S-F', 2, T0 + 50 * MIN, 10, -400),
+      // S-F: 300 m north at 20:10, silent, 300 m south at 20:50 (one sequence step: the tag sent nothing).
+      at('T-F', 'S-F', 1, T0 + 10 * MIN, 10, 300), at('T-F', 'S-F', 2, T0 + 50 * MIN, 10, -300),
       // S-G: 200 m north-east, silent 30 min, 200 m north-west: the line stays 200 m away.
       at('T-G', 'S-G', 1, T0 + 20 * MIN, 100, 200), at('T-G', 'S-G', 2, T0 + 50 * MIN, -100, 200),
       // S-H: supporting fixes, then a 20-minute gap far away (still reported as a gap).

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Crime } from './crime-input.js';
-import { degreesFor } from './geodesy.js';
+import { degreesFor, EARTH_RADIUS_M } from './geodesy.js';
 import { matchSubject, type MatchParams, type SubjectMatch, type TrailFix } from './match-subject.js';
 
 /**
@@ -8,7 +8,7 @@ import { matchSubject, type MatchParams, type SubjectMatch, type TrailFix } from
  * whole batch:
  *
  * 1. the ring: every positioned fix of a tagged subject (subject_id set, device not a victim
- *    unit) inside the box around each crime's circle widened by `ringM + accuracyCapM`, between
+ *    unit) within radius + max(`ringM`, `accuracyCapM`) of each crime, between
  *    `padS` before the window and `padS` after it (the day partitions and the GiST index on geom
  *    do the work; the time bound prunes partitions);
  * 2. the fill: where two fixes that follow each other in the ring are not consecutive in the
@@ -20,7 +20,7 @@ import { matchSubject, type MatchParams, type SubjectMatch, type TrailFix } from
  *    closest approach, speeds, interpolated lines and gaps.
  *
  * What stays unseen: a straight line between two fixes both outside the ring (then it is longer
- * than 2 × ringM); the README states it.
+ * than 2 × max(ringM, accuracyCapM)); the README states it.
  */
 
 export interface MatchOptions {
@@ -56,6 +56,8 @@ export interface MatchStats {
 }
 
 const DAY_S = 86_400;
+/** Metres per degree of latitude on the matcher's sphere (geodesy.ts). */
+const M_PER_DEG = (EARTH_RADIUS_M * Math.PI) / 180;
 
 /** Device ids the archive's configuration history records as victim units (register or proximity conditions). */
 export async function victimDevicesInArchive(db: pg.Pool): Promise<string[]> {
@@ -87,9 +89,13 @@ export async function matchCrimes(db: pg.Pool, crimes: readonly Crime[], o: Matc
   let t = performance.now();
   const n = crimes.length;
   const idx: number[] = [], x0: number[] = [], y0: number[] = [], x1: number[] = [], y1: number[] = [], t0: Date[] = [], t1: Date[] = [];
+  const cx: number[] = [], cy: number[] = [], kx: number[] = [], reach: number[] = [];
   crimes.forEach((c, i) => {
-    const { dLat, dLon } = degreesFor(c.radiusM + p.ringM + p.accuracyCapM, c.lat);
+    // Every fix that can count is within radius + ringM (lines, gaps) or radius + accuracyCapM (circles).
+    const reachM = c.radiusM + Math.max(p.ringM, p.accuracyCapM);
+    const { dLat, dLon } = degreesFor(reachM, c.lat);
     idx.push(i); x0.push(c.lon - dLon); y0.push(c.lat - dLat); x1.push(c.lon + dLon); y1.push(c.lat + dLat);
+    cx.push(c.lon); cy.push(c.lat); kx.push(Math.cos((c.lat * Math.PI) / 180)); reach.push(reachM + 1);
     t0.push(new Date(c.fromMs - padMs)); t1.push(new Date(c.toMs + padMs));
   });
   // One row per (crime, subject), its fixes packed in one text (device seq ms lat·1e7 lon·1e7
@@ -100,21 +106,24 @@ export async function matchCrimes(db: pg.Pool, crimes: readonly Crime[], o: Matc
              string_agg(f.device_id || ' ' || f.seq || ' ' || (extract(epoch from f.ts) * 1000)::bigint || ' ' ||
                         round(f.lat * 1e7)::bigint || ' ' || round(f.lon * 1e7)::bigint || ' ' ||
                         coalesce(round(f.accuracy_m * 100)::bigint::text, '-'), ';') AS fx
-        FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::timestamptz[])
-             AS c(i, x0, y0, x1, y1, t0, t1)
+        FROM unnest($1::int[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::timestamptz[],
+                    $9::float8[], $10::float8[], $11::float8[], $12::float8[])
+             AS c(i, x0, y0, x1, y1, t0, t1, cx, cy, kx, reach)
         JOIN LATERAL (
           SELECT * FROM fixes f
            WHERE f.geom && ST_MakeEnvelope(c.x0, c.y0, c.x1, c.y1, 4326)
              AND f.ts >= c.t0 AND f.ts <= c.t1
              AND f.subject_id IS NOT NULL
              AND NOT (f.device_id = ANY($8::text[]))
+             -- the circle inside the box (planar metres, 1 m of slack): the corners are a fifth of the box
+             AND ((f.lon - c.cx) * c.kx) ^ 2 + (f.lat - c.cy) ^ 2 <= (c.reach / ${M_PER_DEG}) ^ 2
         ) f ON true
        GROUP BY c.i, f.subject_id`;
   const parts = Math.max(1, Math.min(o.parallel ?? 2, Math.ceil(n / 50)));
   const per = Math.ceil(n / parts);
   const answers = await Promise.all(Array.from({ length: parts }, (_, k) => {
     const a = k * per, b = Math.min(n, a + per);
-    return db.query<[number, string, string]>({ text: RING_SQL, values: [idx.slice(a, b), x0.slice(a, b), y0.slice(a, b), x1.slice(a, b), y1.slice(a, b), t0.slice(a, b), t1.slice(a, b), excluded], rowMode: 'array' });
+    return db.query<[number, string, string]>({ text: RING_SQL, values: [idx.slice(a, b), x0.slice(a, b), y0.slice(a, b), x1.slice(a, b), y1.slice(a, b), t0.slice(a, b), t1.slice(a, b), excluded, cx.slice(a, b), cy.slice(a, b), kx.slice(a, b), reach.slice(a, b)], rowMode: 'array' });
   }));
   const ring = { rows: answers.length === 1 ? answers[0].rows : answers.flatMap((x) => x.rows) };
   const excludedNow = new Map<string, boolean>();
