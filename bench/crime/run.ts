@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     arrivalOrder: arrival,
     ...(previous ?? {}),
     postgres: (await db.query<{ v: string }>('SELECT version() AS v')).rows[0].v, postgisVersion: (await db.query<{ v: string }>('SELECT postgis_full_version() AS v')).rows[0].v.split(' ')[0],
-    note: 'taken on a shared 2-core machine while other work ran',
+    note: 'Taken on a shared 2-core machine while other work ran',
     loadAverage: os.loadavg(), generatedAt: new Date().toISOString(),
     ...env,
   });
