@@ -132,6 +132,24 @@ if (consoleJ !== null) {
     `| ${n(s.bundleKiB)} KiB (${n(s.bundleGzipKiB)} KiB) | ${n(b.mapLibreKiB)} KiB | ${n(s.fixToVisibleP50Ms)} / ${n(s.fixToVisibleP99Ms)} ms | ${s.alertFeed === 'live' ? 'stream' : 'polling (1 s)'} | ${n(q.loginToCountedMs)} / ${n(q.endKeyMs)} ms | ${n(m.openToClustersMs)} ms |`, '');
 }
 
+const crime = read('crime');
+if (crime !== null) {
+  const s = crime.summary as Json;
+  const c = (crime.clustered ?? {}) as Json, a = (crime.arrivalOrder ?? null) as Json | null;
+  out.push('### Crime-scene matching — `npm run bench:crime`', '', `${machine(crime)}; PostgreSQL and the bench on the same machine. ${crime.note ?? ''}.`, '',
+    `${n(s.crimes)} crimes (windows 0.5–12 h, radius 50–500 m) against ${n(crime.tags)} tags × ${n(crime.hours)} h at one fix a minute (${n(s.fixes)} fixes: ${n(crime.tags * crime.hours * 60)} minutes less the simulated reporting gaps). Load: COPY ${n(crime.copySeconds, 1)} s, indexes ${n(crime.indexSeconds, 1)} s${crime.clusterSeconds == null ? '' : `, CLUSTER by subject and time ${n(crime.clusterSeconds, 1)} s`}.`, '',
+    '| day as stored | matcher s | of which ring / fill / judgement s | candidates | plain PostGIS ST_DWithin s | pairs with a fix inside: same |',
+    '| --- | ---: | ---: | ---: | ---: | :---: |');
+  for (const [label, m] of [['arrival order', a], ['clustered by subject, time', c]] as [string, Json | null][]) {
+    if (m === null) continue;
+    const star = typeof m.note === 'string' ? ' (*)' : '';
+    out.push(`| ${label}${star} | ${n(m.matchSeconds, 2)} | ${n(m.matcher?.ringSeconds, 2)} / ${n(m.matcher?.fillSeconds, 2)} / ${n(m.matcher?.judgeSeconds, 2)} | ${n(m.matcher?.candidates)} | ${n(m.postgisSeconds, 2)} | ${m.agree ? 'yes' : '**no**'} |`);
+  }
+  if (typeof a?.note === 'string') out.push('', `(*) ${a.note}.`);
+  out.push('', `- target 1,000 crimes × 14.4M fixes ≤ 10 s: ${n(s.matchSeconds, 2)} s at ${n(s.fixes)} fixes (${mark(crime.tags >= 10_000 && crime.hours >= 24 ? s.matchSeconds <= 10 : null)})`,
+    `- archive write (fixes/s): ${s.archiveFixesPerSec == null ? 'measured by the archive copier\'s benchmark' : n(s.archiveFixesPerSec)}`, '');
+}
+
 // The pictures (bench/charts.ts): drawn from the same files, linked here next to the tables.
 const drawn = await writeCharts(read);
 if (drawn.length > 0) {
@@ -160,4 +178,4 @@ const begin = '<!-- bench:begin -->', end = '<!-- bench:end -->';
 const i = readme.indexOf(begin), j = readme.indexOf(end);
 if (i < 0 || j < 0) throw new Error(`README.md needs ${begin} and ${end} around the benchmark section`);
 writeFileSync('README.md', `${readme.slice(0, i + begin.length)}\n${out.join('\n')}\n${readme.slice(j)}`);
-process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions', 'archive', 'console'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);
+process.stdout.write(`README.md benchmark section rewritten from ${['geo', 'engine', 'replay', 'ingest', 'alerts', 'api', 'postgis', 'trail', 'positions', 'archive', 'crime', 'console'].filter((x) => read(x) !== null).join(', ')}; ${drawn.length} charts in docs/bench/\n`);

@@ -31,7 +31,7 @@ try {
   const file = writeResults('archive', {
     summary,
     target: { fixesPerSec: 50_000 },
-    method: 'copier write path: INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING per batch, with the checkpoint upsert in the same transaction; indexes: primary key, (subject_id, ts), GiST(geom), BRIN(ts)',
+    method: 'copier write path: INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING per batch, with the checkpoint upsert in the same transaction; indexes: primary key, (subject_id, ts), GiST(geom, ts), BRIN(ts)',
     batchRows, lanes, tags, perTag,
     generatedAt: new Date().toISOString(),
     env: { ...benchEnv(), loadAverage: os.loadavg() },

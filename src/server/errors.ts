@@ -18,12 +18,14 @@ export const API_ERRORS = {
   ARCHIVE_OFF: { status: 409, meaning: 'the evidence archive is off (DATABASE_URL is not set); evidence packs are made from the archive' },
   EPISODE_NOT_ARCHIVED: { status: 404, meaning: 'the alert exists but is not in the archive yet (the copier has not reached it); try again shortly' },
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body is larger than the configured limit' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json (nor text/csv where a route takes CSV)' },
   HEADERS_TOO_LARGE: { status: 431, meaning: 'the request line and headers are larger than the server accepts' },
   RATE_LIMITED: { status: 429, meaning: 'this token sent more requests (or acknowledgements) than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
-  ARCHIVE_UNAVAILABLE: { status: 503, meaning: 'the archive (PostgreSQL) could not be read; nothing was served; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
+  PURPOSE_REQUIRED: { status: 400, meaning: 'an evidence request (crime matching) states no purpose; details.path names where it goes' },
+  CRIME_BATCH_INVALID: { status: 400, meaning: 'the crime batch as a whole was refused (unreadable CSV, unknown column, too many crimes, or no good row); details name the fault or the rows' },
+  ARCHIVE_UNAVAILABLE: { status: 503, meaning: 'the evidence archive (PostgreSQL/PostGIS) is off (DATABASE_URL unset), not answering, or could not be read; nothing was served' },
   INTERNAL: { status: 500, meaning: 'an unexpected fault; it is logged' },
 } as const;
 

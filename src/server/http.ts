@@ -8,6 +8,7 @@ import { ApiError } from './errors.js';
 import { checkJsonText } from './json-guard.js';
 import { alerts } from './http/alerts.js';
 import { consoleApp } from './http/console.js';
+import { crimeMatches } from './http/crime-matches.js';
 import { devices } from './http/devices.js';
 import { evidence } from './http/evidence.js';
 import type { HttpContext, PluginContext } from './http/context.js';
@@ -36,7 +37,7 @@ export function createLogger(level: string): Logger {
 }
 
 /** One plugin per resource, in registration (and OpenAPI) order. */
-const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, positions, evidence, consoleApp];
+const RESOURCES: ResourcePlugin[] = [ops, zones, subjects, alerts, teams, devices, positions, evidence, crimeMatches, consoleApp];
 
 /**
  * The HTTP API: fastify with the shared pieces (JSON parsing, bearer auth and the per-token

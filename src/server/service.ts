@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { openArchiveDb } from '../archive/db.js';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
 import type { AlertEvent } from '../engine/alert.js';
-import type pg from 'pg';
 import { ArchiveFeed, ARCHIVE_OFF } from '../archive/feed.js';
-import { openArchiveDb } from '../archive/db.js';
 import { AuditLog } from './audit.js';
 import { TokenTable } from './auth.js';
 import { EngineHost, type EngineView } from './engine-host.js';
@@ -55,6 +55,8 @@ export interface ServiceOptions {
   now?: () => number;
   /** How often the clock is applied to the engine's timers (ms), default 1000. */
   tickMs?: number;
+  /** An archive pool to use instead of opening DATABASE_URL (tests: a schema of their own); the caller closes it. */
+  archiveDb?: pg.Pool;
 }
 
 export async function startService(given: ServiceSettings, options: ServiceOptions = {}): Promise<Service> {
@@ -85,9 +87,13 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
 
   // The archive (DATABASE_URL): migrations run now; the service reads old trails from it and
   // stages its share of each commit (src/archive/feed.ts); the archive worker copies.
-  let archiveDb: pg.Pool | null = null;
+  // A test may hand in a pool of its own (options.archiveDb): used for reads, never closed here.
+  let archiveDb: pg.Pool | null = options.archiveDb ?? null;
+  const ownArchive = options.archiveDb === undefined;
   const archiveFeed = settings.databaseUrl === undefined ? ARCHIVE_OFF : new ArchiveFeed(keys.archiveFeed, settings.archiveLogMaxEntries);
-  if (settings.databaseUrl !== undefined) {
+  if (archiveDb !== null) {
+    log.info({}, 'archive: reading through the pool the caller gave');
+  } else if (settings.databaseUrl !== undefined) {
     try {
       archiveDb = await openArchiveDb({ url: settings.databaseUrl, schema: settings.archiveSchema, max: 4 });
     } catch (e) {
@@ -138,7 +144,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys, archiveFeed), audit: auditLog, archiveFeed, archiveDb }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
     await app.close();
-    await archiveDb?.end();
+    if (ownArchive) await archiveDb?.end();
     redis.disconnect();
     bullConnection.disconnect();
     throw e;
@@ -195,7 +201,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await bounded(app.close());
       await bounded(redis.quit(), 1000);
       redis.disconnect();
-      if (archiveDb !== null) await bounded(archiveDb.end(), 1000);
+      if (ownArchive && archiveDb !== null) await bounded(archiveDb.end(), 1000);
       await bounded(bullConnection.quit(), 1000);
       bullConnection.disconnect();
     },
