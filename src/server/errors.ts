@@ -23,6 +23,7 @@ export const API_ERRORS = {
   RATE_LIMITED: { status: 429, meaning: 'this token sent more requests (or acknowledgements) than its per-second allowance' },
   STORAGE_UNAVAILABLE: { status: 503, meaning: 'Redis could not record the change; nothing was changed; try again' },
   NOT_READY: { status: 503, meaning: 'the service is loading or recovering its state' },
+  MATCH_NOT_QUALIFIED: { status: 409, meaning: 'a crime-match candidate that no person has qualified has no evidence pack (pending or rejected)' },
   PURPOSE_REQUIRED: { status: 400, meaning: 'an evidence request (crime matching) states no purpose; details.path names where it goes' },
   CRIME_BATCH_INVALID: { status: 400, meaning: 'the crime batch as a whole was refused (unreadable CSV, unknown column, too many crimes, or no good row); details name the fault or the rows' },
   ARCHIVE_UNAVAILABLE: { status: 503, meaning: 'the evidence archive (PostgreSQL/PostGIS) is off (DATABASE_URL unset), not answering, or could not be read; nothing was served' },

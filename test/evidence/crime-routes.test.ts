@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wgs84ToBng } from '../../src/evidence/crime/bng.js';
 import { insertFixes, offset } from '../support/crime.js';
 import { freshArchive, type TestArchive } from '../support/pg.js';
+import { pdfText, squash } from './pdf-tools.js';
 import { api, startTestService, TOKENS, type TestService } from '../support/server.js';
 
 const T0 = Date.parse('2026-07-15T20:00:00Z'); // 21:00 BST
@@ -150,6 +151,35 @@ describe('crime matches over HTTP (real Redis, real PostGIS)', () => {
     expect(exports.map((e) => [e.purpose, e.format, e.matches])).toEqual([['disclosure to force', 'csv', 1], ['disclosure to force', 'json', 1]]);
     expect((await audit('crime-match.review')).length).toBe(2);
     expect((await audit('crime-match.read')).map((e) => e.purpose)).toEqual(['check', 'review of Op Nightjar']);
+  });
+
+  it('makes an evidence pack of a qualified match only: the run re-checked on the archived fixes, read back from the PDF, audited', async () => {
+    const run = (await op('GET', `/v1/crime-matches/${runId}?purpose=pack`)).body as any;
+    const [s1, s2, s3] = candidates(run);
+    const pack = (k: string, q: string) => t.service.app.inject({ method: 'GET', url: `/v1/crime-matches/${runId}/candidates/${k}/evidence-pack?${q}`, headers: { authorization: `Bearer ${TOKENS.operator}` } });
+    expect((await pack(s1.candidateId, 'format=pdf')).json()).toMatchObject({ code: 'PURPOSE_REQUIRED' });
+    for (const k of [s2, s3]) { // rejected, pending
+      const r = await pack(k.candidateId, 'purpose=court%20file');
+      expect(r.statusCode).toBe(409);
+      expect(r.json()).toMatchObject({ code: 'MATCH_NOT_QUALIFIED' });
+    }
+    const r = await pack(s1.candidateId, 'format=pdf&purpose=court%20file%20CR%2F100');
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toBe('application/pdf');
+    const text = squash(pdfText(r.rawPayload));
+    expect(text).toMatch(/Evidence pack: crime-scene match/);
+    expect(text).toMatch(/CR\/100/);
+    expect(text).toMatch(/Reproduced: yes/);
+    expect(text).toMatch(/DC Smith/);
+    expect(text).toMatch(/Two fixes 20-40 m from the address during the window/);
+    expect(text).toMatch(/true to the best of my knowledge and belief/);
+    expect(text).not.toMatch(/VIC-9|S-9|S-2\b/);
+    const html = await pack(s1.candidateId, 'format=html&purpose=court%20file%20CR%2F100');
+    expect(html.statusCode).toBe(200);
+    expect(html.body).toMatch(/Reproduced: yes/);
+    expect((await t.service.app.inject({ method: 'GET', url: `/v1/crime-matches/${runId}/candidates/${s1.candidateId}/evidence-pack?purpose=x%20y%20z`, headers: { authorization: `Bearer ${TOKENS.north}` } })).statusCode).toBe(403);
+    const packs = await audit('crime-match.evidence-pack');
+    expect(packs.map((e) => [e.purpose, e.format, e.reproduced])).toEqual([['court file CR/100', 'html', true], ['court file CR/100', 'pdf', true]]);
   });
 
   it('lists runs newest first with a cursor, and answers an unknown run as missing', async () => {

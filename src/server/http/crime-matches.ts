@@ -4,11 +4,14 @@ import { BatchError, CRIME_BATCH_LIMIT_BYTES, MAX_CRIMES, parseCrimesCsv, parseC
 import { exportCsv, exportJson } from '../../evidence/crime/export.js';
 import { ALGORITHM_VERSION, DEFAULT_PARAMS, type MatchParams } from '../../evidence/crime/match-subject.js';
 import { matchCrimes } from '../../evidence/crime/matcher.js';
+import { crimeMatchPackInput, NotQualifiedError } from '../../evidence/crime/pack-input.js';
+import { crimeMatchPack } from '../../evidence/pack/crime-pack.js';
 import { getRun, listRuns, newRunId, reviewCandidate, saveRun, type StoredRun } from '../../evidence/crime/runs.js';
 import { roleName, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { checkJsonText } from '../json-guard.js';
 import type { HttpContext } from './context.js';
+import { sendPack } from './evidence.js';
 import { routeOn, type ResourcePlugin } from './route.js';
 
 /**
@@ -30,6 +33,7 @@ const RunParam = z.strictObject({ runId: z.string().min(1).max(64).regex(/^[A-Za
 const CandidateParam = z.strictObject({ runId: RunParam.shape.runId, candidateId: z.string().min(1).max(32).regex(/^[A-Za-z0-9._-]+$/) });
 const PurposeQuery = z.object({ purpose: z.string().optional() });
 const ListQuery = z.object({ purpose: z.string().optional(), cursor: z.string().min(1).max(256).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
+const PackQuery = z.object({ purpose: z.string().optional(), format: z.enum(['pdf', 'html']).default('pdf') });
 const ExportQuery = z.object({ purpose: z.string().optional(), format: z.enum(['csv', 'json']).default('json') });
 const ReviewBody = z.strictObject({
   decision: z.enum(['qualified', 'rejected']),
@@ -210,6 +214,24 @@ export const crimeMatches: ResourcePlugin = async (app, ctx) => {
     if (k === null) throw new ApiError('NOT_FOUND', `no candidate ${JSON.stringify(p.candidateId)} in run ${JSON.stringify(p.runId)}`);
     await ctx.audit.append('crime-match.review', `${p.runId}/${p.candidateId}`, principal, { purpose, decision: body.decision, name: body.name });
     return { candidateId: k.candidateId, crimeRef: k.crimeRef, subjectId: k.subjectId, basis: k.basis, state: k.state, reviews: k.reviews };
+  });
+
+  route({ method: 'GET', url: '/v1/crime-matches/:runId/candidates/:candidateId/evidence-pack', summary: 'The evidence pack of a qualified match (PDF or HTML): crime location and radius, the trail with accuracy circles, supporting fixes, gaps, the review, the algorithm re-run on the archived fixes, disclaimer and witness statement; purpose required and audited', roles: ['operator', 'admin'], params: CandidateParam, query: PackQuery }, async (_req, reply, { params: p, query, principal }) => {
+    const purpose = purposeOf(query);
+    const db = dbOf(ctx);
+    const run = await archived(() => getRun(db, p.runId));
+    const candidate = run?.candidateList.find((k) => k.candidateId === p.candidateId);
+    if (run === null || candidate === undefined) throw new ApiError('NOT_FOUND', `no candidate ${JSON.stringify(p.candidateId)} in run ${JSON.stringify(p.runId)}`);
+    let input;
+    try {
+      input = await archived(() => crimeMatchPackInput(db, run, candidate, { requestedBy: `${roleName(principal.role)} (token ${principal.tokenId})`, purpose }));
+    } catch (e) {
+      if (e instanceof NotQualifiedError) throw new ApiError('MATCH_NOT_QUALIFIED', e.message);
+      throw e;
+    }
+    const doc = crimeMatchPack(input);
+    await ctx.audit.append('crime-match.evidence-pack', `${p.runId}/${p.candidateId}`, principal, { purpose, format: query.format, digest: doc.digest, reproduced: input.recheck?.ok ?? null, positions: doc.positions.length });
+    return sendPack(reply, doc, query.format, `${p.runId}-${p.candidateId}`);
   });
 
   route({ method: 'GET', url: '/v1/crime-matches/:runId/export', summary: 'The qualified matches only (reviewer, note, supporting fixes), as JSON or CSV; purpose required', roles: ['operator', 'admin'], params: RunParam, query: ExportQuery }, async (_req, reply, { params: p, query, principal }) => {
