@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { AlertRecords } from '../alerts/alert-record.js';
 import { AlertOutbox } from '../alerts/outbox.js';
 import type { AlertEvent } from '../engine/alert.js';
@@ -11,6 +11,7 @@ import { buildHttp, createLogger } from './http.js';
 import { migrateListIndexes } from './index-migration.js';
 import { Keys } from './keys.js';
 import { Metrics } from './metrics.js';
+import { checkClusterPrefix, redisClient } from './redis-client.js';
 import type { ServiceSettings } from './settings.js';
 import { Sockets } from './sockets.js';
 
@@ -62,19 +63,26 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   const settings: ServiceSettings = { ...given, apiTokens: '[digests only]' };
   // The logger first: everything from loading the state on logs through it, fastify included.
   const log = createLogger(settings.logLevel);
-  const keys = new Keys(settings.keyPrefix);
+  checkClusterPrefix(settings, settings.keyPrefix);
+  const keys = new Keys(settings.keyPrefix, settings.partitions);
   const metrics = new Metrics();
   // Commands fail at once while Redis is unreachable (no offline queue): ingest then nacks and
   // pushes back, the API answers 503, /readyz says so; ioredis reconnects by itself.
-  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  const redis = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined); // reported through failed commands and /readyz
   await redis.connect();
   // BullMQ needs its connection to wait for Redis rather than fail.
-  const bullConnection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
+  const bullConnection = redisClient(settings, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
   bullConnection.on('error', () => undefined);
 
-  const outbox = new AlertOutbox(redis, keys, bullConnection);
-  metrics.sources(() => redis.zcard(keys.deadLetters), () => redis.llen(keys.outbox));
+  // The partitions this instance owns: their outboxes are moved here (set once the host is open).
+  let owned: () => number[] = () => [];
+  const outbox = new AlertOutbox(redis, keys, bullConnection, () => owned());
+  metrics.sources(() => redis.zcard(keys.deadLetters), async () => {
+    let n = 0;
+    for (const p of owned()) n += await redis.llen(keys.partition(p).outbox);
+    return n;
+  });
   const kickOutbox = (): Promise<void> => outbox.kick().catch((e: Error) => log.warn({ err: e.message }, 'alert outbox: queue write failed; will retry'));
   let outboxScheduled = false;
   let sockets: Sockets | null = null;
@@ -104,11 +112,31 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       sockets?.resumeIfDrained();
       void kickOutbox();
     },
+    instanceId: settings.instanceId,
+    leaseTtlMs: settings.leaseTtlMs,
+    waitReplicas: settings.redisWaitReplicas,
+    oneSlotConnection: () => {
+      if (settings.redisClusterNodes !== '') return null;
+      const r = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+      r.on('error', () => undefined);
+      return r;
+    },
+    blockingConnection: () => {
+      const r = redisClient(settings, { maxRetriesPerRequest: null });
+      r.on('error', () => undefined);
+      return r;
+    },
   });
+  owned = () => host.ownedPartitions();
+  // A partition taken over may hold events its previous owner committed but never queued.
+  const outboxSweep = setInterval(() => void kickOutbox(), 5000);
+  outboxSweep.unref();
 
   const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
   const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys), audit: auditLog }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
+    host.halt();
+    await host.releaseAll();
     await app.close();
     redis.disconnect();
     bullConnection.disconnect();
@@ -118,7 +146,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   sockets = new Sockets({
     settings, tokens, metrics, host,
     subscriber: () => {
-      const sub = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+      const sub = redisClient(settings, { maxRetriesPerRequest: null });
       sub.on('error', () => undefined);
       return sub;
     },
@@ -153,6 +181,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       stopping = true;
       host.halt();
       clearInterval(sweep);
+      clearInterval(outboxSweep);
       // Every step is bounded: with Redis gone, a graceful stop must still end.
       const bounded = (p: Promise<unknown>, ms = 5000): Promise<unknown> =>
         Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
@@ -162,6 +191,8 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await new Promise((r) => setTimeout(r, 50));
       sock.closeIngestClients();
       await bounded(host.snapshot());
+      await bounded(outbox.kick(), 2000);
+      await bounded(host.releaseAll(), 2000);
       await bounded(outbox.close(), 2000);
       await bounded(app.close());
       await bounded(redis.quit(), 1000);

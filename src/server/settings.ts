@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { WebhookAllowList } from '../alerts/webhook-guard.js';
 
@@ -32,8 +33,22 @@ export const EnvSchema = z.object({
   REDIS_URL: z.string().optional(),
   /** Port of the private redis-server `npm start` runs when no Redis answers. */
   PRIVATE_REDIS_PORT: int('PRIVATE_REDIS_PORT', 6390, 1),
-  /** Prefix of every Redis key (tests use a unique one each). */
+  /** Prefix of every Redis key (tests use a unique one each). On Redis Cluster it must be a hash tag, e.g. `{iom}`. */
   KEY_PREFIX: text('iom'),
+  /**
+   * Redis Cluster seed nodes, `host:port,host:port`: set, the service and workers use a cluster
+   * client (REDIS_URL is then ignored). See docs/scaling.md.
+   */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** Replicas every commit and forwarded fix must reach before it is acknowledged (Redis WAIT); 0 = do not wait. */
+  REDIS_WAIT_REPLICAS: int('REDIS_WAIT_REPLICAS', 0),
+  // --- several instances (docs/scaling.md) ---
+  /** Engine partitions of the store (fixed when the store is created; 1 for a single instance). */
+  PARTITIONS: int('PARTITIONS', 1, 1),
+  /** This instance's name in partition leases (default: the host name); a restart under the same name takes its leases back at once. */
+  INSTANCE_ID: z.string().optional(),
+  /** Partition lease lifetime: an instance that dies loses its partitions this long after its last renewal. */
+  LEASE_TTL_MS: int('LEASE_TTL_MS', 5000, 500),
   /** "token=role,token=role": roles ingest, operator, admin, team:<id>. Unset: `npm start` makes tokens for the run. */
   API_TOKENS: z.string().optional(),
   /** Engine settings (contract section 2 "settings"), as JSON. */
@@ -121,6 +136,12 @@ export interface ServiceSettings {
   port: number;
   redisUrl: string;
   keyPrefix: string;
+  /** REDIS_CLUSTER_NODES as given ('' = plain Redis at redisUrl). */
+  redisClusterNodes: string;
+  redisWaitReplicas: number;
+  partitions: number;
+  instanceId: string;
+  leaseTtlMs: number;
   apiTokens: string;
   ingestMaxMessageBytes: number;
   ingestMaxItems: number;
@@ -154,6 +175,11 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     port: e.PORT,
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
     keyPrefix: e.KEY_PREFIX,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? '',
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
+    partitions: e.PARTITIONS,
+    instanceId: e.INSTANCE_ID ?? hostname(),
+    leaseTtlMs: e.LEASE_TTL_MS,
     apiTokens: e.API_TOKENS ?? '',
     ingestMaxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
     ingestMaxItems: e.INGEST_MAX_ITEMS,
@@ -182,6 +208,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
 /** A delivery worker process's settings. */
 export interface WorkerSettings {
   redisUrl: string;
+  redisClusterNodes: string;
   keyPrefix: string;
   concurrency: number;
   perTeamInFlight: number;
@@ -194,6 +221,7 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
   const e = readEnv(env);
   return {
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? '',
     keyPrefix: e.KEY_PREFIX,
     concurrency: e.WORKER_CONCURRENCY,
     perTeamInFlight: e.WORKER_PER_TEAM_IN_FLIGHT,
