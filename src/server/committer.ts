@@ -51,6 +51,24 @@ class Group {
   snapshot = false;
   /** The newest inbox entry this group consumed (trimmed in the same fenced commit). */
   inboxTo: string | null = null;
+  /** The group's log entry id (set when it is written). */
+  logId = '';
+}
+
+/**
+ * The trail entry id of the i-th trailed fix of the group logged as `logId` (two-step commits):
+ * deterministic, so writing it again after a crash between the two steps is refused by Redis
+ * ("equal or smaller") instead of doubling the entry. Log ids increase per partition, and one
+ * partition writes a device's trail, so a device's trail ids increase too.
+ */
+export function trailEntryId(logId: string, i: number): string {
+  const [ms, seq] = logId.split('-');
+  return `${ms}-${Number(seq) * 100_000 + i}`;
+}
+
+/** An XADD refused because the entry is already there (a trail entry written again). */
+export function isAlreadyWritten(e: Error): boolean {
+  return e.message.includes('equal or smaller');
 }
 
 /** A commit refused because the partition lease no longer names this owner. */
@@ -311,13 +329,15 @@ export class Committer {
 
   private commitArgs(g: Group, snapshotJson: string | null): (string | number)[] {
     const logId = this.nextLogId();
+    g.logId = logId;
     const args: (string | number)[] = [
       this.options.holder,
       logId,
       JSON.stringify(g.log),
       // Everything up to and including this group is in the snapshot: the log is trimmed past it.
       snapshotJson === null ? '' : JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }),
-      snapshotJson === null ? '' : nextStreamId(logId),
+      // Two-step commits keep the snapshot's own entry: its trail may need writing again (restorePartition).
+      snapshotJson === null ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),
       g.inboxTo === null ? '' : nextStreamId(g.inboxTo),
     ];
     for (const e of g.events) args.push(JSON.stringify(e));
@@ -326,9 +346,10 @@ export class Committer {
 
   private stageProjection(m: ChainableCommander, g: Group): void {
     const k = this.keys;
-    for (const f of g.trail) {
-      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, '*', ...encodeFix(f));
-    }
+    const explicit = this.options.oneSlot === null;
+    g.trail.forEach((f, i) => {
+      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, explicit ? trailEntryId(g.logId, i) : '*', ...encodeFix(f));
+    });
     if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
     writeAlertProjection(m, k, g.events);
   }
@@ -353,7 +374,7 @@ export class Committer {
     this.stageProjection(m, g);
     const results = await m.exec();
     if (results === null) throw new Error('transaction aborted');
-    for (const [err] of results) if (err) throw err;
+    for (const [err] of results) if (err && !isAlreadyWritten(err)) throw err;
   }
 
   private fail(g: Group, e: Error): void {

@@ -488,7 +488,7 @@ export class EngineHost {
       // A fresh engine over the partition's current configuration (changes from here on reach it).
       const engine = partitionEngine(this.config, p.engine.compiledSubjects(), p.engine.registeredDevices());
       p.engine = engine;
-      const r = await restorePartition(redis, keys, p.n, engine);
+      const r = await restorePartition(redis, keys, p.n, engine, this.retrail(p.n));
       if (p.holder !== holder) return;
       p.committer = this.committerFor(p, engine, holder, r.lastLogId);
       p.inboxCursor = '-';
@@ -503,6 +503,12 @@ export class EngineHost {
       p.holder = null;
       await redis.eval(LEASE_RELEASE, 1, pk.lease, holder).catch(() => undefined);
     }
+  }
+
+  /** Two-step commits (see CommitterOptions.oneSlot): what a rebuild writes again of the last group's trail. */
+  private retrail(n: number): { writesTrail(deviceId: string): boolean; trailMaxPerDevice: number } | null {
+    if (this.oneSlot !== null && this.oneSlot !== undefined) return null;
+    return { writesTrail: this.P === 1 ? () => true : (d) => this.targets(d)[0] === n, trailMaxPerDevice: this.opts.trailMaxPerDevice };
   }
 
   private committerFor(p: Partition, engine: Engine, holder: string, lastLogId: string | null): Committer {
@@ -566,7 +572,7 @@ export class EngineHost {
         try {
           const engine = partitionEngine(this.config, p.engine.compiledSubjects(), p.engine.registeredDevices());
           p.engine = engine;
-          const r = await restorePartition(this.opts.redis, this.opts.keys, p.n, engine);
+          const r = await restorePartition(this.opts.redis, this.opts.keys, p.n, engine, this.retrail(p.n));
           if (p.committer !== c) return;
           c.resume(engine, r.lastLogId);
           p.inboxCursor = '-';

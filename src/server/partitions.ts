@@ -6,12 +6,26 @@
 /** A device's home partition: FNV-1a (32 bit) of its id, modulo the partition count. */
 export function partitionOf(deviceId: string, partitions: number): number {
   if (partitions === 1) return 0;
+  return fnv1a(deviceId) % partitions;
+}
+
+function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < deviceId.length; i++) {
-    h ^= deviceId.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % partitions;
+  return h >>> 0;
+}
+
+/** MurmurHash3's finaliser: every input bit moves every output bit (FNV alone keeps similar ids in order). */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 /** Rendezvous (highest random weight) choice of a partition's owner among live instance ids. */
@@ -19,7 +33,7 @@ export function preferredOwner(partition: number, instances: readonly string[]):
   let best: string | null = null;
   let bestW = -1;
   for (const id of instances) {
-    const w = partitionOf(`${id}#${partition}`, 0x7fffffff);
+    const w = mix32(fnv1a(`${partition}#${id}`));
     if (w > bestW || (w === bestW && best !== null && id < best)) {
       best = id;
       bestW = w;

@@ -6,7 +6,8 @@ import {
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import { buildLayerIndexes } from '../engine/layer-index.js';
 import { writeAlertProjection } from '../alerts/alert-record.js';
-import { fixFromLog, tickFromLog } from '../engine/fix-codec.js';
+import { encodeFix, fixFromLog, tickFromLog } from '../engine/fix-codec.js';
+import { trailEntryId } from './committer.js';
 import type { Keys } from './keys.js';
 import { partitionOf } from './partitions.js';
 
@@ -88,31 +89,54 @@ export function partitionEngine(c: Pick<LoadedConfig, 'settings' | 'zones' | 'la
  * order. Alert records of replayed entries are written again (idempotent); their outbox entries
  * are already in the partition outbox (same fenced commit as the log entry).
  */
-export async function restorePartition(redis: Redis, keys: Keys, n: number, engine: Engine): Promise<{ lastLogId: string | null; replayed: number; snapshot: boolean }> {
+export interface Retrail {
+  /** Whether this partition writes the device's trail (CommitterOptions.writesTrail). */
+  writesTrail(deviceId: string): boolean;
+  trailMaxPerDevice: number;
+}
+
+export async function restorePartition(redis: Redis, keys: Keys, n: number, engine: Engine, retrail: Retrail | null = null): Promise<{ lastLogId: string | null; replayed: number; snapshot: boolean }> {
   const pk = keys.partition(n);
   let fromId = '-';
   let lastLogId: string | null = null;
+  let snapLogId: string | null = null;
   const snapJson = await redis.get(pk.snapshot);
   if (snapJson !== null) {
     const snap = JSON.parse(snapJson) as { logId: string; engine: EngineSnapshot };
     engine.restore(snap.engine);
-    fromId = `(${snap.logId}`;
+    snapLogId = snap.logId;
+    // Two-step commits: the snapshot's own entry is read too (its trail is written again).
+    fromId = retrail === null ? `(${snap.logId}` : snap.logId;
     lastLogId = snap.logId;
   }
   let replayed = 0;
   for (;;) {
     const entries = await redis.xrange(pk.log, fromId, '+', 'COUNT', 500);
     if (entries.length === 0) break;
+    const trail = retrail === null ? null : redis.multi();
     for (const [id, fields] of entries) {
       const items = JSON.parse(fields[1]) as Parameters<typeof fixFromLog>[0][];
+      const replay = id !== snapLogId;
+      let t = 0;
       for (const item of items) {
         const tick = tickFromLog(item);
-        if (tick !== null) engine.advanceTo(tick);
-        else engine.ingest(fixFromLog(item) as NonNullable<ReturnType<typeof fixFromLog>>);
+        if (tick !== null) {
+          if (replay) engine.advanceTo(tick);
+          continue;
+        }
+        const fix = fixFromLog(item) as NonNullable<ReturnType<typeof fixFromLog>>;
+        if (replay) engine.ingest(fix);
+        // The last group's second step may have been cut off: its trail entries are written
+        // again under their deterministic ids (Redis refuses those already there).
+        if (trail !== null && retrail !== null && retrail.writesTrail(fix.deviceId)) {
+          trail.xadd(keys.trail(fix.deviceId), 'MAXLEN', '~', retrail.trailMaxPerDevice, trailEntryId(id, t++), ...encodeFix(fix));
+          trail.sadd(keys.trailDevices, fix.deviceId);
+        }
       }
       lastLogId = id;
-      replayed++;
+      if (replay) replayed++;
     }
+    if (trail !== null) await trail.exec();
     const events = engine.drain();
     if (events.length > 0) {
       const m = redis.multi();
