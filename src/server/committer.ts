@@ -5,7 +5,7 @@ import type { Engine, IngestOutcome } from '../engine/engine.js';
 import { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys, PartitionKeys } from './keys.js';
-import { FENCED_COMMIT, nextStreamId } from './partitions.js';
+import { FENCED_COMMIT, nextStreamId, waitForReplicas } from './partitions.js';
 
 /**
  * Group commit: the one path by which a partition's input reaches Redis while the service runs
@@ -323,6 +323,7 @@ export class Committer {
         throw new Error('the partition lease kept changing during the commit');
       }
       for (const [err] of results) if (err) throw err;
+      await waitForReplicas(r, pk.log, this.options.waitReplicas);
       return;
     }
   }
@@ -357,15 +358,10 @@ export class Committer {
   private async fencedCommit(g: Group, snapshotJson: string | null): Promise<void> {
     const pk = this.options.partition;
     const args = this.commitArgs(g, snapshotJson);
-    const p = this.redis.pipeline();
-    p.eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args);
-    if (this.options.waitReplicas > 0) p.call('WAIT', this.options.waitReplicas, 1000);
-    const results = await p.exec();
+    const results = await this.redis.pipeline().eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args).exec();
     if (results === null) throw new Error('pipeline aborted');
     for (const [err] of results) if (err) throw err;
-    if (this.options.waitReplicas > 0 && Number(results[1][1]) < this.options.waitReplicas) {
-      throw new Error(`written, but on ${String(results[1][1])} of ${this.options.waitReplicas} replicas within 1 s (REDIS_WAIT_REPLICAS)`);
-    }
+    await waitForReplicas(this.redis, pk.log, this.options.waitReplicas);
   }
 
   private async project(g: Group): Promise<void> {

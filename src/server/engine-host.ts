@@ -8,7 +8,7 @@ import type { Fix } from '../engine/fix.js';
 import { fixFromLog, logFix, type LogItem } from '../engine/fix-codec.js';
 import { Committer, isFenced, StorageUnavailableError } from './committer.js';
 import type { Keys } from './keys.js';
-import { holderIsDead, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, partitionOf, pidAlive, preferredOwner } from './partitions.js';
+import { waitForReplicas, holderIsDead, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, partitionOf, pidAlive, preferredOwner } from './partitions.js';
 import { loadConfig, partitionEngine, restorePartition, type LoadedConfig } from './state-store.js';
 
 /** What the rest of the service may ask the engine without changing it. */
@@ -227,19 +227,26 @@ export class EngineHost {
 
   /** Appends fixes to a partition's inbox for its owner (and waits for the replicas). */
   private async toInbox(n: number, fixes: readonly Fix[]): Promise<void> {
-    const pipe = this.opts.redis.pipeline();
-    pipe.xadd(this.opts.keys.partition(n).inbox, '*', 'f', JSON.stringify(fixes.map(logFix)));
-    if (this.opts.waitReplicas > 0) pipe.call('WAIT', this.opts.waitReplicas, 1000);
-    let results: [Error | null, unknown][] | null;
+    const inbox = this.opts.keys.partition(n).inbox;
     try {
-      results = await pipe.exec();
+      await this.opts.redis.xadd(inbox, '*', 'f', JSON.stringify(fixes.map(logFix)));
+      await waitForReplicas(this.opts.redis, inbox, this.opts.waitReplicas);
     } catch (e) {
       throw new StorageUnavailableError((e as Error).message);
     }
-    if (results === null) throw new StorageUnavailableError('pipeline aborted');
-    for (const [err] of results) if (err) throw new StorageUnavailableError(err.message);
-    if (this.opts.waitReplicas > 0 && Number(results[1][1]) < this.opts.waitReplicas) {
-      throw new StorageUnavailableError(`on ${String(results[1][1])} of ${this.opts.waitReplicas} replicas within 1 s`);
+  }
+
+  /** Evaluates the whole inbox now (before a partition just acquired takes fixes directly). */
+  private async drainInbox(p: Partition, c: Committer): Promise<void> {
+    for (;;) {
+      const from = p.inboxCursor === '-' ? '-' : `(${p.inboxCursor}`;
+      const entries = await this.opts.redis.xrange(this.opts.keys.partition(p.n).inbox, from, '+', 'COUNT', 500);
+      if (entries.length === 0) return;
+      for (const [id, fields] of entries) {
+        const fixes = (JSON.parse(fields[1]) as LogItem[]).map((i) => fixFromLog(i)).filter((f): f is Fix => f !== null);
+        c.submit(fixes, id).recorded.catch(() => undefined);
+        p.inboxCursor = id;
+      }
     }
   }
 
@@ -492,6 +499,10 @@ export class EngineHost {
       if (p.holder !== holder) return;
       p.committer = this.committerFor(p, engine, holder, r.lastLogId);
       p.inboxCursor = '-';
+      // What other instances forwarded while the partition had no owner goes first: fixes sent
+      // here from now on come after it, as they were sent (a device's order is kept).
+      await this.drainInbox(p, p.committer);
+      if (p.holder !== holder) return;
       p.loading = false;
       await p.committer.tick(this.now());
       log.info({ partition: p.n, token: Number(token), replayed: r.replayed, ms: Date.now() - started }, 'partition acquired and loaded');

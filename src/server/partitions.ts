@@ -129,3 +129,21 @@ export function nextStreamId(id: string): string {
   const [ms, seq] = id.split('-');
   return `${ms}-${Number(seq) + 1}`;
 }
+
+/**
+ * REDIS_WAIT_REPLICAS, applied to the node that just took a write: `anchor` is a key in the
+ * written slot (so the cluster client sends both commands to that node). The number asked for is
+ * capped by the replicas the node has now: a shard whose replica died keeps accepting writes
+ * (durable on its primary's AOF) instead of stopping monitoring until the replica is back.
+ */
+export async function waitForReplicas(redis: import('ioredis').Redis, anchor: string, want: number, timeoutMs = 1000): Promise<void> {
+  if (want <= 0) return;
+  const role = await redis.pipeline().exists(anchor).call('ROLE').exec();
+  const r = role?.[1]?.[1] as [string, number, unknown[]] | undefined;
+  const replicas = r !== undefined && r[0] === 'master' && Array.isArray(r[2]) ? r[2].length : 0;
+  const n = Math.min(want, replicas);
+  if (n === 0) return;
+  const res = await redis.pipeline().exists(anchor).call('WAIT', n, timeoutMs).exec();
+  const got = Number(res?.[1]?.[1] ?? 0);
+  if (res?.[1]?.[0] != null || got < n) throw new Error(`written, but on ${got} of ${n} replicas within ${timeoutMs} ms (REDIS_WAIT_REPLICAS)`);
+}
