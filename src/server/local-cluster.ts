@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { DURABLE_REDIS_ARGS, redisServerArgs, waitForRedis } from './local-redis.js';
@@ -65,6 +66,7 @@ export async function startLocalCluster(o: { basePort: number; dir: string; prim
   }
   for (const n of nodes) {
     if (!(await waitForRedis(n.port, { gone: () => n.child !== null && n.child.exitCode !== null }))) {
+      for (const m of nodes) m.child?.kill('SIGKILL');
       throw new Error(`cluster node on port ${n.port} did not answer`);
     }
   }
@@ -131,4 +133,24 @@ export async function stopLocalCluster(c: LocalCluster, graceMs = 3000): Promise
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
   })));
+}
+
+/** Whether nothing listens on 127.0.0.1:port (a bind succeeds). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
+
+/** A base port with `count` consecutive free ports, and their cluster-bus ports (+10000) free too. */
+export async function freeClusterBase(count = 6): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const b = 30000 + Math.floor(Math.random() * 15000);
+    let free = true;
+    for (let i = 0; i < count && free; i++) free = (await portFree(b + i)) && (await portFree(b + 10000 + i));
+    if (free) return b;
+  }
+  throw new Error('no free range of ports for a local Redis Cluster');
 }

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { startLocalCluster, stopLocalCluster, type LocalCluster } from '../../src/server/local-cluster.js';
-import { redisAnswers } from '../../src/server/local-redis.js';
+import { freeClusterBase, startLocalCluster, stopLocalCluster, type LocalCluster } from '../../src/server/local-cluster.js';
 import { redisClient } from '../../src/server/redis-client.js';
 import { ENGINE_SETTINGS, spawnService, TOKEN_SPEC, type ChildService, type FixIn, WsClient, sleep } from './server.js';
 
@@ -18,15 +17,9 @@ export interface TestCluster extends LocalCluster {
   stop(): Promise<void>;
 }
 
-/** Six consecutive free ports (and their cluster-bus ports, +10000), then the cluster on them. */
+/** The cluster on six consecutive free ports (their cluster-bus ports, +10000, free too). */
 export async function startTestCluster(): Promise<TestCluster> {
-  let base = 0;
-  for (let tries = 0; tries < 20 && base === 0; tries++) {
-    const b = 30000 + Math.floor(Math.random() * 15000);
-    let free = true;
-    for (let i = 0; i < 6 && free; i++) free = !(await redisAnswers('127.0.0.1', b + i, 100)) && !(await redisAnswers('127.0.0.1', b + 10000 + i, 100));
-    if (free) base = b;
-  }
+  const base = await freeClusterBase();
   const dir = mkdtempSync(join(tmpdir(), 'iom-cluster-'));
   const c = await startLocalCluster({ basePort: base, dir });
   const clients: Redis[] = [];
