@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
+import { startService } from '../../src/server/service.js';
+import { archiveSettingsFromEnv, ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
 import { ROOT } from '../support/server.js';
 
 function files(dir: string): string[] {
@@ -64,5 +65,16 @@ describe('settings schema', () => {
     expect(readEnv({}).PRIVATE_REDIS_PORT).toBe(6390);
     expect(() => settingsFromEnv({}, { WS_HEARTBEAT_MS: '50' })).toThrow('WS_HEARTBEAT_MS must be an integer >= 100, got "50"');
     expect(() => workerSettingsFromEnv({ DELIVERY_ATTEMPTS: 'many' })).toThrow('DELIVERY_ATTEMPTS must be an integer >= 1, got "many"');
+  });
+
+  it('the archive (DATABASE_URL) is refused with partitioned logs: PARTITIONS > 1 or REDIS_CLUSTER_NODES', async () => {
+    const db = 'postgres://postgres@127.0.0.1:5432/test';
+    expect(archiveSettingsFromEnv({ DATABASE_URL: db })).toMatchObject({ databaseUrl: db });
+    expect(archiveSettingsFromEnv({ PARTITIONS: '4' })).toBeNull();
+    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, PARTITIONS: '4' })).toThrow('DATABASE_URL cannot be used with PARTITIONS=4: the archive does not yet follow partitioned logs: keys.logs()');
+    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, REDIS_CLUSTER_NODES: '127.0.0.1:7000', KEY_PREFIX: '{iom}' })).toThrow('DATABASE_URL cannot be used with REDIS_CLUSTER_NODES: the archive does not yet follow partitioned logs: keys.logs()');
+    // The service refuses before it connects to anything.
+    const settings = settingsFromEnv({ apiTokens: 'a-long-enough-token-for-the-test=operator', databaseUrl: db, partitions: 2 }, {});
+    await expect(startService(settings)).rejects.toThrow('the archive does not yet follow partitioned logs: keys.logs()');
   });
 });
