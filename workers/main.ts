@@ -3,16 +3,16 @@
  * A delivery worker process: `node dist/workers/main.js` (npm start runs WORKERS of them).
  * Any number may run; they share the queues in Redis. SIGTERM finishes the jobs in hand.
  */
-import { Redis } from 'ioredis';
 import { Keys } from '../src/server/keys.js';
+import { redisClient } from '../src/server/redis-client.js';
 import { workerSettingsFromEnv } from '../src/server/settings.js';
 import { onShutdownSignal } from '../src/server/shutdown.js';
 import { AlertWorkers } from './alert-workers.js';
 
 const settings = workerSettingsFromEnv();
 const keys = new Keys(settings.keyPrefix);
-const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
-const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+const redis = redisClient(settings, { maxRetriesPerRequest: null });
+const connection = redisClient(settings, { maxRetriesPerRequest: null });
 redis.on('error', () => undefined);
 connection.on('error', () => undefined);
 

@@ -20,9 +20,21 @@ import { alertPage, stageAlertIndex, stageAlertStateIndex, type AlertFilter } fr
 
 /**
  * Alert records for GET /v1/alerts, written idempotently (a replayed log writes the same
- * fields again), and the outbox for the queue.
+ * fields again), and the outbox for the queue (`outbox`: partition 0's unless given).
  */
-export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[], feed?: ArchiveFeed): void {
+export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readonly AlertEvent[], outbox = k.outbox, feed?: ArchiveFeed): void {
+  writeAlertProjection(m, k, events);
+  for (const e of events) {
+    m.rpush(outbox, JSON.stringify(e));
+    feed?.stage(m, { k: 'event', e });
+  }
+}
+
+/**
+ * The alert records and their indexes alone (the outbox entry is written by the partition's
+ * fenced commit, the archive feed entry by the committer; docs/scaling.md). Idempotent.
+ */
+export function writeAlertProjection(m: ChainableCommander, k: Keys, events: readonly AlertEvent[]): void {
   for (const e of events) {
     const key = k.alert(e.episodeId);
     m.hset(key, e.event, JSON.stringify(e), 'team', e.team, 'subjectId', e.subjectId, 'type', e.type, 'severity', e.severity);
@@ -37,8 +49,6 @@ export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readon
       m.srem(k.openOfTeam(e.team), e.episodeId);
     }
     stageAlertIndex(m, k, e);
-    m.rpush(k.outbox, JSON.stringify(e));
-    feed?.stage(m, { k: 'event', e });
   }
 }
 

@@ -2,19 +2,24 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Keys } from '../server/keys.js';
+import { OUTBOX_POP } from '../server/partitions.js';
+import { writeAlertProjection } from './alert-record.js';
 import { ALERT_JOB_OPTIONS, ALERT_QUEUE, alertJobId, PRIORITY } from './queues.js';
 
 /**
- * Moves committed alert events from the Redis outbox (written in the same MULTI as the fixes
- * that raised them) into the BullMQ queue. Job ids derive from episodeId and event, so moving
- * the same event twice (a crash between add and trim, a replayed log) adds one job.
+ * Moves committed alert events from the partition outboxes this instance owns (written in the
+ * same fenced commit as the fixes that raised them) into the BullMQ queue. Job ids derive from
+ * episodeId and event, so moving the same event twice (a crash between add and trim, a replayed
+ * log, two owners during a hand-over) adds one job; entries leave the outbox only if still at
+ * its head. An event whose alert record is missing (the commit's second step was cut off) gets
+ * it written first.
  */
 export class AlertOutbox {
   readonly queue: Queue;
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis) {
+  constructor(private readonly redis: Redis, private readonly keys: Keys, connection: Redis, private readonly partitions: () => readonly number[] = () => [0]) {
     this.queue = new Queue(ALERT_QUEUE, { connection, prefix: keys.bull, defaultJobOptions: ALERT_JOB_OPTIONS });
   }
 
@@ -33,17 +38,29 @@ export class AlertOutbox {
   private async run(): Promise<void> {
     do {
       this.again = false;
-      for (;;) {
-        const raw = await this.redis.lrange(this.keys.outbox, 0, 499);
-        if (raw.length === 0) break;
-        const jobs = raw.map((json) => {
-          const e = JSON.parse(json) as AlertEvent;
-          return { name: e.type, data: e, opts: { jobId: alertJobId(e.episodeId, e.event), priority: PRIORITY[e.severity] } };
-        });
-        await this.queue.addBulk(jobs);
-        await this.redis.ltrim(this.keys.outbox, raw.length, -1);
-      }
+      for (const n of this.partitions()) await this.move(this.keys.partition(n).outbox);
     } while (this.again);
+  }
+
+  private async move(outbox: string): Promise<void> {
+    for (;;) {
+      const raw = await this.redis.lrange(outbox, 0, 499);
+      if (raw.length === 0) break;
+      const events = raw.map((json) => JSON.parse(json) as AlertEvent);
+      const check = this.redis.pipeline();
+      for (const e of events) check.hexists(this.keys.alert(e.episodeId), e.event);
+      const present = (await check.exec()) ?? [];
+      const missing = events.filter((_, i) => present[i]?.[1] !== 1);
+      if (missing.length > 0) {
+        const m = this.redis.multi();
+        writeAlertProjection(m, this.keys, missing);
+        await m.exec();
+      }
+      const jobs = events.map((e) => ({ name: e.type, data: e, opts: { jobId: alertJobId(e.episodeId, e.event), priority: PRIORITY[e.severity] } }));
+      await this.queue.addBulk(jobs);
+      const popped = Number(await this.redis.eval(OUTBOX_POP, 1, outbox, ...raw));
+      if (popped < raw.length) break;
+    }
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { CompiledConfig, CompiledSubject, Settings } from './config.js';
 import type { Fix } from './fix.js';
 import { deviceStatus, eachDeviceStatus, teamOfDevice, type DeviceStatus } from './device-view.js';
 import { ingestFix, type IngestOutcome } from './ingest.js';
-import { addSubject, deleteSubject, deleteZone, deviceRole, registerDevice, setSubject, setZone, unregisterDevice, zoneUsersOf } from './roster.js';
+import { addSubject, deleteSubject, deleteZone, deviceRole, forgetZone, registerDevice, setSubject, setZone, unregisterDevice, zoneUsersOf } from './roster.js';
 import { restoreState, snapshotState, type EngineSnapshot } from './snapshot.js';
 import { EngineState } from './state.js';
 
@@ -146,9 +146,33 @@ export class Engine {
     return this.st.subjects.get(id)?.cfg;
   }
 
-  /** Adds or replaces a zone; conditions naming it use the new geometry from the next fix. */
-  setZone(zone: PreparedZone): void {
-    setZone(this.st, zone);
+  /**
+   * Adds or replaces a zone; conditions naming it use the new geometry from the next fix.
+   * `sharedDone`: engines built over one shared zone map (the service's partitions) update the
+   * map and layer indexes once, through the first engine; the others only rebind (true).
+   */
+  setZone(zone: PreparedZone, sharedDone = false): void {
+    setZone(this.st, zone, sharedDone);
+  }
+
+  /** Deleting a zone another engine sharing the zone map has already removed: its layer tracks close. */
+  forgetZone(zone: PreparedZone): void {
+    forgetZone(this.st, zone);
+  }
+
+  /** The compiled subjects the engine holds (to build a fresh engine over the same configuration). */
+  compiledSubjects(): CompiledSubject[] {
+    return [...this.st.subjects.values()].map((s) => s.cfg);
+  }
+
+  /** The devices on the register (CompiledConfig.devices). */
+  registeredDevices(): string[] {
+    return [...this.st.registered];
+  }
+
+  /** The configuration the engine was built over (its zone map and layer indexes are live). */
+  get config(): CompiledConfig {
+    return this.st.config;
   }
 
   /**

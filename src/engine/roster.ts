@@ -24,11 +24,17 @@ export function zoneUsersOf(st: EngineState, id: string): string[] {
   return [...(st.zoneUsers.get(id) ?? [])].map((s) => s.cfg.id).sort();
 }
 
-/** Adds or replaces a zone; conditions naming it use the new geometry from the next fix. */
-export function setZone(st: EngineState, zone: PreparedZone): void {
+/**
+ * Adds or replaces a zone; conditions naming it use the new geometry from the next fix.
+ * `sharedDone`: the zone map and layer indexes are shared with other engines (the service's
+ * partitions) and another engine has already updated them; only this engine's conditions rebind.
+ */
+export function setZone(st: EngineState, zone: PreparedZone, sharedDone = false): void {
   const config = st.config;
-  setLayerZone(config.layers, zone, config.zones.get(zone.id));
-  config.zones.set(zone.id, zone);
+  if (!sharedDone) {
+    setLayerZone(config.layers, zone, config.zones.get(zone.id));
+    config.zones.set(zone.id, zone);
+  }
   for (const s of st.zoneUsers.get(zone.id) ?? []) {
     const conditions = s.cfg.conditions.map((c) => (c.zone !== null && c.zone.id === zone.id ? c.withZone(zone) : c));
     const cfg = s.cfg;
@@ -48,8 +54,18 @@ export function deleteZone(st: EngineState, id: string): boolean {
   if (zone === undefined) return true;
   if ((st.zoneUsers.get(id)?.size ?? 0) > 0) return false;
   st.config.zones.delete(id);
+  if (zone.layer !== null) deleteLayerZone(st.config.layers, zone);
+  forgetZone(st, zone);
+  return true;
+}
+
+/**
+ * The per-engine half of deleting a zone whose shared map entry another engine has already
+ * removed: its layer tracks close now.
+ */
+export function forgetZone(st: EngineState, zone: PreparedZone): void {
+  const id = zone.id;
   if (zone.layer !== null) {
-    deleteLayerZone(st.config.layers, zone);
     for (const s of st.subjects.values()) {
       for (const tracks of s.layerTracks) {
         const track = tracks?.get(id);
@@ -60,7 +76,6 @@ export function deleteZone(st: EngineState, id: string): boolean {
       }
     }
   }
-  return true;
 }
 
 /**

@@ -1,14 +1,16 @@
-import type { Redis, ChainableCommander } from 'ioredis';
-import { writeAlertRecords } from '../alerts/alert-record.js';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { writeAlertProjection } from '../alerts/alert-record.js';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Engine, IngestOutcome } from '../engine/engine.js';
 import { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
-import type { Keys } from './keys.js';
+import type { Keys, PartitionKeys } from './keys.js';
+import { FENCED_COMMIT, nextStreamId, waitForReplicas } from './partitions.js';
 import { TRIM_LOG_LUA, type ArchiveExtras, type ArchiveFeed } from '../archive/feed.js';
 
 /**
- * Group commit: the one path by which anything reaches Redis while the service runs.
+ * Group commit: the one path by which a partition's input reaches Redis while the service runs
+ * (one Committer per owned partition; docs/scaling.md).
  *
  * Fixes are evaluated by the engine synchronously as they arrive and staged into the current
  * group together with what they produced (trail entries, alert records, outbox events). A group
@@ -18,6 +20,11 @@ import { TRIM_LOG_LUA, type ArchiveExtras, type ArchiveFeed } from '../archive/f
  * clock's time (`now`): the clock moves there first (a tick in the log), and a fix dated after it
  * (a device clock slightly ahead, within INGEST_MAX_FUTURE_S) is evaluated at the service clock
  * instead: logged so, while the trail keeps the fix's own ts.
+ *
+ * A group is written in two steps: (1) the fenced commit, one Lua script in the partition's slot
+ * (log entry, outbox events, snapshot and log trim, inbox trim; refused whole unless the
+ * partition lease still names this owner), then WAIT for REDIS_WAIT_REPLICAS replicas; (2) one
+ * MULTI in the global slot: trail entries and alert records. Only then is the group acked.
  *
  * If a write fails, the engine has seen fixes Redis has not: every waiter of that group and of
  * any group staged after it is told "not recorded", the engine is thrown away, and the owner
@@ -42,10 +49,34 @@ class Group {
   readonly log: unknown[] = [];
   readonly trail: Fix[] = [];
   readonly events: AlertEvent[] = [];
-  readonly writes: ((m: ChainableCommander) => void)[] = [];
   readonly waiters: Waiter[] = [];
   fixes = 0;
   snapshot = false;
+  /** The newest inbox entry this group consumed (trimmed in the same fenced commit). */
+  inboxTo: string | null = null;
+  /** The group's log entry id (set when it is written). */
+  logId = '';
+}
+
+/**
+ * The trail entry id of the i-th trailed fix of the group logged as `logId` (two-step commits):
+ * deterministic, so writing it again after a crash between the two steps is refused by Redis
+ * ("equal or smaller") instead of doubling the entry. Log ids increase per partition, and one
+ * partition writes a device's trail, so a device's trail ids increase too.
+ */
+export function trailEntryId(logId: string, i: number): string {
+  const [ms, seq] = logId.split('-');
+  return `${ms}-${Number(seq) * 100_000 + i}`;
+}
+
+/** An XADD refused because the entry is already there (a trail entry written again). */
+export function isAlreadyWritten(e: Error): boolean {
+  return e.message.includes('equal or smaller');
+}
+
+/** A commit refused because the partition lease no longer names this owner. */
+export function isFenced(e: Error): boolean {
+  return e.message.includes('FENCED');
 }
 
 export class StorageUnavailableError extends Error {
@@ -63,9 +94,24 @@ export interface CommitterOptions {
   /**
    * The archive (DATABASE_URL set): logged fixes carry who wore the device, late and their own
    * ts; alert events go to the feed; the log trim keeps what the archive has not copied, up to
-   * `maxLogEntries`. Absent: everything exactly as without an archive.
+   * `maxLogEntries`. Absent: everything exactly as without an archive. Only with `oneSlot`
+   * (PARTITIONS=1 on plain Redis): the feed and the trim go in the same MULTI as the commit.
    */
   archive?: { feed: ArchiveFeed; maxLogEntries: number };
+  /** The partition this committer writes. */
+  partition: PartitionKeys;
+  /** The lease value (`instanceId|token`) every commit must find in the partition's lease key. */
+  holder: string;
+  /** Replicas that must have a commit before it is acked (WAIT); 0: none asked for. */
+  waitReplicas: number;
+  /** Whether this partition writes the trail entry of a fix of this device (a victim's fix is evaluated in several partitions, trailed once). */
+  writesTrail: (deviceId: string) => boolean;
+  /**
+   * One plain Redis holding every key (PARTITIONS=1, no cluster): a connection of the
+   * committer's own, on which each group is one WATCHed MULTI holding both steps, so trail and
+   * alert records are written atomically with the log entry (as before partitions). null: two steps.
+   */
+  oneSlot: Redis | null;
 }
 
 export class Committer {
@@ -91,6 +137,9 @@ export class Committer {
   ) {
     if (lastLogId !== null) [this.lastLogMs, this.lastLogSeq] = lastLogId.split('-').map(Number);
     this.lastSnapshotMs = Date.now();
+    if (options.archive !== undefined && options.oneSlot === null) {
+      throw new Error('the archive does not yet follow partitioned logs: keys.logs() (archive needs PARTITIONS=1 on plain Redis)');
+    }
   }
 
   get isBroken(): boolean {
@@ -115,9 +164,10 @@ export class Committer {
    * Evaluates fixes (already validated) in order and stages them. Returns each fix's outcome at
    * once, and a promise that settles when they are durably recorded (or rejects: not recorded).
    */
-  submit(fixes: readonly Fix[]): { outcomes: IngestOutcome[]; recorded: Promise<void> } {
+  submit(fixes: readonly Fix[], inboxId: string | null = null): { outcomes: IngestOutcome[]; recorded: Promise<void> } {
     if (this.broken) throw new StorageUnavailableError('recovering');
     const g = this.current;
+    if (inboxId !== null) g.inboxTo = inboxId;
     // Arrival: the engine's clock moves to the service clock first (device_offline is judged by
     // arrival; timers due meanwhile fire), logged so recovery sees the same clock at each fix.
     const now = Math.max(this.options.now(), this.engine.now);
@@ -141,7 +191,7 @@ export class Committer {
           item.push(...extras);
         }
         g.log.push(item);
-        g.trail.push(f);
+        if (this.options.writesTrail(f.deviceId)) g.trail.push(f);
         g.fixes++;
       }
     }
@@ -166,15 +216,12 @@ export class Committer {
   }
 
   /**
-   * A configuration change: `apply` changes the engine (synchronously, throwing if it refuses),
-   * `write` stages the matching configuration writes; a snapshot goes in the same MULTI, so
-   * the log never spans a configuration change.
+   * A configuration change already applied to the engine: its events (episodes it closed) and a
+   * snapshot go in the next group, so the log does not span the change.
    */
-  change(apply: () => void, write: (m: ChainableCommander) => void): Promise<void> {
+  changed(): Promise<void> {
     if (this.broken) return Promise.reject(new StorageUnavailableError('recovering'));
-    apply();
     const g = this.current;
-    g.writes.push(write);
     g.snapshot = true;
     this.stageEvents(g);
     return this.wait(g);
@@ -232,63 +279,131 @@ export class Committer {
   }
 
   private async flush(g: Group, snapshotJson: string | null): Promise<void> {
-    let m: ChainableCommander;
+    const started = performance.now();
+    if (this.options.oneSlot !== null) {
+      try {
+        await this.atomicCommit(this.options.oneSlot, g, snapshotJson);
+      } catch (e) {
+        this.fail(g, e as Error);
+        return;
+      }
+      this.committed(g, snapshotJson, started);
+      return;
+    }
     try {
-      m = this.build(g, snapshotJson);
+      await this.fencedCommit(g, snapshotJson);
     } catch (e) {
-      // A write that cannot even be built (it should not happen: bodies are bounded and
-      // shallow) must not crash the process; the engine state is rebuilt from Redis.
       this.fail(g, e as Error);
       return;
     }
-    await this.exec(g, m, snapshotJson);
-  }
-
-  /** Index of the archive-aware log trim in the group's MULTI (-1: none). */
-  private trimAt = -1;
-
-  private build(g: Group, snapshotJson: string | null): ChainableCommander {
-    const k = this.keys;
-    const m = this.redis.multi();
-    const logId = this.nextLogId();
-    m.xadd(k.log, logId, 'b', JSON.stringify(g.log));
-    for (const f of g.trail) {
-      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, '*', ...encodeFix(f));
-    }
-    if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
-    for (const w of g.writes) w(m);
-    writeAlertRecords(m, k, g.events, this.options.archive?.feed);
-    this.trimAt = -1;
-    if (snapshotJson !== null) {
-      m.set(k.snapshot, JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }));
-      // Everything up to and including this group is in the snapshot.
-      const minId = `${this.lastLogMs}-${this.lastLogSeq + 1}`;
-      if (this.options.archive === undefined) m.xtrim(k.log, 'MINID', minId);
-      else {
-        // ...but not what the archive has still to copy (bounded: src/archive/feed.ts).
-        this.trimAt = m.length - 1; // results leave out the MULTI itself
-        m.eval(TRIM_LOG_LUA, 3, k.log, k.archiveLogCursor, k.archiveLogLost, minId, this.options.archive.maxLogEntries);
+    // Step 2, the global slot: trails and alert records. Retried through a short outage (a
+    // failover): the log entry is already durable, and acking waits for this.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.project(g);
+        break;
+      } catch (e) {
+        if (attempt >= 8) {
+          this.fail(g, e as Error);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }
-    return m;
+    this.committed(g, snapshotJson, started);
   }
 
-  private async exec(g: Group, m: ChainableCommander, snapshotJson: string | null): Promise<void> {
-    const started = performance.now();
-    const trimAt = this.trimAt;
-    try {
-      const results = await m.exec();
-      if (results === null) throw new Error('transaction aborted');
-      for (const [err] of results) if (err) throw err;
-      if (trimAt >= 0 && Number(results[trimAt][1]) > 0) this.hooks.archiveLogDropped?.(Number(results[trimAt][1]));
-    } catch (e) {
-      this.fail(g, e as Error);
-      return;
-    }
+  private committed(g: Group, snapshotJson: string | null, started: number): void {
     this.hooks.observeRedisSeconds((performance.now() - started) / 1000);
     if (snapshotJson !== null) this.lastSnapshotMs = Date.now();
     if (g.events.length > 0) this.hooks.eventsCommitted(g.events);
     for (const w of g.waiters) w.resolve();
+  }
+
+  /**
+   * Both steps in one MULTI, WATCHing the lease (checked first): nothing is written unless it is
+   * still ours. A renewal (PEXPIRE) also aborts a WATCHed EXEC: then the check runs again.
+   */
+  private async atomicCommit(r: Redis, g: Group, snapshotJson: string | null): Promise<void> {
+    const pk = this.options.partition;
+    const args = this.commitArgs(g, snapshotJson);
+    for (let attempt = 1; ; attempt++) {
+      const check = await r.pipeline().watch(pk.lease).get(pk.lease).exec();
+      if (check === null || check[1][0] !== null || check[1][1] !== this.options.holder) {
+        await r.unwatch();
+        throw new Error('FENCED: the partition lease is no longer held by this owner');
+      }
+      const m = r.multi();
+      m.eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args);
+      this.stageProjection(m, g);
+      // The archive's share, in the same transaction: alert events on the feed, and the
+      // consumer-aware log trim instead of the script's (it keeps what the archive has not
+      // copied, bounded: src/archive/feed.ts).
+      let trimAt = -1;
+      const archive = this.options.archive;
+      if (archive !== undefined) {
+        for (const e of g.events) archive.feed.stage(m, { k: 'event', e });
+        if (snapshotJson !== null) {
+          trimAt = m.length - 1; // results leave out the MULTI itself
+          m.eval(TRIM_LOG_LUA, 3, pk.log, this.keys.archiveLogCursor, this.keys.archiveLogLost, nextStreamId(g.logId), archive.maxLogEntries);
+        }
+      }
+      const results = await m.exec();
+      if (results === null) {
+        if (attempt < 20) continue;
+        throw new Error('the partition lease kept changing during the commit');
+      }
+      for (const [err] of results) if (err) throw err;
+      if (trimAt >= 0 && Number(results[trimAt][1]) > 0) this.hooks.archiveLogDropped?.(Number(results[trimAt][1]));
+      await waitForReplicas(r, pk.log, this.options.waitReplicas);
+      return;
+    }
+  }
+
+  private commitArgs(g: Group, snapshotJson: string | null): (string | number)[] {
+    const logId = this.nextLogId();
+    g.logId = logId;
+    const args: (string | number)[] = [
+      this.options.holder,
+      logId,
+      JSON.stringify(g.log),
+      // Everything up to and including this group is in the snapshot: the log is trimmed past it.
+      snapshotJson === null ? '' : JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }),
+      // Two-step commits keep the snapshot's own entry: its trail may need writing again (restorePartition).
+      // With the archive on, the trim is TRIM_LOG_LUA's in the same MULTI ('': none here).
+      snapshotJson === null || this.options.archive !== undefined ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),
+      g.inboxTo === null ? '' : nextStreamId(g.inboxTo),
+    ];
+    for (const e of g.events) args.push(JSON.stringify(e));
+    return args;
+  }
+
+  private stageProjection(m: ChainableCommander, g: Group): void {
+    const k = this.keys;
+    const explicit = this.options.oneSlot === null;
+    g.trail.forEach((f, i) => {
+      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, explicit ? trailEntryId(g.logId, i) : '*', ...encodeFix(f));
+    });
+    if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
+    writeAlertProjection(m, k, g.events);
+  }
+
+  private async fencedCommit(g: Group, snapshotJson: string | null): Promise<void> {
+    const pk = this.options.partition;
+    const args = this.commitArgs(g, snapshotJson);
+    const results = await this.redis.pipeline().eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args).exec();
+    if (results === null) throw new Error('pipeline aborted');
+    for (const [err] of results) if (err) throw err;
+    await waitForReplicas(this.redis, pk.log, this.options.waitReplicas);
+  }
+
+  private async project(g: Group): Promise<void> {
+    if (g.trail.length === 0 && g.events.length === 0) return;
+    const m = this.redis.multi();
+    this.stageProjection(m, g);
+    const results = await m.exec();
+    if (results === null) throw new Error('transaction aborted');
+    for (const [err] of results) if (err && !isAlreadyWritten(err)) throw err;
   }
 
   private fail(g: Group, e: Error): void {

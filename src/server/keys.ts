@@ -3,15 +3,61 @@
  * so tests and several deployments can share one Redis.
  */
 export class Keys {
-  constructor(readonly p: string) {}
+  /**
+   * `partitions`: how many engine partitions the store is split into (PARTITIONS, see
+   * docs/scaling.md). With 1 (the default) the partition keys are the historical `<p>:log`,
+   * `<p>:snapshot`, `<p>:outbox`.
+   */
+  constructor(readonly p: string, readonly partitions = 1) {
+    if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`partitions must be an integer >= 1, got ${partitions}`);
+  }
+
+  /**
+   * The keys of one partition, under one Redis Cluster hash tag (`{<prefix>:p<n>}` when there
+   * are several partitions) so that a partition's commit is one script in one slot.
+   */
+  partition(n: number): PartitionKeys {
+    let pk = this.cache[n];
+    if (pk === undefined) {
+      const base = this.partitions === 1 ? this.p : `{${this.p.replace(/[{}]/g, '')}:p${n}}`;
+      pk = {
+        n,
+        log: `${base}:log`,
+        snapshot: `${base}:snapshot`,
+        outbox: `${base}:outbox`,
+        inbox: `${base}:inbox`,
+        lease: `${base}:lease`,
+        fence: `${base}:fence`,
+      };
+      this.cache[n] = pk;
+    }
+    return pk;
+  }
+
+  private readonly cache: PartitionKeys[] = [];
+
+  /**
+   * Every partition's input-log stream, partition 0 first: the one list a follower of the log
+   * (the archive copier) iterates. With PARTITIONS=1 it is `[keys.log]`.
+   */
+  logs(): string[] {
+    const out: string[] = [];
+    for (let n = 0; n < this.partitions; n++) out.push(this.partition(n).log);
+    return out;
+  }
+
+  /** sorted set: live service instances (member: INSTANCE_ID), scored by heartbeat expiry (ms) */
+  get instances(): string { return `${this.p}:instances`; }
+  /** stream: configuration changes (ids of zones, subjects, devices changed), for the other instances */
+  get configLog(): string { return `${this.p}:config-log`; }
   /** hash: zone id → GeoJSON Feature */
   get zones(): string { return `${this.p}:zones`; }
   /** hash: subject id → subject JSON (as accepted) */
   get subjects(): string { return `${this.p}:subjects`; }
-  /** stream: the engine's input log since the last snapshot (fix batches and clock ticks) */
-  get log(): string { return `${this.p}:log`; }
-  /** string: the engine snapshot and the log id it includes */
-  get snapshot(): string { return `${this.p}:snapshot`; }
+  /** stream: partition 0's input log since its snapshot (the whole engine's with PARTITIONS=1); see logs() */
+  get log(): string { return this.partition(0).log; }
+  /** string: partition 0's engine snapshot and the log id it includes */
+  get snapshot(): string { return this.partition(0).snapshot; }
   /** stream per device: its accepted fixes (the trail) */
   trail(deviceId: string): string { return `${this.p}:trail:${deviceId}`; }
   /**
@@ -33,8 +79,8 @@ export class Keys {
   /** set: open episode ids, all teams / one team */
   get openAll(): string { return `${this.p}:alerts:open`; }
   openOfTeam(team: string): string { return `${this.p}:alerts:open:${team}`; }
-  /** list: alert events committed but not yet handed to the queue (outbox) */
-  get outbox(): string { return `${this.p}:outbox`; }
+  /** list: partition 0's alert events committed but not yet handed to the queue (outbox) */
+  get outbox(): string { return this.partition(0).outbox; }
   /** pub/sub channel: committed alert events, for the live stream */
   get live(): string { return `${this.p}:live`; }
   /** hash: team id → delivery config (webhooks, escalation) */
@@ -67,4 +113,21 @@ export class Keys {
   get archiveLogLost(): string { return `${this.p}:archive:log-lost-before`; }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
+}
+
+/** The keys of one engine partition (Keys.partition), all in one Redis Cluster slot. */
+export interface PartitionKeys {
+  readonly n: number;
+  /** stream: the partition's input log since its snapshot (fix batches and clock ticks) */
+  readonly log: string;
+  /** string: the partition engine's snapshot and the log id it includes */
+  readonly snapshot: string;
+  /** list: alert events committed but not yet handed to the queue */
+  readonly outbox: string;
+  /** stream: fixes accepted by an instance that does not own the partition, for the owner */
+  readonly inbox: string;
+  /** string: the owner's lease, `<instanceId>|<fencing token>`, with a PX expiry */
+  readonly lease: string;
+  /** integer: the last fencing token handed out */
+  readonly fence: string;
 }

@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const env = readEnv();
   let child: ChildProcess | null = null;
   let redisUrl = env.REDIS_URL;
-  if (redisUrl === undefined) {
+  if (redisUrl === undefined && env.REDIS_CLUSTER_NODES !== undefined && env.REDIS_CLUSTER_NODES !== '') {
+    redisUrl = `redis-cluster://${env.REDIS_CLUSTER_NODES}`;
+  } else if (redisUrl === undefined) {
     if (await redisAnswers('127.0.0.1', 6379)) redisUrl = 'redis://127.0.0.1:6379';
     else {
       const p = await privateRedis(env.PRIVATE_REDIS_PORT);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { openArchiveDb } from '../archive/db.js';
 import { AlertRecords } from '../alerts/alert-record.js';
@@ -14,7 +14,8 @@ import { buildHttp, createLogger } from './http.js';
 import { migrateListIndexes } from './index-migration.js';
 import { Keys } from './keys.js';
 import { Metrics } from './metrics.js';
-import type { ServiceSettings } from './settings.js';
+import { checkClusterPrefix, redisClient } from './redis-client.js';
+import { archiveLayoutError, type ServiceSettings } from './settings.js';
 import { Sockets } from './sockets.js';
 
 export interface Service {
@@ -67,20 +68,35 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   const settings: ServiceSettings = { ...given, apiTokens: '[digests only]' };
   // The logger first: everything from loading the state on logs through it, fastify included.
   const log = createLogger(settings.logLevel);
-  const keys = new Keys(settings.keyPrefix);
+  checkClusterPrefix(settings, settings.keyPrefix);
+  if (settings.databaseUrl !== undefined) {
+    const layout = archiveLayoutError(settings.partitions, settings.redisClusterNodes);
+    if (layout !== null) throw new Error(layout);
+  }
+  const keys = new Keys(settings.keyPrefix, settings.partitions);
   const metrics = new Metrics();
   // Commands fail at once while Redis is unreachable (no offline queue): ingest then nacks and
   // pushes back, the API answers 503, /readyz says so; ioredis reconnects by itself.
-  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  const redis = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined); // reported through failed commands and /readyz
   await redis.connect();
   // BullMQ needs its connection to wait for Redis rather than fail.
-  const bullConnection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
+  const bullConnection = redisClient(settings, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
   bullConnection.on('error', () => undefined);
 
-  const outbox = new AlertOutbox(redis, keys, bullConnection);
-  metrics.sources(() => redis.zcard(keys.deadLetters), () => redis.llen(keys.outbox));
-  metrics.logLength(() => redis.xlen(keys.log));
+  // The partitions this instance owns: their outboxes are moved here (set once the host is open).
+  let owned: () => number[] = () => [];
+  const outbox = new AlertOutbox(redis, keys, bullConnection, () => owned());
+  metrics.sources(() => redis.zcard(keys.deadLetters), async () => {
+    let n = 0;
+    for (const p of owned()) n += await redis.llen(keys.partition(p).outbox);
+    return n;
+  });
+  metrics.logLength(async () => {
+    let n = 0;
+    for (const p of owned()) n += await redis.xlen(keys.partition(p).log);
+    return n;
+  });
   const kickOutbox = (): Promise<void> => outbox.kick().catch((e: Error) => log.warn({ err: e.message }, 'alert outbox: queue write failed; will retry'));
   let outboxScheduled = false;
   let sockets: Sockets | null = null;
@@ -138,11 +154,31 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       sockets?.resumeIfDrained();
       void kickOutbox();
     },
+    instanceId: settings.instanceId,
+    leaseTtlMs: settings.leaseTtlMs,
+    waitReplicas: settings.redisWaitReplicas,
+    oneSlotConnection: () => {
+      if (settings.redisClusterNodes !== '') return null;
+      const r = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+      r.on('error', () => undefined);
+      return r;
+    },
+    blockingConnection: () => {
+      const r = redisClient(settings, { maxRetriesPerRequest: null });
+      r.on('error', () => undefined);
+      return r;
+    },
   });
+  owned = () => host.ownedPartitions();
+  // A partition taken over may hold events its previous owner committed but never queued.
+  const outboxSweep = setInterval(() => void kickOutbox(), 5000);
+  outboxSweep.unref();
 
   const auditLog = new AuditLog(redis, keys, settings.auditRetentionS);
   const app = await buildHttp({ settings, tokens, redis, keys, metrics, host, records: new AlertRecords(redis, keys, archiveFeed), audit: auditLog, archiveFeed, archiveDb }, log);
   await checkRedis(redis, log).catch(async (e: Error) => {
+    host.halt();
+    await host.releaseAll();
     await app.close();
     if (ownArchive) await archiveDb?.end();
     redis.disconnect();
@@ -153,7 +189,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   sockets = new Sockets({
     settings, tokens, metrics, host,
     subscriber: () => {
-      const sub = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+      const sub = redisClient(settings, { maxRetriesPerRequest: null });
       sub.on('error', () => undefined);
       return sub;
     },
@@ -188,6 +224,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       stopping = true;
       host.halt();
       clearInterval(sweep);
+      clearInterval(outboxSweep);
       // Every step is bounded: with Redis gone, a graceful stop must still end.
       const bounded = (p: Promise<unknown>, ms = 5000): Promise<unknown> =>
         Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
@@ -197,6 +234,8 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await new Promise((r) => setTimeout(r, 50));
       sock.closeIngestClients();
       await bounded(host.snapshot());
+      await bounded(outbox.kick(), 2000);
+      await bounded(host.releaseAll(), 2000);
       await bounded(outbox.close(), 2000);
       await bounded(app.close());
       await bounded(redis.quit(), 1000);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { WebhookAllowList } from '../alerts/webhook-guard.js';
 
@@ -32,8 +33,22 @@ export const EnvSchema = z.object({
   REDIS_URL: z.string().optional(),
   /** Port of the private redis-server `npm start` runs when no Redis answers. */
   PRIVATE_REDIS_PORT: int('PRIVATE_REDIS_PORT', 6390, 1),
-  /** Prefix of every Redis key (tests use a unique one each). */
+  /** Prefix of every Redis key (tests use a unique one each). On Redis Cluster it must be a hash tag, e.g. `{iom}`. */
   KEY_PREFIX: text('iom'),
+  /**
+   * Redis Cluster seed nodes, `host:port,host:port`: set, the service and workers use a cluster
+   * client (REDIS_URL is then ignored). See docs/scaling.md.
+   */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** Replicas every commit and forwarded fix must reach before it is acknowledged (Redis WAIT); 0 = do not wait. */
+  REDIS_WAIT_REPLICAS: int('REDIS_WAIT_REPLICAS', 0),
+  // --- several instances (docs/scaling.md) ---
+  /** Engine partitions of the store (fixed when the store is created; 1 for a single instance). */
+  PARTITIONS: int('PARTITIONS', 1, 1),
+  /** This instance's name in partition leases (default: the host name); a restart under the same name takes its leases back at once. */
+  INSTANCE_ID: z.string().optional(),
+  /** Partition lease lifetime: an instance that dies loses its partitions this long after its last renewal. */
+  LEASE_TTL_MS: int('LEASE_TTL_MS', 5000, 500),
   /** "token=role,token=role": roles ingest, operator, admin, team:<id>. Unset: `npm start` makes tokens for the run. */
   API_TOKENS: z.string().optional(),
   /** Engine settings (contract section 2 "settings"), as JSON. */
@@ -165,6 +180,12 @@ export interface ServiceSettings {
   port: number;
   redisUrl: string;
   keyPrefix: string;
+  /** REDIS_CLUSTER_NODES as given ('' = plain Redis at redisUrl). */
+  redisClusterNodes: string;
+  redisWaitReplicas: number;
+  partitions: number;
+  instanceId: string;
+  leaseTtlMs: number;
   apiTokens: string;
   ingestMaxMessageBytes: number;
   ingestMaxItems: number;
@@ -205,6 +226,11 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     port: e.PORT,
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
     keyPrefix: e.KEY_PREFIX,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? '',
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
+    partitions: e.PARTITIONS,
+    instanceId: e.INSTANCE_ID ?? hostname(),
+    leaseTtlMs: e.LEASE_TTL_MS,
     apiTokens: e.API_TOKENS ?? '',
     ingestMaxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
     ingestMaxItems: e.INGEST_MAX_ITEMS,
@@ -238,6 +264,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
 /** A delivery worker process's settings. */
 export interface WorkerSettings {
   redisUrl: string;
+  redisClusterNodes: string;
   keyPrefix: string;
   concurrency: number;
   perTeamInFlight: number;
@@ -250,6 +277,7 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
   const e = readEnv(env);
   return {
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? '',
     keyPrefix: e.KEY_PREFIX,
     concurrency: e.WORKER_CONCURRENCY,
     perTeamInFlight: e.WORKER_PER_TEAM_IN_FLIGHT,
@@ -257,6 +285,17 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
     backoffMs: e.DELIVERY_BACKOFF_MS,
     webhookAllowHosts: e.WEBHOOK_ALLOW_HOSTS,
   };
+}
+
+/**
+ * Why the archive (DATABASE_URL) cannot run with this store layout, or null: the archive copier
+ * follows the one historical ingest log, not every partition's (Keys.logs()), and its feed and
+ * consumer-aware log trim are written in the one-slot atomic commit only (docs/scaling.md).
+ */
+export function archiveLayoutError(partitions: number, redisClusterNodes: string): string | null {
+  if (partitions === 1 && redisClusterNodes === '') return null;
+  const what = [partitions > 1 ? `PARTITIONS=${partitions}` : '', redisClusterNodes !== '' ? 'REDIS_CLUSTER_NODES' : ''].filter((x) => x !== '').join(' and ');
+  return `DATABASE_URL cannot be used with ${what}: the archive does not yet follow partitioned logs: keys.logs(). Run the archive with PARTITIONS=1 on plain Redis, or unset DATABASE_URL (docs/scaling.md)`;
 }
 
 /** The archive worker's settings (workers/archive.ts); null when DATABASE_URL is unset. */
@@ -276,6 +315,8 @@ export interface ArchiveSettings {
 export function archiveSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveSettings | null {
   const e = readEnv(env);
   if (e.DATABASE_URL === undefined) return null;
+  const layout = archiveLayoutError(e.PARTITIONS, e.REDIS_CLUSTER_NODES ?? '');
+  if (layout !== null) throw new Error(layout);
   return {
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
     keyPrefix: e.KEY_PREFIX,

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { unlinkPrefix } from '../../bench/common/redis-keys.js';
 import { Keys } from '../../src/server/keys.js';
 import {
   api, exclusionSubject, FAR_X, fix, INSIDE_X, newRedis, rect, sleep, startTestService, TOKENS, waitUntil, WsClient, ZX, zoneX,
@@ -35,7 +36,9 @@ function connectWithProtocol(url: string, path: string, protocols: string[]): Pr
   });
 }
 
-describe('console API: positions, operations summary, device health, bearer subprotocol (real Redis)', () => {
+// PARTITIONS=4 (plain Redis, one instance: it owns every partition): the engine view reads
+// across partitions (each device once; a victim's unit watched from another partition merged).
+describe.each([1, 4])('console API: positions, operations summary, device health, bearer subprotocol (real Redis, PARTITIONS=%i)', (partitions) => {
   let t: TestService;
   let redis: Redis;
   let keys: Keys;
@@ -49,7 +52,7 @@ describe('console API: positions, operations summary, device health, bearer subp
   let exclusionSeverity = '';
 
   beforeAll(async () => {
-    t = await startTestService({ rateLimitPerS: 100_000, positionStaleS: 900 });
+    t = await startTestService({ rateLimitPerS: 100_000, positionStaleS: 900, partitions });
     redis = newRedis();
     keys = new Keys(t.prefix);
     expect((await op('PUT', '/v1/zones/Z-X', zoneX('Z-X'))).status).toBe(200);
@@ -90,8 +93,10 @@ describe('console API: positions, operations summary, device health, bearer subp
 
   afterAll(async () => {
     await ingest?.closeAndWait();
-    redis?.disconnect();
     await t?.close();
+    // Partition keys live under `{<prefix>:p<n>}` (a hash tag), outside `<prefix>:`.
+    if (partitions > 1 && t !== undefined) await unlinkPrefix(redis, `{${t.prefix}`);
+    redis?.disconnect();
   });
 
   const byDevice = (body: { positions: Row[] }): Map<string, Row> => new Map(body.positions.map((p) => [String(p.deviceId), p]));

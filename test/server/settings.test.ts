@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
+import { startService } from '../../src/server/service.js';
+import { archiveSettingsFromEnv, ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
 import { ROOT } from '../support/server.js';
 
 function files(dir: string): string[] {
@@ -59,10 +60,21 @@ describe('settings schema', () => {
     expect(s).toMatchObject({ port: 8080, keyPrefix: 'iom', redisUrl: 'redis://127.0.0.1:6379', wsHeartbeatMs: 30_000, ingestRateLimitPerS: 5000, ingestMaxBufferedBytes: 1 << 20 });
     expect(settingsFromEnv({}, { PORT: '' }).port).toBe(8080);
     expect(settingsFromEnv({ port: 1 }, { PORT: '9' }).port).toBe(1);
-    expect(workerSettingsFromEnv({})).toEqual({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'iom', concurrency: 64, perTeamInFlight: 8, attempts: 8, backoffMs: 1000, webhookAllowHosts: '' });
+    expect(workerSettingsFromEnv({})).toEqual({ redisUrl: 'redis://127.0.0.1:6379', redisClusterNodes: '', keyPrefix: 'iom', concurrency: 64, perTeamInFlight: 8, attempts: 8, backoffMs: 1000, webhookAllowHosts: '' });
     expect(workerSettingsFromEnv({ WORKER_CONCURRENCY: '3', KEY_PREFIX: 'x' })).toMatchObject({ concurrency: 3, keyPrefix: 'x' });
     expect(readEnv({}).PRIVATE_REDIS_PORT).toBe(6390);
     expect(() => settingsFromEnv({}, { WS_HEARTBEAT_MS: '50' })).toThrow('WS_HEARTBEAT_MS must be an integer >= 100, got "50"');
     expect(() => workerSettingsFromEnv({ DELIVERY_ATTEMPTS: 'many' })).toThrow('DELIVERY_ATTEMPTS must be an integer >= 1, got "many"');
+  });
+
+  it('the archive (DATABASE_URL) is refused with partitioned logs: PARTITIONS > 1 or REDIS_CLUSTER_NODES', async () => {
+    const db = 'postgres://postgres@127.0.0.1:5432/test';
+    expect(archiveSettingsFromEnv({ DATABASE_URL: db })).toMatchObject({ databaseUrl: db });
+    expect(archiveSettingsFromEnv({ PARTITIONS: '4' })).toBeNull();
+    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, PARTITIONS: '4' })).toThrow('DATABASE_URL cannot be used with PARTITIONS=4: the archive does not yet follow partitioned logs: keys.logs()');
+    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, REDIS_CLUSTER_NODES: '127.0.0.1:7000', KEY_PREFIX: '{iom}' })).toThrow('DATABASE_URL cannot be used with REDIS_CLUSTER_NODES: the archive does not yet follow partitioned logs: keys.logs()');
+    // The service refuses before it connects to anything.
+    const settings = settingsFromEnv({ apiTokens: 'a-long-enough-token-for-the-test=operator', databaseUrl: db, partitions: 2 }, {});
+    await expect(startService(settings)).rejects.toThrow('the archive does not yet follow partitioned logs: keys.logs()');
   });
 });
