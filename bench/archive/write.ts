@@ -7,6 +7,7 @@
  * `npm run bench:archive` (bench/archive/run.ts).
  */
 import type pg from 'pg';
+import { inTransaction } from '../../src/archive/db.js';
 import { insertFixes, PartitionCache, type FixRow } from '../../src/archive/fix-writer.js';
 import { UK_CITIES, citySigmaKm, pickCity } from '../common/cities.js';
 import { mulberry32 } from '../common/prng.js';
@@ -98,20 +99,12 @@ export async function measureArchiveWrite(o: ArchiveWriteOptions): Promise<Archi
     for (let rows = nextBatch(); rows !== null; rows = nextBatch()) {
       const n = ++batchNo;
       await partitions.ensure(o.db, 'fixes', [rows[0].ts, rows[rows.length - 1].ts]);
-      const c = await o.db.connect();
-      try {
-        await c.query('BEGIN');
+      await inTransaction(o.db, async (c) => {
         await insertFixes(c, rows);
         await c.query(
           `INSERT INTO archive_checkpoints (stream, position, updated_at) VALUES ($1, $2, now())
            ON CONFLICT (stream) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`, [`bench-lane-${n % concurrency}`, `${n}-0`]);
-        await c.query('COMMIT');
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        c.release();
-      }
+      });
       written += rows.length;
       o.progress?.(written);
     }

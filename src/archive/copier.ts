@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { inTransaction } from './db.js';
 import type { AlertEvent } from '../engine/alert.js';
 import { STRAP_NAMES } from '../engine/fix.js';
 import type { Keys } from '../server/keys.js';
@@ -249,20 +250,8 @@ export class ArchiveCopier {
     return entries.length;
   }
 
-  private async transaction(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      try {
-        await work(c);
-        await c.query('COMMIT');
-      } catch (e) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
-    } finally {
-      c.release();
-    }
+  private transaction(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+    return inTransaction(this.pool, work);
   }
 
   /**

@@ -87,3 +87,21 @@ export async function ensurePartitions(db: pg.Pool | pg.PoolClient, table: Parti
     await db.query(`CREATE TABLE IF NOT EXISTS ${partitionName(table, d)} PARTITION OF ${table} FOR VALUES FROM ('${from}') TO ('${to}')`);
   }
 }
+
+/** Runs `work` in one transaction on a client of its own: COMMIT when it returns, ROLLBACK when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    try {
+      const out = await work(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    c.release();
+  }
+}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../../archive/db.js';
 import type { Crime, RowError } from './crime-input.js';
 import type { MatchParams } from './match-subject.js';
 import type { CrimeMatches, MatchStats } from './matcher.js';
@@ -63,9 +64,7 @@ export async function saveRun(db: pg.Pool, run: {
   runId: string; who: Who; purpose: string; algorithmVersion: string; params: MatchParams;
   crimes: readonly Crime[]; rejected: readonly RowError[]; results: readonly CrimeMatches[]; stats: MatchStats;
 }): Promise<void> {
-  const c = await db.connect();
-  try {
-    await c.query('BEGIN');
+  await inTransaction(db, async (c) => {
     await c.query(
       `INSERT INTO crime_runs (run_id, created_by, purpose, algorithm_version, params, crimes, rejected, stats)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -93,13 +92,7 @@ export async function saveRun(db: pg.Pool, run: {
         [run.runId, s(ids), s(refs), s(subjects), s(bases), s(dists), s(ats), s(evidence)],
       );
     }
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    c.release();
-  }
+  });
 }
 
 const SUMMARY_COLS = `r.run_id, r.created_at, r.created_by, r.purpose, r.algorithm_version, jsonb_array_length(r.crimes) AS crimes,
