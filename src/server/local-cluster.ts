@@ -144,10 +144,15 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port with `count` consecutive free ports, and their cluster-bus ports (+10000) free too. */
+/**
+ * A base port with `count` consecutive free ports, and their cluster-bus ports (+10000) free too.
+ * Both stay below Linux's ephemeral range (32768 up): a run that just closed thousands of client
+ * connections (the chaos `connections` scenario) leaves their ports in TIME_WAIT for a minute,
+ * and a listening socket cannot bind over them.
+ */
 export async function freeClusterBase(count = 6): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
-    const b = 30000 + Math.floor(Math.random() * 15000);
+    const b = 20000 + Math.floor(Math.random() * (12768 - 10000 - count));
     let free = true;
     for (let i = 0; i < count && free; i++) free = (await portFree(b + i)) && (await portFree(b + 10000 + i));
     if (free) return b;
