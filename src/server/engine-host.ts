@@ -10,6 +10,7 @@ import { Committer, isFenced, StorageUnavailableError, type CommitterOptions } f
 import type { Keys } from './keys.js';
 import { waitForReplicas, holderIsDead, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, partitionOf, pidAlive, preferredOwner } from './partitions.js';
 import { loadConfig, partitionEngine, restorePartition, type LoadedConfig } from './state-store.js';
+import { overlay, StatusBoard } from './status-board.js';
 
 /** What the rest of the service may ask the engine without changing it. */
 export type EngineView = Pick<Engine, 'zones' | 'settings' | 'zoneUsersOf' | 'getSubject' | 'deviceRole' | 'isKnownDevice' | 'deviceStatus' | 'eachDeviceStatus' | 'teamOfDevice'>;
@@ -48,6 +49,8 @@ export interface EngineHostOptions {
   leaseTtlMs: number;
   /** Replicas a commit or inbox entry must reach before the ack (REDIS_WAIT_REPLICAS). */
   waitReplicas: number;
+  /** How often the live state of owned partitions is published for the other instances (STATUS_PUBLISH_MS), default 1000. */
+  statusPublishMs?: number;
   /** A connection of its own for blocking reads (the configuration-change stream). */
   blockingConnection(): Redis;
   /** A plain-Redis connection of its own for one-slot commits (PARTITIONS=1, no cluster), else null (see CommitterOptions.oneSlot). */
@@ -101,10 +104,15 @@ export class EngineHost {
   readonly view: EngineView;
   private readonly P: number;
   private oneSlot: Redis | null | undefined;
+  /** Live state of partitions owned elsewhere (status-board.ts). */
+  private readonly board: StatusBoard;
+  /** Instances alive at the last lease round (this one included). */
+  private liveInstances = 1;
 
   private constructor(private readonly opts: EngineHostOptions, private readonly config: LoadedConfig) {
     this.now = opts.now ?? Date.now;
     this.P = opts.keys.partitions;
+    this.board = new StatusBoard({ redis: opts.redis, keyOf: (n) => opts.keys.partition(n).status, intervalMs: opts.statusPublishMs ?? 1000, now: this.now });
     this.parts = config.subjects.map((subjects, n) => new Partition(n, partitionEngine(config, subjects, config.devices[n])));
     this.view = this.changer(new Set());
   }
@@ -148,6 +156,11 @@ export class EngineHost {
     every(100, () => {
       for (const p of this.parts) if (p.active && p.recovering === null && !p.pumping) void this.pumpInbox(p);
     });
+    every(this.opts.statusPublishMs ?? 1000, () => {
+      if (this.liveInstances <= 1) return;
+      const owned = this.parts.filter((p) => p.active && p.recovering === null);
+      this.board.publish(owned).catch((e: Error) => this.opts.log.debug({ err: e.message }, 'live state not published'));
+    });
     void this.followConfig();
   }
 
@@ -183,10 +196,10 @@ export class EngineHost {
    * a partition owned elsewhere shows its configuration only.
    */
   deviceStatus(deviceId: string): DeviceStatus | null {
-    if (this.P === 1) return this.parts[0].engine.deviceStatus(deviceId);
+    if (this.P === 1) return this.live(0, this.parts[0].engine.deviceStatus(deviceId));
     let best: DeviceStatus | null = null;
     for (const n of this.targets(deviceId)) {
-      const s = this.parts[n].engine.deviceStatus(deviceId);
+      const s = this.live(n, this.parts[n].engine.deviceStatus(deviceId));
       if (s === null) continue;
       if (best === null) {
         best = s;
@@ -207,6 +220,25 @@ export class EngineHost {
       if (s.lastFix !== null && (best.lastFix === null || s.lastFix.tsMs > best.lastFix.tsMs)) best.lastFix = s.lastFix;
     }
     return best;
+  }
+
+  /** A device's status from partition n: its live fields from the owner's published document when n is owned elsewhere. */
+  private live(n: number, s: DeviceStatus | null): DeviceStatus | null {
+    if (s === null || this.parts[n].active) return s;
+    const r = this.board.row(n, s.deviceId);
+    return r === undefined ? s : overlay(s, r);
+  }
+
+  /**
+   * Fetches the live state other instances published for the partitions they own (at most every
+   * half STATUS_PUBLISH_MS), so that deviceStatus and eachDeviceStatus show it; call before a
+   * read that shows positions or health. Redis unreachable: those devices show their
+   * configuration only.
+   */
+  async refreshRemote(): Promise<void> {
+    const elsewhere = this.parts.filter((p) => !p.active).map((p) => p.n);
+    if (elsewhere.length === 0) return;
+    await this.board.refresh(elsewhere).catch((e: Error) => this.opts.log.debug({ err: e.message }, 'live state of other instances not read'));
   }
 
   /**
@@ -377,16 +409,17 @@ export class EngineHost {
       deviceStatus: (deviceId) => this.deviceStatus(deviceId),
       eachDeviceStatus: (visit, team = null) => {
         if (P === 1) {
-          parts[0].engine.eachDeviceStatus(visit, team);
+          const p = parts[0];
+          parts[0].engine.eachDeviceStatus(p.active ? visit : (s) => visit(this.live(0, s) ?? s), team);
           return;
         }
         // Each device once: a worn device lives in its home partition only; a victim's unit
         // watched from several partitions is visited (merged) from the first of them.
         for (const p of parts) {
           p.engine.eachDeviceStatus((s) => {
-            if (team !== null) return visit(s);
+            if (team !== null) return visit(this.live(p.n, s) ?? s);
             const t = this.targets(s.deviceId);
-            if (t.length <= 1) return visit(s);
+            if (t.length <= 1) return visit(this.live(p.n, s) ?? s);
             if (t[0] !== p.n) return;
             const merged = this.deviceStatus(s.deviceId);
             if (merged !== null) visit(merged);
@@ -509,6 +542,7 @@ export class EngineHost {
     await redis.zadd(keys.instances, now + ttl, me);
     await redis.zremrangebyscore(keys.instances, '-inf', now);
     const live = await redis.zrangebyscore(keys.instances, now, '+inf');
+    this.liveInstances = live.length;
     await Promise.all(this.parts.map(async (p) => {
       const pk = keys.partition(p.n);
       const want = preferredOwner(p.n, live);
