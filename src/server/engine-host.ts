@@ -96,6 +96,8 @@ export class EngineHost {
   private leaseRunning: Promise<void> | null = null;
   private follower: Redis | null = null;
   private configCursor = '$';
+  /** The last configuration-change entry of another instance applied here (configCursor moves before it is applied). */
+  private configApplied = '0-0';
   /** This host object's own mark (in lease values, and on the config-log entries it wrote, not applied again). */
   private readonly nonce = Math.random().toString(36).slice(2, 10);
   private readonly incarnation = `${process.pid}-${this.nonce}`;
@@ -128,6 +130,7 @@ export class EngineHost {
     const host = new EngineHost(opts, config);
     const last = await opts.redis.xrevrange(opts.keys.configLog, '+', '-', 'COUNT', 1);
     host.configCursor = last.length > 0 ? last[0][0] : '0-0';
+    host.configApplied = host.configCursor;
     if (host.P === 1) {
       host.oneSlot = opts.oneSlotConnection();
       await host.oneSlot?.connect();
@@ -481,6 +484,24 @@ export class EngineHost {
     };
   }
 
+  /** Other instances are alive: a configuration change made on one of them reaches this one through the stream. */
+  get followsOthers(): boolean {
+    return this.liveInstances > 1;
+  }
+
+  /**
+   * Waits (at most `maxMs`) until every configuration change already on the stream is applied
+   * here: ingest asks before refusing a fix as "device not known", so that a subject created a
+   * moment ago on another instance is known here too. Resolves at once when nothing is pending.
+   */
+  async catchUpConfig(maxMs: number): Promise<void> {
+    const last = await this.opts.redis.xrevrange(this.opts.keys.configLog, '+', '-', 'COUNT', 1).catch(() => []);
+    if (last.length === 0) return;
+    const target = last[0][0];
+    const until = Date.now() + maxMs;
+    while (streamIdBefore(this.configApplied, target) && Date.now() < until && !this.stopping) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Applies changes other instances made (their ids on the configuration-change stream) by reading the records again. */
   private async followConfig(): Promise<void> {
     const r = this.opts.blockingConnection();
@@ -499,12 +520,14 @@ export class EngineHost {
           this.configCursor = id;
           const f = new Map<string, string>();
           for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
-          if (f.get('by') === this.incarnation) continue;
-          try {
-            await this.applyRemote(JSON.parse(f.get('zones') ?? '[]') as string[], JSON.parse(f.get('subjects') ?? '[]') as string[], JSON.parse(f.get('devices') ?? '[]') as string[]);
-          } catch (e) {
-            this.opts.log.warn({ err: (e as Error).message }, 'a configuration change made on another instance could not be applied here');
+          if (f.get('by') !== this.incarnation) {
+            try {
+              await this.applyRemote(JSON.parse(f.get('zones') ?? '[]') as string[], JSON.parse(f.get('subjects') ?? '[]') as string[], JSON.parse(f.get('devices') ?? '[]') as string[]);
+            } catch (e) {
+              this.opts.log.warn({ err: (e as Error).message }, 'a configuration change made on another instance could not be applied here');
+            }
           }
+          this.configApplied = id;
         }
       }
     }
@@ -728,4 +751,11 @@ export class EngineHost {
     await redis.zrem(keys.instances, instanceId).catch(() => undefined);
     this.oneSlot?.disconnect();
   }
+}
+
+/** Is stream id a before b (`<ms>-<seq>`)? */
+function streamIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
 }

@@ -1,11 +1,12 @@
 // Two service instances on one Redis with PARTITIONS=8, as behind a load balancer: whichever
 // instance a console asks shows every tag's live state (position, last heard, open episodes),
-// also for the partitions the other instance owns; a victim unit's position stays hidden.
+// also for the partitions the other instance owns; a victim unit's position stays hidden. A
+// subject created on one instance is known on the other before its first fix is refused there.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/server/keys.js';
 import {
-  api, cleanupPrefix, ENGINE_SETTINGS, exclusionSubject, fix, FAR_X, INSIDE_X, newRedis, spawnService, TOKEN_SPEC, TOKENS, uniquePrefix, waitUntil, zoneX,
+  api, cleanupPrefix, WsClient, ENGINE_SETTINGS, exclusionSubject, fix, FAR_X, INSIDE_X, newRedis, spawnService, TOKEN_SPEC, TOKENS, uniquePrefix, waitUntil, zoneX,
   type ChildService, type FixIn,
 } from '../support/server.js';
 import { streamUntilAcked } from '../support/cluster.js';
@@ -69,7 +70,7 @@ describe('several instances: live state read from any instance', () => {
         const r = await api(url, 'GET', '/v1/positions', { token: TOKENS.operator });
         const got = (r.body as { positions: { deviceId: string }[] }).positions;
         return got.filter((p) => p.deviceId.startsWith('TAG-')).length === DEVICES;
-      }, 10_000);
+      }, 20_000);
       const r = await api(url, 'GET', '/v1/positions', { token: TOKENS.operator });
       const got = (r.body as { positions: { deviceId: string; lat: number; lon: number; openAlerts: number; battery: number | null }[] }).positions;
       expect(got.map((p) => p.deviceId)).not.toContain('VU-1');
@@ -94,5 +95,25 @@ describe('several instances: live state read from any instance', () => {
     // The owners publish what they own only; a partition's document names its devices only.
     const docs = (await Promise.all(Array.from({ length: P }, (_, n) => redis.get(keys.partition(n).status)))).filter((t) => t !== null);
     expect(docs.length).toBe(P);
+
+    // A subject created on one instance: its tag's first fix, sent to the other a moment later,
+    // is accepted there (not refused as an unknown device while the change is on its way).
+    const ws = await WsClient.connect(b.url, '/v1/ingest', TOKENS.ingest);
+    try {
+      const refused: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        // The fix goes to b the moment the change is in Redis (before a has even answered).
+        const before = await redis.xlen(keys.configLog);
+        const put = op(a.url, 'PUT', `/v1/subjects/N-${i}`, exclusionSubject(`N-${i}`, `NEW-${i}`, 'iom-north', 'Z-X'));
+        const until = Date.now() + 10_000;
+        while ((await redis.xlen(keys.configLog)) === before && Date.now() < until) { /* the change is not written yet */ }
+        const reply = await ws.send([fix(`NEW-${i}`, 1, Date.now() - 1000, FAR_X)]);
+        expect((await put).status).toBe(200);
+        if ((reply.ack ?? []).length !== 1) refused.push(`NEW-${i}: ${JSON.stringify(reply)}`);
+      }
+      expect(refused).toEqual([]);
+    } finally {
+      ws.close();
+    }
   }, 90_000);
 });
