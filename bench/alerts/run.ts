@@ -35,7 +35,6 @@ import { WebSocket, type RawData } from 'ws';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/alerts/signature.js';
 import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js';
 import { AlertOutbox } from '../../src/alerts/outbox.js';
-import { alertJobId, PRIORITY } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
 import { benchEnv, envInt } from '../common/env.js';
 import { freePort } from '../common/net.js';
@@ -288,11 +287,9 @@ async function configureTeams(redis: Redis, keys: Keys, receiver: Receiver): Pro
   await redis.hset(keys.teams, ...args);
 }
 
-/** Adds events to the `alerts` queue as AlertOutbox.run does (same queue options, ids, priorities). */
+/** Queues events as AlertOutbox does (its router: live stream, `deliveries` jobs, ids, priorities), 500 per batch like an outbox pass. */
 async function enqueue(outbox: AlertOutbox, events: readonly AlertEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 1000) {
-    await outbox.queue.addBulk(events.slice(i, i + 1000).map((e) => ({ name: e.type, data: e, opts: { jobId: alertJobId(e.episodeId, e.event), priority: PRIORITY[e.severity] } })));
-  }
+  for (let i = 0; i < events.length; i += 500) await outbox.router.route(events.slice(i, i + 500));
 }
 
 // ---------------------------------------------------------------------------------------------
