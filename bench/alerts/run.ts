@@ -5,8 +5,8 @@
  * (which starts its own WORKERS=2 worker processes), and a node:http webhook receiver in this
  * process on 127.0.0.1. Only 127.0.0.1 is ever contacted.
  *
- *  A. Throughput: BENCH_ALERTS (20,000) alert events pre-loaded into the `alerts` queue exactly as
- *     AlertOutbox adds them (job id from episodeId + event, priority by severity), 16 teams with one
+ *  A. Throughput: BENCH_ALERTS (20,000) alert events pre-loaded into the `deliveries` queue exactly as
+ *     AlertOutbox routes them (job id from episodeId + event + webhook, priority by severity), 16 teams with one
  *     webhook each, then 1, 2 and 4 worker processes started: delivered/s at the receiver.
  *  B. Latency under load: the service as a child; BENCH_TAGS (2,000) tags with an exclusion zone;
  *     first the ingest rate it sustains (fixes acknowledged per second, as fast as 4 WebSocket
@@ -309,7 +309,7 @@ interface ThroughputResult {
   /** Redis commands per delivered alert (server-wide counters: other clients of this Redis count too). */
   redisCallsPerAlertServerWide: Record<string, number>;
   receiverConnections: number;
-  /** Redis memory (MEMORY USAGE of the run's keys) per delivered alert: job hashes, markers, event stream; kept JOB_ID_RETENTION_S. */
+  /** Redis memory (MEMORY USAGE of the run's keys) per delivered alert: kept job hashes, markers (JOB_ID_RETENTION_S), event stream. */
   redisBytesPerAlert: number;
   redisKeysPerAlert: number;
   profile?: ProfileSummary;
@@ -755,7 +755,7 @@ async function main(): Promise<void> {
       const r = tp[tp.length - 1]!;
       const total = Object.values(r.redisCallsPerAlertServerWide).reduce((a, b) => a + b, 0);
       console.log(`  Redis commands per alert (${r.workers} workers; server-wide counters, other clients of this Redis included): ~${round(total, 1)}: ${Object.entries(r.redisCallsPerAlertServerWide).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      console.log(`  receiver: ${fmt(r.delivered)} alerts over ${fmt(r.receiverConnections)} TCP connections; Redis keeps ~${fmt(r.redisBytesPerAlert)} bytes in ${r.redisKeysPerAlert} keys per delivered alert (completed jobs and markers are retained 14 days)`);
+      console.log(`  receiver: ${fmt(r.delivered)} alerts over ${fmt(r.receiverConnections)} TCP connections; Redis keeps ~${fmt(r.redisBytesPerAlert)} bytes in ${r.redisKeysPerAlert} keys per delivered alert (delivered-markers kept 14 days, the newest 1,000 completed jobs)`);
     }
     console.log(formatTable(
       ['workers', 'alerts/s', 'incl. start', 'first (ms)', 'CPU ms/alert: workers', 'redis', 'receiver'],

@@ -48,16 +48,21 @@ export class AlertOutbox {
       const raw = await this.redis.lrange(outbox, 0, 499);
       if (raw.length === 0) break;
       const events = raw.map((json) => JSON.parse(json) as AlertEvent);
+      // One round trip: are the alert records there, and the teams' routing.
+      const teamIds = AlertRouter.teamIds(events);
       const check = this.redis.pipeline();
       for (const e of events) check.hexists(this.keys.alert(e.episodeId), e.event);
+      check.hmget(this.keys.teams, ...teamIds);
       const present = (await check.exec()) ?? [];
+      const [teamsErr, teamsRaw] = present[events.length] ?? [new Error('no answer'), null];
+      if (teamsErr) throw teamsErr;
       const missing = events.filter((_, i) => present[i]?.[1] !== 1);
       if (missing.length > 0) {
         const m = this.redis.multi();
         writeAlertProjection(m, this.keys, missing);
         await m.exec();
       }
-      await this.router.route(events);
+      await this.router.route(events, AlertRouter.parseTeams(teamIds, teamsRaw as (string | null)[]));
       const popped = Number(await this.redis.eval(OUTBOX_POP, 1, outbox, ...raw));
       if (popped < raw.length) break;
     }

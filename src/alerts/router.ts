@@ -41,11 +41,14 @@ export class AlertRouter {
     this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: ESCALATION_JOB_OPTIONS });
   }
 
-  /** The teams' routing (null: no such team, or a record that no longer parses). */
-  async teams(ids: readonly string[]): Promise<Map<string, TeamConfig | null>> {
+  /** The distinct teams of a batch (what to HMGET from Keys.teams). */
+  static teamIds(events: readonly AlertEvent[]): string[] {
+    return [...new Set(events.map((e) => e.team))];
+  }
+
+  /** The teams' routing from HMGET's answer (null: no such team, or a record that no longer parses). */
+  static parseTeams(ids: readonly string[], raw: readonly (string | null | undefined)[]): Map<string, TeamConfig | null> {
     const out = new Map<string, TeamConfig | null>();
-    if (ids.length === 0) return out;
-    const raw = await this.redis.hmget(this.keys.teams, ...ids);
     ids.forEach((id, i) => {
       const r = raw[i];
       const parsed = r === null || r === undefined ? null : TeamConfigSchema.safeParse(JSON.parse(r));
@@ -54,9 +57,13 @@ export class AlertRouter {
     return out;
   }
 
-  async route(events: readonly AlertEvent[]): Promise<void> {
+  /** Routes events; `teams`: their teams' routing when the caller has already read it (parseTeams). */
+  async route(events: readonly AlertEvent[], teams?: Map<string, TeamConfig | null>): Promise<void> {
     if (events.length === 0) return;
-    const teams = await this.teams([...new Set(events.map((e) => e.team))]);
+    if (teams === undefined) {
+      const ids = AlertRouter.teamIds(events);
+      teams = AlertRouter.parseTeams(ids, await this.redis.hmget(this.keys.teams, ...ids));
+    }
     const live = this.redis.pipeline();
     const jobs: { name: string; data: DeliveryJob; opts: { jobId: string; priority: number } }[] = [];
     const checks: { name: string; data: { episodeId: string; team: string; n: number }; opts: { jobId: string; delay: number; priority: number } }[] = [];
