@@ -397,6 +397,8 @@ class IngestConn {
   readonly pending: Pending[] = [];
   acked = 0;
   errors = 0;
+  /** The first error reply's text (nacked or refused fixes are not sent again by this benchmark). */
+  firstError: string | null = null;
   readonly ackMs: number[] = [];
   recordAcks = false;
   private constructor(readonly ws: WebSocket) {
@@ -404,7 +406,10 @@ class IngestConn {
       const p = this.pending.shift();
       const reply = JSON.parse(data.toString()) as { ack?: unknown[]; error?: string; errors?: unknown[] };
       this.acked += reply.ack?.length ?? 0;
-      if (reply.error !== undefined || reply.errors !== undefined) this.errors++;
+      if (reply.error !== undefined || reply.errors !== undefined) {
+        this.errors++;
+        this.firstError ??= data.toString().slice(0, 300);
+      }
       if (p !== undefined && this.recordAcks) this.ackMs.push(performance.now() - p.sentAt);
     });
     ws.on('error', () => undefined);
@@ -633,6 +638,8 @@ async function latency(receiver: Receiver): Promise<LatencyResult> {
     toStream.sort((a, b) => a - b);
     const missing = [...sentAt.keys()].filter((ep) => !receiver.first.has(`${ep}:opened`));
     if (missing.length > 0) console.log(`  ${missing.length} breach(es) not delivered within 30 s of the end of the run`);
+    const errorReplies = conns.reduce((s, c) => s + c.errors, 0);
+    if (errorReplies > 0) console.log(`  ${errorReplies} ingest repl(ies) were errors (those fixes are not sent again), the first: ${conns.find((c) => c.firstError !== null)?.firstError}`);
     for (const ep of missing.slice(0, 3)) {
       const r = await fetch(`${base}/v1/alerts/${encodeURIComponent(ep)}`, { headers: { authorization: `Bearer ${opToken}` } });
       console.log(`  not delivered: ${ep}: GET /v1/alerts/… → ${r.status} ${(await r.text()).slice(0, 300)}`);
