@@ -79,6 +79,12 @@ if (alerts !== null) {
   const s = alerts.summary as Json;
   out.push('### Alert delivery — `npm run bench:alerts`', '', `${machine(alerts)}.`, '',
     `Delivered to a local webhook receiver: ${n(s.alertsPerSec)} alerts/s with 2 workers; breaching fix → webhook p50 ${n(s.fixToWebhookP50Ms, 1)} ms, p99 ${n(s.fixToWebhookP99Ms, 1)} ms at half the sustained ingest rate; a critical alert behind 100k queued low-severity alerts delivered in ${n(s.criticalBehindBacklogMs)} ms.`, '');
+  // CPU and memory per alert vary less with the machine's load than rates do.
+  const two = ((alerts.throughput ?? []) as Json[]).find((t) => t.workers === 2);
+  const lat = alerts.latency as Json | undefined;
+  if (two !== undefined) {
+    out.push(`CPU per delivered alert (2 workers): workers ${n(two.cpuMsPerAlert?.workers, 3)} ms, Redis ${n(two.cpuMsPerAlert?.redis, 3)} ms, receiver ${n(two.cpuMsPerAlert?.receiver, 3)} ms; Redis keeps ${n(two.redisBytesPerAlert)} bytes per delivered alert${lat === undefined ? '' : `; the latency phase ran at ${n(lat.achievedFixesPerSec)} fixes/s (half of ${n(lat.capacityFixesPerSec)}/s sustained)`}.`, '');
+  }
   for (const [k, t] of Object.entries((s.targets ?? {}) as Json)) out.push(`- target ${k}: ${t.target} — ${t.value} (${mark(t.pass)})`);
   out.push('');
 }

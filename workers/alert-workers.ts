@@ -2,43 +2,36 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import { Counter, Registry } from 'prom-client';
 import type { AlertEvent } from '../src/engine/alert.js';
-import { AlertRecords, escalationKey, eventKey, episodeOf } from '../src/alerts/alert-record.js';
+import { AlertRecords, escalationKey, episodeOf } from '../src/alerts/alert-record.js';
 import {
-  ALERT_QUEUE, DELIVERY_QUEUE, deliveryJobId, ESCALATION_JOB_OPTIONS, ESCALATION_QUEUE, escalationCheckJobId,
-  escalationDeliveryJobId, JOB_ID_RETENTION_S, KEEP_FINISHED, PRIORITY, WORKER_LOCKS,
+  ALERT_QUEUE, DELIVERY_QUEUE, ESCALATION_QUEUE, escalationCheckJobId,
+  escalationDeliveryJobId, JOB_ID_RETENTION_S, PRIORITY, WORKER_LOCKS,
 } from '../src/alerts/queues.js';
+import { AlertRouter, type DeliveryJob } from '../src/alerts/router.js';
 import type { Keys } from '../src/server/keys.js';
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from '../src/alerts/signature.js';
-import { TeamConfigSchema, type TeamConfig, type WebhookConfig } from '../src/alerts/team-config.js';
+import { TeamConfigSchema, type TeamConfig } from '../src/alerts/team-config.js';
 import { checkWebhookUrl, WebhookAllowList, WebhookRefused, type Resolver } from '../src/alerts/webhook-guard.js';
+import { WebhookSender } from '../src/alerts/webhook-post.js';
+
+export type { DeliveryJob };
 
 /**
- * Alert delivery, in three BullMQ queues:
- *  - `alerts` (filled from the service's outbox): the router. Per episode event it publishes to
- *    the live stream once, adds one `deliveries` job per channel of the team, and for a critical
- *    or high `opened` schedules the first escalation check.
- *  - `deliveries`: one signed webhook POST per job; retried with exponential backoff and jitter;
- *    when attempts run out, the job is recorded in the dead-letter set.
+ * Alert delivery, in BullMQ queues:
+ *  - `deliveries` (filled from the service's outbox, routed there by AlertRouter: live stream,
+ *    one job per webhook of the team, first escalation check): one signed webhook POST per job,
+ *    over this process's keep-alive connections (WebhookSender); retried with exponential
+ *    backoff and jitter; when attempts run out, the job is recorded in the dead-letter set.
  *  - `escalations`: delayed checks; an episode still unacknowledged is escalated to the team's
  *    escalation route, and checked again after repeatS, up to max times.
+ *  - `alerts`: router jobs queued by an earlier version (one hop more), routed as the outbox does.
  *
  * Delivery is at least once: a job may run again after a crash. Every payload and request carries
  * the idempotency key `episodeId:event` (escalations: `episodeId:escalation:n`) so receivers drop
  * repeats, and a delivered-marker in Redis stops repeats this side in all but the narrowest window
- * (crash between the receiver's 2xx and the marker write). Job ids are kept JOB_ID_RETENTION_S,
- * so the same event cannot be queued twice within that time. Priorities come from severity:
+ * (crash between the receiver's 2xx and the marker write); the markers are kept
+ * JOB_ID_RETENTION_S, so completed jobs need not be (queues.ts). Priorities come from severity:
  * critical before high before the rest, in every queue.
  */
-
-export interface DeliveryJob {
-  key: string;
-  team: string;
-  channel: string;
-  /** 'alert' or 'escalation' */
-  kind: string;
-  payload: unknown;
-  severity: AlertEvent['severity'];
-}
 
 export interface WorkerOptions {
   /** Jobs processed at once per delivery worker (slow receivers wait in parallel). Default 64. */
@@ -68,6 +61,8 @@ export class AlertWorkers {
   private readonly allow: WebhookAllowList;
   private readonly resolve: Resolver | undefined;
   private readonly records: AlertRecords;
+  private readonly router: AlertRouter;
+  private readonly sender: WebhookSender;
   /** This worker's own metrics (dead-letter writes that failed). */
   readonly metrics = new Registry();
   readonly deadLetterWriteFailures = new Counter({
@@ -86,12 +81,14 @@ export class AlertWorkers {
     this.allow = WebhookAllowList.parse(options.webhookAllowHosts ?? '');
     this.resolve = options.resolve;
     const common = { connection, prefix: keys.bull };
-    this.deliveries = new Queue(DELIVERY_QUEUE, { ...common, defaultJobOptions: { ...KEEP_FINISHED, attempts: this.opts.attempts, backoff: { type: 'jittered' } } });
-    this.escalations = new Queue(ESCALATION_QUEUE, { ...common, defaultJobOptions: ESCALATION_JOB_OPTIONS });
+    this.router = new AlertRouter(redis, keys, connection);
+    this.deliveries = this.router.deliveries;
+    this.escalations = this.router.escalations;
+    this.sender = new WebhookSender(this.opts.concurrency);
 
     const backoffMs = this.opts.backoffMs;
     this.workers.push(
-      new Worker(ALERT_QUEUE, (job) => this.route(job), { ...common, ...WORKER_LOCKS, concurrency: 16 }),
+      new Worker(ALERT_QUEUE, (job: Job<AlertEvent>) => this.router.route([job.data]), { ...common, ...WORKER_LOCKS, concurrency: 4 }),
       new Worker(DELIVERY_QUEUE, (job, token) => this.deliver(job, token), {
         ...common,
         ...WORKER_LOCKS,
@@ -119,8 +116,8 @@ export class AlertWorkers {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
-    await this.deliveries.close();
-    await this.escalations.close();
+    await this.router.close();
+    this.sender.close();
   }
 
   private async team(team: string): Promise<TeamConfig | null> {
@@ -132,33 +129,11 @@ export class AlertWorkers {
     return config;
   }
 
-  /** alerts queue: fan out one episode event. Safe to run twice (every step is idempotent). */
-  private async route(job: Job<AlertEvent>): Promise<void> {
-    const e = job.data;
-    const key = eventKey(e.episodeId, e.event);
-    const payload = { ...e, idempotencyKey: key };
-    // Live stream: at least once (a rerun publishes again); each stream client drops a key it
-    // already has, so nobody sees an event twice.
-    await this.redis.publish(this.keys.live, JSON.stringify(payload));
-    const team = await this.team(e.team);
-    if (team === null) return;
-    const priority = PRIORITY[e.severity];
-    await this.deliveries.addBulk(team.webhooks.map((w) => ({
-      name: 'alert',
-      data: { key, team: e.team, channel: w.id, kind: 'alert', payload, severity: e.severity } satisfies DeliveryJob,
-      opts: { jobId: deliveryJobId(key, w.id), priority },
-    })));
-    if (e.event === 'opened' && (e.severity === 'critical' || e.severity === 'high') && team.escalation !== undefined) {
-      const afterS = team.escalation.afterS[e.severity];
-      await this.escalations.add('check', { episodeId: e.episodeId, team: e.team, n: 1 }, {
-        jobId: escalationCheckJobId(e.episodeId, 1), delay: afterS * 1000, priority,
-      });
-    }
-  }
-
   /** deliveries queue: one signed POST. Throws to retry. */
   private async deliver(job: Job<DeliveryJob>, token?: string): Promise<string> {
     const d = job.data;
+    // This worker's DELIVERY_ATTEMPTS counts, whatever the queueing side recorded on the job.
+    job.opts.attempts = this.opts.attempts;
     if (await this.records.wasDelivered(d.key, d.channel)) return 'already delivered';
     const config = await this.team(d.team);
     const hook = d.kind === 'escalation' ? config?.escalation?.webhook : config?.webhooks.find((w) => w.id === d.channel);
@@ -198,7 +173,7 @@ export class AlertWorkers {
         if (e instanceof WebhookRefused) throw new UnrecoverableError('destination refused: not a public address (WEBHOOK_ALLOW_HOSTS)');
         throw e;
       }
-      await post(hook, d.payload, d.key);
+      await this.sender.post(hook, d.payload, d.key);
     } finally {
       const left = (this.inFlight.get(d.team) ?? 1) - 1;
       if (left <= 0) this.inFlight.delete(d.team);
@@ -238,27 +213,6 @@ export class AlertWorkers {
     await this.records.markDead(entry);
     this.opts.log(entry, 'delivery dead-lettered');
   }
-}
-
-/** One signed POST; resolves on 2xx, throws otherwise (so BullMQ retries). */
-export async function post(hook: WebhookConfig, payload: unknown, key: string): Promise<void> {
-  const body = JSON.stringify(payload);
-  const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(hook.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'iom-geofence/0.1',
-      [IDEMPOTENCY_HEADER]: key,
-      [TIMESTAMP_HEADER]: String(ts),
-      [SIGNATURE_HEADER]: sign(hook.secret, ts, body),
-    },
-    body,
-    redirect: 'error',
-    signal: AbortSignal.timeout(hook.timeoutMs),
-  });
-  await res.arrayBuffer().catch(() => undefined);
-  if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered ${Math.floor(res.status / 100)}xx`);
 }
 
 /**

@@ -5,8 +5,8 @@
  * (which starts its own WORKERS=2 worker processes), and a node:http webhook receiver in this
  * process on 127.0.0.1. Only 127.0.0.1 is ever contacted.
  *
- *  A. Throughput: BENCH_ALERTS (20,000) alert events pre-loaded into the `alerts` queue exactly as
- *     AlertOutbox adds them (job id from episodeId + event, priority by severity), 16 teams with one
+ *  A. Throughput: BENCH_ALERTS (20,000) alert events pre-loaded into the `deliveries` queue exactly as
+ *     AlertOutbox routes them (job id from episodeId + event + webhook, priority by severity), 16 teams with one
  *     webhook each, then 1, 2 and 4 worker processes started: delivered/s at the receiver.
  *  B. Latency under load: the service as a child; BENCH_TAGS (2,000) tags with an exclusion zone;
  *     first the ingest rate it sustains (fixes acknowledged per second, as fast as 4 WebSocket
@@ -35,7 +35,6 @@ import { WebSocket, type RawData } from 'ws';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/alerts/signature.js';
 import type { AlertEvent, AlertType, Severity } from '../../src/engine/alert.js';
 import { AlertOutbox } from '../../src/alerts/outbox.js';
-import { alertJobId, PRIORITY } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
 import { benchEnv, envInt } from '../common/env.js';
 import { freePort } from '../common/net.js';
@@ -288,11 +287,9 @@ async function configureTeams(redis: Redis, keys: Keys, receiver: Receiver): Pro
   await redis.hset(keys.teams, ...args);
 }
 
-/** Adds events to the `alerts` queue as AlertOutbox.run does (same queue options, ids, priorities). */
+/** Queues events as AlertOutbox does (its router: live stream, `deliveries` jobs, ids, priorities), 500 per batch like an outbox pass. */
 async function enqueue(outbox: AlertOutbox, events: readonly AlertEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 1000) {
-    await outbox.queue.addBulk(events.slice(i, i + 1000).map((e) => ({ name: e.type, data: e, opts: { jobId: alertJobId(e.episodeId, e.event), priority: PRIORITY[e.severity] } })));
-  }
+  for (let i = 0; i < events.length; i += 500) await outbox.router.route(events.slice(i, i + 500));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +309,7 @@ interface ThroughputResult {
   /** Redis commands per delivered alert (server-wide counters: other clients of this Redis count too). */
   redisCallsPerAlertServerWide: Record<string, number>;
   receiverConnections: number;
-  /** Redis memory (MEMORY USAGE of the run's keys) per delivered alert: job hashes, markers, event stream; kept JOB_ID_RETENTION_S. */
+  /** Redis memory (MEMORY USAGE of the run's keys) per delivered alert: kept job hashes, markers (JOB_ID_RETENTION_S), event stream. */
   redisBytesPerAlert: number;
   redisKeysPerAlert: number;
   profile?: ProfileSummary;
@@ -400,6 +397,8 @@ class IngestConn {
   readonly pending: Pending[] = [];
   acked = 0;
   errors = 0;
+  /** The first error reply's text (nacked or refused fixes are not sent again by this benchmark). */
+  firstError: string | null = null;
   readonly ackMs: number[] = [];
   recordAcks = false;
   private constructor(readonly ws: WebSocket) {
@@ -407,7 +406,10 @@ class IngestConn {
       const p = this.pending.shift();
       const reply = JSON.parse(data.toString()) as { ack?: unknown[]; error?: string; errors?: unknown[] };
       this.acked += reply.ack?.length ?? 0;
-      if (reply.error !== undefined || reply.errors !== undefined) this.errors++;
+      if (reply.error !== undefined || reply.errors !== undefined) {
+        this.errors++;
+        this.firstError ??= data.toString().slice(0, 300);
+      }
       if (p !== undefined && this.recordAcks) this.ackMs.push(performance.now() - p.sentAt);
     });
     ws.on('error', () => undefined);
@@ -636,6 +638,8 @@ async function latency(receiver: Receiver): Promise<LatencyResult> {
     toStream.sort((a, b) => a - b);
     const missing = [...sentAt.keys()].filter((ep) => !receiver.first.has(`${ep}:opened`));
     if (missing.length > 0) console.log(`  ${missing.length} breach(es) not delivered within 30 s of the end of the run`);
+    const errorReplies = conns.reduce((s, c) => s + c.errors, 0);
+    if (errorReplies > 0) console.log(`  ${errorReplies} ingest repl(ies) were errors (those fixes are not sent again), the first: ${conns.find((c) => c.firstError !== null)?.firstError}`);
     for (const ep of missing.slice(0, 3)) {
       const r = await fetch(`${base}/v1/alerts/${encodeURIComponent(ep)}`, { headers: { authorization: `Bearer ${opToken}` } });
       console.log(`  not delivered: ${ep}: GET /v1/alerts/… → ${r.status} ${(await r.text()).slice(0, 300)}`);
@@ -758,7 +762,7 @@ async function main(): Promise<void> {
       const r = tp[tp.length - 1]!;
       const total = Object.values(r.redisCallsPerAlertServerWide).reduce((a, b) => a + b, 0);
       console.log(`  Redis commands per alert (${r.workers} workers; server-wide counters, other clients of this Redis included): ~${round(total, 1)}: ${Object.entries(r.redisCallsPerAlertServerWide).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      console.log(`  receiver: ${fmt(r.delivered)} alerts over ${fmt(r.receiverConnections)} TCP connections; Redis keeps ~${fmt(r.redisBytesPerAlert)} bytes in ${r.redisKeysPerAlert} keys per delivered alert (completed jobs and markers are retained 14 days)`);
+      console.log(`  receiver: ${fmt(r.delivered)} alerts over ${fmt(r.receiverConnections)} TCP connections; Redis keeps ~${fmt(r.redisBytesPerAlert)} bytes in ${r.redisKeysPerAlert} keys per delivered alert (delivered-markers kept 14 days, the newest 1,000 completed jobs)`);
     }
     console.log(formatTable(
       ['workers', 'alerts/s', 'incl. start', 'first (ms)', 'CPU ms/alert: workers', 'redis', 'receiver'],

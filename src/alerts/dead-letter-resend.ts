@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Keys } from '../server/keys.js';
 import { episodeOf } from './alert-record.js';
-import { DELIVERY_QUEUE, KEEP_FINISHED, PRIORITY } from './queues.js';
+import { DELIVERY_JOB_OPTIONS, DELIVERY_QUEUE, PRIORITY } from './queues.js';
 
 /** A dead-lettered delivery as the worker records it (workers/alert-workers.ts, deadLetter). */
 export interface DeadLetter {
@@ -88,8 +88,8 @@ export class DeadLetterResender {
     if (json === null) return false;
     const e = JSON.parse(json) as AlertEvent;
     await this.deliveries().add('alert', { key: d.key, team: d.team, channel: d.channel, kind: 'alert', payload: { ...e, idempotencyKey: d.key }, severity: e.severity }, {
-      // The delivery workers' default attempts and backoff (workers/alert-workers.ts).
-      jobId: d.jobId, priority: PRIORITY[e.severity], ...KEEP_FINISHED, attempts: 8, backoff: { type: 'jittered' },
+      // As the router queues a delivery (the worker applies its own DELIVERY_ATTEMPTS).
+      ...DELIVERY_JOB_OPTIONS, jobId: d.jobId, priority: PRIORITY[e.severity],
     });
     return true;
   }

@@ -1,6 +1,6 @@
 // Priority under backlog: "critical before high before the rest, so a backlog of battery warnings
 // never delays a proximity alert". Events go through the real outbox path (alert records +
-// AlertOutbox → `alerts` queue with PRIORITY by severity), workers are AlertWorkers in-process,
+// AlertOutbox → `deliveries` queue with PRIORITY by severity), workers are AlertWorkers in-process,
 // the receiver is a real HTTP server that records the order of arrival.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/engine/alert.js';
@@ -50,8 +50,8 @@ describe('priority under a backlog of low-severity alerts (same team)', () => {
     const hit = await receiver.waitFor('the critical alert', () => receiver.receipts.find((r) => r.key === key), 10_000);
     const rank = hit.n + 1;
     console.log(`critical delivered as #${rank} of ${receiver.receipts.length} so far, ${hit.at - started} ms after the worker started`);
-    // The router runs 16 jobs at once and a team has 8 deliveries in flight per worker: a handful
-    // of lows may be ahead of it, never the backlog.
+    // A team has 8 deliveries in flight per worker: a handful of lows may be ahead of it, never
+    // the backlog.
     expect(rank).toBeLessThanOrEqual(25);
     // The five high ones follow closely, still ahead of the backlog.
     const highKeys = new Set(highs.map((e) => `${e.episodeId}:opened`));

@@ -1,5 +1,5 @@
-// Webhook delivery end to end: WebSocket ingest → engine → outbox → `alerts` queue → router →
-// `deliveries` → a real HTTP receiver on 127.0.0.1, which checks the HMAC-SHA256 signature with the
+// Webhook delivery end to end: WebSocket ingest → engine → outbox (routed) → `deliveries` → a
+// delivery worker → a real HTTP receiver on 127.0.0.1, which checks the HMAC-SHA256 signature with the
 // team's secret. Also: live-stream fan-out to every API process, retries with exponential backoff
 // and jitter until the receiver comes back, the per-request timeout, and dead letters (API + metrics).
 import { Queue } from 'bullmq';

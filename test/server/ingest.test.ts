@@ -1,11 +1,10 @@
 // WebSocket ingest → durable ack → episode: the alert lands in GET /v1/alerts, in the BullMQ
-// queue (job id from episodeId + event) and on the team's live stream; the fixes land in the
+// deliveries queue (job id from episodeId + event + webhook) and on the team's live stream; the fixes land in the
 // trail. Bad items are named, good ones beside them are acknowledged, duplicates change nothing.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertJobId } from '../../src/alerts/queues.js';
-import { AlertWorkers } from '../../workers/alert-workers.js';
+import { DELIVERY_QUEUE, deliveryJobId } from '../../src/alerts/queues.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, INSIDE_X, newRedis, rect, sleep, startTestService, TOKENS,
   waitUntil, WsClient, zoneX, type FixIn, type TestService,
@@ -21,8 +20,6 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
   let ingest: WsClient;
   let northStream: WsClient;
   let southStream: WsClient;
-  let workers: AlertWorkers;
-  let workerConnection: Redis;
   // Whole seconds, ten minutes ago: the engine formats such times without milliseconds.
   const base = Math.floor((Date.now() - 600_000) / 1000) * 1000;
   const tsOf = (seq: number): number => base + seq * 1000;
@@ -44,10 +41,10 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
   beforeAll(async () => {
     t = await startTestService({ ingestMaxItems: MAX_ITEMS, ingestMaxMessageBytes: MAX_BYTES });
     redis = newRedis();
-    queue = new Queue('alerts', { connection: redis, prefix: t.service.keys.bull });
-    // The delivery workers (router) publish committed events to the live stream.
-    workerConnection = newRedis();
-    workers = new AlertWorkers(redis, t.service.keys, workerConnection, {});
+    queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: t.service.keys.bull });
+    // iom-north has one webhook (never called: no workers run here), so each of its events is
+    // queued as one delivery; the service's outbox publishes to the live stream itself.
+    await redis.hset(t.service.keys.teams, 'iom-north', JSON.stringify({ webhooks: [{ id: 'default', url: 'http://127.0.0.1:9/hook', secret: 'ingest-test-secret-0001' }] }));
     expect((await op('PUT', '/v1/zones/Z-X', zoneX('Z-X'))).status).toBe(200);
     expect((await op('PUT', '/v1/zones/Z-LEEDS', rect('Z-LEEDS', -1.56, 53.79, -1.54, 53.80))).status).toBe(200);
     expect((await op('PUT', '/v1/subjects/S-N1', exclusionSubject('S-N1', 'TAG-N1', 'iom-north', 'Z-X'))).status).toBe(200);
@@ -62,11 +59,9 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
   afterAll(async () => {
     // Close clients first (and wait): see restart.test.ts for stop() with an open ingest client.
     await Promise.all([ingest?.closeAndWait(), northStream?.closeAndWait(), southStream?.closeAndWait()]);
-    await workers?.close();
     await queue?.close();
     await t?.close();
     redis?.disconnect();
-    workerConnection?.disconnect();
   });
 
   it('refuses WebSocket upgrades without a valid token or with the wrong role', async () => {
@@ -199,10 +194,10 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
     expect(rest).toEqual(a);
   });
 
-  it('has the opened event in the BullMQ queue under alertJobId(episodeId, "opened")', async () => {
-    const job = await waitUntil('the opened job', async () => queue.getJob(alertJobId(episode, 'opened')), 5000);
-    expect(job.name).toBe('exclusion');
-    expect(job.data).toMatchObject({ episodeId: episode, event: 'opened', type: 'exclusion', subjectId: 'S-N1', team: 'iom-north' });
+  it('has the opened event in the deliveries queue under deliveryJobId("episodeId:opened", webhook)', async () => {
+    const job = await waitUntil('the opened job', async () => queue.getJob(deliveryJobId(`${episode}:opened`, 'default')), 5000);
+    expect(job.data).toMatchObject({ key: `${episode}:opened`, team: 'iom-north', channel: 'default', kind: 'alert', severity: 'critical' });
+    expect(job.data.payload).toMatchObject({ episodeId: episode, event: 'opened', type: 'exclusion', subjectId: 'S-N1', team: 'iom-north' });
     expect(job.opts.priority).toBe(1); // critical first
     await waitUntil('the outbox to drain', async () => (await redis.llen(t.service.keys.outbox)) === 0);
     expect(await jobCount()).toBe(1);
@@ -275,8 +270,8 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
     const a = (await op('GET', `/v1/alerts/${encodeURIComponent(episode)}`)).body;
     expect(a).toMatchObject({ state: 'closed', closedAt: fmt(tsOf(200)), openedAt: fmt(tsOf(3)) });
     expect(a.events.map((e: { event: string }) => e.event)).toEqual(['opened', 'closed']);
-    const job = await waitUntil('the closed job', async () => queue.getJob(alertJobId(episode, 'closed')), 5000);
-    expect(job.data).toMatchObject({ episodeId: episode, event: 'closed', at: fmt(tsOf(200)) });
+    const job = await waitUntil('the closed job', async () => queue.getJob(deliveryJobId(`${episode}:closed`, 'default')), 5000);
+    expect(job.data.payload).toMatchObject({ episodeId: episode, event: 'closed', at: fmt(tsOf(200)) });
     expect((await op('GET', '/v1/alerts')).body.alerts).toEqual([]);
     expect((await op('GET', '/v1/alerts?state=closed')).body.alerts.map((x: { episodeId: string }) => x.episodeId)).toEqual([episode]);
   });
@@ -293,9 +288,9 @@ describe('WebSocket ingest → ack → alert (real Redis)', () => {
     await sleep(100);
     expect(northStream.received.every((m) => (m as { team: string }).team === 'iom-north')).toBe(true);
     expect(southStream.received.every((m) => (m as { team: string }).team === 'iom-south')).toBe(true);
-    // The live events are the queue's job data (plus the delivery idempotency key).
+    // The live events are the webhook payloads (the event plus the delivery idempotency key).
     const live = northStream.received.find(isEvent(episode, 'opened'));
-    expect(live).toEqual({ ...(await queue.getJob(alertJobId(episode, 'opened')))?.data, idempotencyKey: `${episode}:opened` });
+    expect(live).toEqual((await queue.getJob(deliveryJobId(`${episode}:opened`, 'default')))?.data.payload);
   });
 
   it('acks every message of a client that pipelines far more than ingestMaxInFlight, in order', async () => {

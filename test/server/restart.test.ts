@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/engine/alert.js';
 import { replay } from '../../src/cli/replay.js';
 import { decodeFix } from '../../src/engine/fix-codec.js';
-import { alertJobId } from '../../src/alerts/queues.js';
+import { eventKey } from '../../src/alerts/alert-record.js';
+import { DELIVERY_QUEUE, deliveryJobId } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
 import {
   api, BUFFER_X, cleanupPrefix, distBuilt, ENGINE_SETTINGS, exclusionSubject, FAR_X, fix, INSIDE_X, newRedis,
@@ -32,7 +33,7 @@ describe.runIf(distBuilt())('restart without loss (child process, SIGKILL mid-st
     API_TOKENS: TOKEN_SPEC,
     SNAPSHOT_INTERVAL_MS: '200',
     ENGINE_SETTINGS: JSON.stringify(ENGINE_SETTINGS),
-    WORKERS: '0', // no delivery workers: nothing else touches the alerts queue, and nothing is orphaned by SIGKILL
+    WORKERS: '0', // no delivery workers: nothing else touches the deliveries queue, and nothing is orphaned by SIGKILL
     LOG_LEVEL: 'info', // every request is logged: the tokens must still never appear
   };
   const children: ChildService[] = [];
@@ -129,7 +130,11 @@ describe.runIf(distBuilt())('restart without loss (child process, SIGKILL mid-st
 
   beforeAll(async () => {
     redis = newRedis();
-    queue = new Queue('alerts', { connection: redis, prefix: keys.bull });
+    queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: keys.bull });
+    // One webhook per team (never called: no workers run), so each event is queued as one delivery.
+    for (const team of ['iom-north', 'iom-south']) {
+      await redis.hset(keys.teams, team, JSON.stringify({ webhooks: [{ id: 'default', url: 'http://127.0.0.1:9/hook', secret: 'restart-test-secret-0001' }] }));
+    }
   });
 
   afterAll(async () => {
@@ -208,12 +213,12 @@ describe.runIf(distBuilt())('restart without loss (child process, SIGKILL mid-st
       }
     }
 
-    // --- the queue: one job per event, nothing else --------------------------------------------
+    // --- the queue: one delivery job per event (one webhook per team), nothing else ------------
     await waitUntil('the outbox to drain', async () => (await redis.llen(keys.outbox)) === 0, 10_000);
     for (const e of expected) {
-      const job = await queue.getJob(alertJobId(e.episodeId, e.event));
+      const job = await queue.getJob(deliveryJobId(eventKey(e.episodeId, e.event), 'default'));
       expect(job, `no job for ${e.episodeId} ${e.event}`).toBeDefined();
-      expect(job?.data).toEqual(e);
+      expect(job?.data.payload).toEqual({ ...e, idempotencyKey: eventKey(e.episodeId, e.event) });
     }
     const counts = await queue.getJobCounts();
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(expected.length);

@@ -3,7 +3,7 @@
 // timer that came due while the service was down is raised when it starts again.
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { alertJobId } from '../../src/alerts/queues.js';
+import { DELIVERY_QUEUE, deliveryJobId } from '../../src/alerts/queues.js';
 import { Keys } from '../../src/server/keys.js';
 import {
   api, exclusionSubject, FAR_X, fix, fmt, newRedis, sleep, startTestService, TOKENS, uniquePrefix, waitUntil, WsClient, zoneX,
@@ -15,7 +15,9 @@ describe('wall-clock timers (in-process service)', () => {
   it('opens device_offline at the deadline with no fix arriving, queues it, and closes it on the next fix', async () => {
     const t = await startTestService({ engineSettingsJson });
     const redis = newRedis();
-    const queue = new Queue('alerts', { connection: redis, prefix: t.service.keys.bull });
+    const queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: t.service.keys.bull });
+    // A webhook for the team (no workers run), so the event is queued as a delivery.
+    await redis.hset(t.service.keys.teams, 'iom-north', JSON.stringify({ webhooks: [{ id: 'default', url: 'http://127.0.0.1:9/hook', secret: 'timers-test-secret-0001' }] }));
     const ws = await WsClient.connect(t.url, '/v1/ingest', TOKENS.ingest);
     try {
       const op = (method: string, path: string, body?: unknown) => api(t.url, method, path, { token: TOKENS.operator, body });
@@ -37,8 +39,8 @@ describe('wall-clock timers (in-process service)', () => {
       expect(openedAt).toBeLessThanOrEqual(ts + 2000 + 1600);
       expect(opened.conditionId).toBeUndefined();
       expect(opened.events[0].fix).toBeUndefined(); // a timer raised it
-      const job = await waitUntil('the queued job', async () => queue.getJob(alertJobId(episodeId, 'opened')), 3000);
-      expect(job.data.at).toBe(opened.openedAt);
+      const job = await waitUntil('the queued job', async () => queue.getJob(deliveryJobId(`${episodeId}:opened`, 'default')), 3000);
+      expect(job.data.payload.at).toBe(opened.openedAt);
       // The next message closes it, at its ts.
       const back = Date.now();
       expect(await ws.send(fix('TAG-W', 2, back, FAR_X))).toEqual({ ack: [['TAG-W', 2]] });

@@ -168,7 +168,7 @@ export function syntheticEvent(i: number, team: string, type: AlertType, severit
   };
 }
 
-/** Writes alert records + outbox entries (as a commit does) and moves them into the `alerts` queue. */
+/** Writes alert records + outbox entries (as a commit does) and moves them, routed, into the `deliveries` queue. */
 export async function enqueueEvents(redis: Redis, keys: Keys, events: readonly AlertEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) {
     const m = redis.multi();
