@@ -1,5 +1,6 @@
 // The archive with PARTITIONS=4 on one plain Redis (issue 15's layout without a cluster), against
-// a REAL PostgreSQL/PostGIS and a REAL Redis: every partition's fixes archived once, alert events
+// a REAL PostgreSQL/PostGIS and a REAL Redis: every partition's fixes archived once (a victim
+// unit's fix, fanned out to the logs of the partitions watching it, too), alert events
 // from the partitions' feeds, decisions and configuration changes from the global feed; each
 // partition's log kept for the archive across snapshots, trimmed once copied, and bounded per
 // partition with the loss reported for that partition.
@@ -32,6 +33,9 @@ const DEVICES = (() => {
   return out;
 })();
 const SEQS = 40;
+/** A victim unit every subject keeps away from (far: no proximity alert); its fixes reach every watching partition's log. */
+const VICTIM = 'VIC-1';
+const LEEDS: [number, number] = [53.79, -1.55];
 
 describe('archive with PARTITIONS=4 on plain Redis (real PostgreSQL + Redis)', () => {
   let arch: TestArchive;
@@ -50,12 +54,18 @@ describe('archive with PARTITIONS=4 on plain Redis (real PostgreSQL + Redis)', (
     t = await startTestService({ databaseUrl: arch.url, archiveSchema: arch.schema, snapshotIntervalMs: 100, partitions: P, archiveLogMaxEntries: 100 });
     redis = newRedis();
     expect((await op('PUT', '/v1/zones/Z-1', zoneX('Z-1'))).status).toBe(200);
-    for (const [i, d] of DEVICES.entries()) expect((await op('PUT', `/v1/subjects/S-${i}`, exclusionSubject(`S-${i}`, d, 'iom-north', 'Z-1'))).status).toBe(200);
+    expect((await op('PUT', `/v1/devices/${VICTIM}`, { kind: 'victim_unit', status: 'fitted' })).status).toBe(200);
+    for (const [i, d] of DEVICES.entries()) {
+      const subject = exclusionSubject(`S-${i}`, d, 'iom-north', 'Z-1', {
+        conditions: [{ id: 'c1', type: 'exclusion', zone: 'Z-1' }, { id: 'c2', type: 'proximity', victimDeviceId: VICTIM, distanceM: 200, warnM: 400 }],
+      });
+      expect((await op('PUT', `/v1/subjects/S-${i}`, subject)).status).toBe(200);
+    }
     ws = await WsClient.connect(t.url, '/v1/ingest', TOKENS.ingest);
     // Every device in each message (so each message is a group commit in every partition); an
     // episode opened at seq 5, 15, 25, 35 and closed at the next seq; snapshots in between.
     for (let seq = 1; seq <= SEQS; seq++) {
-      const reply = await ws.send(DEVICES.map((d, i) => fix(d, seq, tsOf(i, seq), seq % 10 === 5 ? INSIDE_X : OUTSIDE)));
+      const reply = await ws.send([...DEVICES.map((d, i) => fix(d, seq, tsOf(i, seq), seq % 10 === 5 ? INSIDE_X : OUTSIDE)), fix(VICTIM, seq, tsOf(9, seq), LEEDS)]);
       for (const [dev, s] of reply.ack ?? []) acked.add(`${dev}#${s}`);
       if (seq % 10 === 0) await sleep(150);
     }
@@ -72,8 +82,15 @@ describe('archive with PARTITIONS=4 on plain Redis (real PostgreSQL + Redis)', (
   });
 
   it('keeps every partition\'s log for the archive across snapshots (nothing copied yet)', async () => {
-    expect(acked.size).toBe(DEVICES.length * SEQS);
+    expect(acked.size).toBe((DEVICES.length + 1) * SEQS);
     const keys = t.service.keys;
+    // The victim's fixes are in several partitions' logs (fanned out to its watchers).
+    let victimLogs = 0;
+    for (let n = 0; n < P; n++) {
+      const entries = await redis.xrange(keys.partition(n).log, '-', '+');
+      if (entries.some(([, f]) => (JSON.parse(f[1]) as unknown[]).some((it) => Array.isArray(it) && it[0] === VICTIM))) victimLogs++;
+    }
+    expect(victimLogs).toBeGreaterThan(1);
     for (let n = 0; n < P; n++) {
       expect(await redis.get(keys.partition(n).snapshot), `partition ${n} snapshot`).not.toBeNull();
       expect(await redis.xlen(keys.partition(n).log), `partition ${n} log`).toBeGreaterThanOrEqual(SEQS);
@@ -93,6 +110,7 @@ describe('archive with PARTITIONS=4 on plain Redis (real PostgreSQL + Redis)', (
     expect(rows.filter((r) => Number(r.n) > 1), 'a fix archived twice').toEqual([]);
     expect(new Set(rows.map((r) => `${r.device_id}#${r.seq}`))).toEqual(acked);
     expect(rows.find((r) => r.device_id === DEVICES[3])?.subject_id).toBe('S-3');
+    expect(rows.filter((r) => r.device_id === VICTIM).map((r) => r.subject_id)).toEqual(new Array(SEQS).fill(null));
 
     // The events as the alert records in Redis have them, each once.
     const keys = t.service.keys;
