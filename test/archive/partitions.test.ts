@@ -4,14 +4,24 @@
 // from the partitions' feeds, decisions and configuration changes from the global feed; each
 // partition's log kept for the archive across snapshots, trimmed once copied, and bounded per
 // partition with the loss reported for that partition.
-import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unlinkPrefix } from '../../bench/common/redis-keys.js';
+import { compileZone } from '../../geo/index.js';
 import { ArchiveCopier } from '../../src/archive/copier.js';
-import { partitionOf } from '../../src/server/partitions.js';
+import { ArchiveFeed } from '../../src/archive/feed.js';
+import { compileSubject, parseSettings, parseStoredSubject } from '../../src/engine/config.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { Fix } from '../../src/engine/fix.js';
+import { buildLayerIndexes } from '../../src/engine/layer-index.js';
+import { Committer } from '../../src/server/committer.js';
+import { Keys } from '../../src/server/keys.js';
+import { LEASE_ACQUIRE, partitionOf } from '../../src/server/partitions.js';
+import { partitionEngine, restorePartition } from '../../src/server/state-store.js';
 import { enc } from '../support/delivery.js';
 import {
-  api, exclusionSubject, fix, fmt, INSIDE_X, newRedis, startTestService, TOKENS, WsClient, zoneX, type TestService,
+  api, ENGINE_SETTINGS, exclusionSubject, FAR_X, fix, fmt, INSIDE_X, newRedis, REDIS_URL, startTestService, TOKENS, uniquePrefix, WsClient, zoneX, type TestService,
 } from '../support/server.js';
 import { freshArchive, type TestArchive } from '../support/pg.js';
 
@@ -187,4 +197,84 @@ describe('archive with PARTITIONS=4 on plain Redis (real PostgreSQL + Redis)', (
       expect(await count(`SELECT count(*) AS n FROM fixes WHERE device_id = '${other}'`), other).toBe(partitionOf(other, P) === hot ? SEQS : SEQS + 2);
     }
   }, 60_000);
+});
+
+// A commit's second step (trail and alert records, the global slot) lost, as when the owner dies
+// between the two writes: the owner's connection here may write only the partition's keys (a
+// Redis ACL user), so step 1 (the fenced script: log entry, outbox, archive feed) goes through and
+// every step-2 transaction is refused whole. The takeover's repair (restorePartition) writes the
+// alert records again; the archive feed already holds each event once, and the archive gets it once.
+describe('archive feed across a lost second step and the takeover that repairs it (PARTITIONS=4, real Redis ACL + PostgreSQL)', () => {
+  const prefix = uniquePrefix('arch-step2');
+  const user = `iom-test-${randomBytes(4).toString('hex')}`;
+  const keys = new Keys(prefix, P);
+  const n = partitionOf('TAG-1', P);
+  const pk = keys.partition(n);
+  let arch: TestArchive;
+  let admin: Redis;
+  let owner: Redis;
+  let copier: ArchiveCopier | undefined;
+
+  afterAll(async () => {
+    await copier?.close();
+    owner?.disconnect();
+    await admin?.call('ACL', 'DELUSER', user);
+    if (admin !== undefined) {
+      await unlinkPrefix(admin, `${prefix}:`);
+      await unlinkPrefix(admin, `{${prefix}`);
+    }
+    admin?.disconnect();
+    await arch?.drop();
+  });
+
+  it('keeps each alert event on the feed once, and archives it once, whatever happens to step 2', async () => {
+    arch = await freshArchive();
+    admin = newRedis();
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', 'nopass', '+@all', '%R~*', `~{${prefix}:p*`);
+    owner = new Redis(REDIS_URL, { username: user, password: 'unused', maxRetriesPerRequest: 1 });
+    owner.on('error', () => undefined);
+    const settings = parseSettings(JSON.stringify(ENGINE_SETTINGS), 'ENGINE_SETTINGS');
+    const zones = new Map([['Z-X', compileZone(zoneX('Z-X'))]]);
+    const subject = compileSubject(parseStoredSubject(exclusionSubject('S-1', 'TAG-1', 'iom-north', 'Z-X')).subject, zones, settings, 'S-1');
+    const newEngine = () => partitionEngine({ settings, zones, layers: buildLayerIndexes(zones.values()) }, [subject], []);
+    const holder = `a/1/x|${String(await admin.eval(LEASE_ACQUIRE, 2, pk.lease, pk.fence, 'a/1/x', 60_000, ''))}`;
+    const archive = { feed: new ArchiveFeed(keys.archiveFeed), maxLogEntries: 1000 };
+    const committer = (r: Redis, engine: Engine, lastLogId: string | null, broken: (e: Error) => void = () => undefined): Committer => new Committer(r, engine, keys, {
+      trailMaxPerDevice: 100, snapshotIntervalMs: 3_600_000, now: Date.now, partition: pk, holder, waitReplicas: 0, writesTrail: () => true, oneSlot: null, archive,
+    }, { observeRedisSeconds: () => undefined, eventsCommitted: () => undefined }, broken, lastLogId);
+
+    // The owner evaluates an entry into the zone: step 1 is written, step 2 refused every time.
+    const t0 = Date.now() - 60_000;
+    let brokenBy: Error | null = null;
+    const a = committer(owner, newEngine(), null, (e) => { brokenBy = e; });
+    await expect(a.submit([new Fix('TAG-1', 1, t0, ...FAR_X, 5, NaN, 0), new Fix('TAG-1', 2, t0 + 1000, ...INSIDE_X, 5, NaN, 0)]).recorded).rejects.toThrow(/not recorded/);
+    expect(String(brokenBy)).toMatch(/NOPERM|EXECABORT/);
+    const ep = `S-1:c1:${fmt(t0 + 1000)}`;
+    const feedEvents = async (): Promise<string[]> => (await admin.xrange(pk.archiveFeed, '-', '+')).map(([, f]) => {
+      const item = JSON.parse(f[1]) as { k: string; e: { episodeId: string; event: string } };
+      return `${item.k}:${item.e.episodeId}:${item.e.event}`;
+    });
+    expect(await admin.xlen(pk.log)).toBe(1);
+    expect(await admin.llen(pk.outbox)).toBe(1);
+    expect(await feedEvents()).toEqual([`event:${ep}:opened`]);
+    expect(await admin.exists(keys.alert(ep), keys.trail('TAG-1'))).toBe(0);
+
+    // The takeover: the partition rebuilt from its log, step 2 repaired (trail and alert record).
+    const restored = newEngine();
+    const r = await restorePartition(admin, keys, n, restored, { writesTrail: () => true, trailMaxPerDevice: 100 });
+    expect(await admin.hget(keys.alert(ep), 'opened')).not.toBeNull();
+    expect(await admin.xlen(keys.trail('TAG-1'))).toBe(2);
+    expect(await feedEvents()).toEqual([`event:${ep}:opened`]);
+
+    // The new owner carries on (the episode closes); the archive gets each event once.
+    const b = committer(admin, restored, r.lastLogId);
+    await b.submit([new Fix('TAG-1', 3, t0 + 2000, ...FAR_X, 5, NaN, 0)]).recorded;
+    expect(await feedEvents()).toEqual([`event:${ep}:opened`, `event:${ep}:closed`]);
+    copier = new ArchiveCopier(admin, keys, arch.db);
+    await copier.start();
+    await copier.drain();
+    expect((await arch.db.query('SELECT event_id FROM alert_events ORDER BY at, event')).rows.map((x) => x.event_id)).toEqual([`${ep}:opened`, `${ep}:closed`]);
+    expect(Number((await arch.db.query('SELECT count(*) AS n FROM fixes WHERE device_id = \'TAG-1\'')).rows[0].n)).toBe(3);
+    expect(await admin.xlen(pk.archiveFeed)).toBe(0);
+  }, 30_000);
 });
