@@ -2,18 +2,19 @@
 /**
  * The archive worker: `node dist/workers/archive.js` (npm start runs one when DATABASE_URL is
  * set, and restarts it if it dies). It migrates the archive, then copies the ingest log and the
- * archive feed from Redis into PostgreSQL exactly once (src/archive/copier.ts), creates the daily
+ * archive feeds from Redis into PostgreSQL exactly once (src/archive/copier.ts; every partition's
+ * log and feed with PARTITIONS > 1, on plain Redis or Redis Cluster), creates the daily
  * partitions ahead, and enforces retention on a schedule (each purge in the audit log).
  * SIGTERM finishes the batch in hand; SIGKILL at any moment loses nothing (the checkpoint is
  * written in the same transaction as the rows).
  */
-import { Redis } from 'ioredis';
 import { openArchiveDb, ensurePartitions, PARTITIONED, type PartitionedTable } from '../src/archive/db.js';
 import { ArchiveCopier } from '../src/archive/copier.js';
 import { purgeAndAudit } from '../src/archive/retention.js';
 import { compactClosedDays, quietHour } from '../src/evidence/crime/compact-day.js';
 import { AuditLog } from '../src/server/audit.js';
 import { Keys } from '../src/server/keys.js';
+import { checkClusterPrefix, redisClient } from '../src/server/redis-client.js';
 import { archiveSettingsFromEnv } from '../src/server/settings.js';
 import { onShutdownSignal } from '../src/server/shutdown.js';
 
@@ -29,8 +30,11 @@ async function main(): Promise<void> {
     log('info', {}, 'archive off (DATABASE_URL unset): nothing to do');
     return;
   }
-  const keys = new Keys(settings.keyPrefix);
-  const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  checkClusterPrefix(settings, settings.keyPrefix);
+  const keys = new Keys(settings.keyPrefix, settings.partitions);
+  // Plain Redis, or the cluster client with REDIS_CLUSTER_NODES (each command the copier sends
+  // names keys of one slot: a partition's log, cursor and feed, or the global feed).
+  const redis = redisClient(settings, { maxRetriesPerRequest: null });
   redis.on('error', () => undefined);
   const pool = await openArchiveDb({ url: settings.databaseUrl, schema: settings.schema, max: settings.copyLanes + 3 });
   const audit = new AuditLog(redis, keys, settings.auditRetentionS);
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
 
   await ahead();
   await copier.start();
-  log('info', { schema: settings.schema, checkpoint: copier.logPosition }, 'archive worker copying');
+  log('info', { schema: settings.schema, partitions: settings.partitions, checkpoint: copier.logPosition }, 'archive worker copying');
   housekeeping();
   const timer = setInterval(housekeeping, settings.retentionIntervalS * 1000);
   timer.unref();

@@ -10,22 +10,29 @@ import { insertFixes, PartitionCache, type FixRow } from './fix-writer.js';
 /**
  * The archive copier: Redis → PostgreSQL, exactly once.
  *
- * Two sources, with checkpoint rows in `archive_checkpoints`:
- *  - the ingest log (`Keys.log`), one entry per group commit; its fixes become `fixes` rows. The
- *    fixes are split by device into lanes (CopierOptions.lanes), written by one transaction per
- *    lane at once, each lane with its own checkpoint (`log.<lane>/<lanes>`); a device is always
- *    in the same lane, so each fix has exactly one lane and one checkpoint deciding its fate.
- *  - `feed`: the archive feed (`Keys.archiveFeed`): alert events, decisions, configuration changes.
- * A batch of entries is written in one transaction (per lane) together with the new checkpoint
- * (the id of the last entry in it). A crash before COMMIT leaves both as they were, and the batch is read
- * again from the old checkpoint; a crash after COMMIT leaves both moved. So every entry is
- * copied once, whatever the moment of the crash. The rows' own keys (fixes: device, seq, ts;
- * events: event id; decisions: episode, index; configuration: feed id) with ON CONFLICT DO
- * NOTHING make a repeat harmless besides (e.g. an entry the service wrote twice).
+ * Sources, each followed with checkpoint rows of its own in `archive_checkpoints`:
+ *  - every partition's ingest log (`Keys.logs()`; one with PARTITIONS=1), one entry per group
+ *    commit; its fixes become `fixes` rows. The fixes are split by device into lanes
+ *    (CopierOptions.lanes), written by one transaction per lane at once; each (partition, lane)
+ *    has its own checkpoint (`log.<lane>/<lanes>` with one partition, `log.p<n>.<lane>/<lanes>`
+ *    with several), in the transaction of its lane; a device is always in the same lane, so each
+ *    logged fix has exactly one checkpoint deciding its fate. (A victim unit's fix fanned out to
+ *    several partitions' logs is several logged fixes with one natural key: the first copy
+ *    inserts it, the others change nothing.)
+ *  - the archive feeds (`Keys.archiveFeeds()`): the global one (decisions, configuration changes;
+ *    checkpoint `feed`) and, with several partitions, each partition's (its alert events, written
+ *    by the fenced commit; checkpoint `feed.p<n>`).
+ * A round reads a batch from every source and writes it in one transaction (per lane for fixes)
+ * together with the new checkpoints (the id of the last entry read from each source). A crash
+ * before COMMIT leaves both as they were, and the batch is read again from the old checkpoint; a
+ * crash after COMMIT leaves both moved. So every entry is copied once, whatever the moment of the
+ * crash. The rows' own keys (fixes: device, seq, ts; events: event id; decisions: episode, index;
+ * configuration: feed id) with ON CONFLICT DO NOTHING make a repeat harmless besides.
  *
- * After the COMMIT, the copier tells Redis how far it got (`Keys.archiveLogCursor`; the log trim
- * keeps what lies beyond it) and trims the feed up to it. Those writes may be lost in a crash:
- * they only ever lag the checkpoint, which makes the trim keep more, never less.
+ * After the COMMIT, the copier tells each partition how far it got (`PartitionKeys.archiveCursor`,
+ * in the partition's slot: the log trim inside the fenced commit keeps what lies beyond it) and
+ * trims the feeds up to their checkpoints. Those writes may be lost in a crash: they only ever
+ * lag the checkpoint, which makes the trim keep more, never less.
  *
  * One copier per archive: a session-level advisory lock (released when the process dies) makes
  * a second one wait.
@@ -56,6 +63,23 @@ export interface CopyCounts {
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** One partition's ingest log, as the copier follows it. */
+interface LogSource {
+  n: number;
+  key: string;
+  cursorKey: string;
+  lostKey: string;
+  /** Per lane: the newest log id whose fixes of that lane are archived (null: none yet). */
+  lanes: (string | null)[];
+}
+
+/** One archive feed. */
+interface FeedSource {
+  key: string;
+  checkpoint: string;
+  cursor: string | null;
+}
+
 export class ArchiveCopier {
   private readonly partitions = new PartitionCache();
   private readonly batch: number;
@@ -63,9 +87,8 @@ export class ArchiveCopier {
   private readonly behindWarn: number;
   private readonly log: NonNullable<CopierOptions['log']>;
   private readonly lanes: number;
-  /** Per lane: the newest log id whose fixes of that lane are archived (null: none yet). */
-  private laneCursors: (string | null)[] = [];
-  private feedCursor: string | null = null;
+  private readonly logs: LogSource[];
+  private readonly feeds: FeedSource[];
   private lockClient: pg.PoolClient | null = null;
   private stopping = false;
   private lastBehindWarn = 0;
@@ -79,34 +102,50 @@ export class ArchiveCopier {
     this.idleMs = options.idleMs ?? 200;
     this.behindWarn = options.behindWarnEntries ?? 100_000;
     this.log = options.log ?? (() => undefined);
+    this.logs = Array.from({ length: keys.partitions }, (_, n) => {
+      const pk = keys.partition(n);
+      return { n, key: pk.log, cursorKey: pk.archiveCursor, lostKey: pk.archiveLost, lanes: [] };
+    });
+    this.feeds = keys.archiveFeeds().map((key, i) => ({ key, checkpoint: i === 0 ? 'feed' : `feed.p${i - 1}`, cursor: null }));
   }
 
   /** Takes the copier lock (waits while another copier holds it) and reads the checkpoints. */
   async start(): Promise<void> {
     this.lockClient = await this.pool.connect();
     await this.lockClient.query('SELECT pg_advisory_lock(hashtext(current_schema() || \':archive-copier\'))');
-    const rows = (await this.pool.query<{ stream: string; position: string }>('SELECT stream, position FROM archive_checkpoints WHERE stream = \'feed\' OR stream LIKE \'log.%\'')).rows;
-    const lanes = new Map<string, string>();
-    for (const r of rows) {
-      if (r.stream === 'feed') this.feedCursor = r.position;
-      else lanes.set(r.stream, r.position);
-    }
-    const names = Array.from({ length: this.lanes }, (_, i) => laneName(i, this.lanes));
-    if (lanes.size === this.lanes && names.every((n) => lanes.has(n))) this.laneCursors = names.map((n) => lanes.get(n) ?? null);
-    else {
+    const rows = (await this.pool.query<{ stream: string; position: string }>('SELECT stream, position FROM archive_checkpoints WHERE stream LIKE \'feed%\' OR stream LIKE \'log.%\'')).rows;
+    const byName = new Map(rows.map((r) => [r.stream, r.position]));
+    for (const f of this.feeds) f.cursor = byName.get(f.checkpoint) ?? null;
+    const several = this.logs.length > 1;
+    for (const src of this.logs) {
+      // This partition's lane checkpoints, by lane count.
+      const mine = new Map<string, string>();
+      for (const r of rows) {
+        const m = /^log\.(?:p(\d+)\.)?(\d+)\/(\d+)$/.exec(r.stream);
+        if (m === null || (m[1] === undefined ? several || src.n !== 0 : !several || Number(m[1]) !== src.n)) continue;
+        mine.set(r.stream, r.position);
+      }
+      const names = Array.from({ length: this.lanes }, (_, i) => this.laneName(src.n, i, this.lanes));
+      if (mine.size === this.lanes && names.every((n) => mine.has(n))) {
+        src.lanes = names.map((n) => mine.get(n) ?? null);
+        continue;
+      }
       // The lane count changed, or a lane has no checkpoint yet (it copied nothing: a crash
       // between the lanes' first commits): every lane starts from the oldest checkpoint of a
       // complete earlier set of lanes, else from the start of the log; what was copied already
       // is skipped by ON CONFLICT DO NOTHING.
-      const k = lanes.size;
-      const complete = k > 0 && Array.from({ length: k }, (_, i) => laneName(i, k)).every((n) => lanes.has(n));
-      const oldest = complete ? [...lanes.values()].sort(compareStreamIds)[0] : null;
-      this.laneCursors = names.map(() => oldest);
-      if (k > 0) await this.pool.query('DELETE FROM archive_checkpoints WHERE stream LIKE \'log.%\'');
+      const k = mine.size;
+      const complete = k > 0 && Array.from({ length: k }, (_, i) => this.laneName(src.n, i, k)).every((n) => mine.has(n));
+      const oldest = complete ? [...mine.values()].sort(compareStreamIds)[0] : null;
+      src.lanes = names.map(() => oldest);
+      if (k > 0) await this.pool.query('DELETE FROM archive_checkpoints WHERE stream = ANY($1::text[])', [[...mine.keys()]]);
     }
-    // The trim reads the cursor from Redis: put it there now (it may have been lost).
-    if (this.logCursor !== null) await this.redis.set(this.keys.archiveLogCursor, this.logCursor);
-    else await this.redis.del(this.keys.archiveLogCursor); // nothing copied for sure: the trim keeps all
+    // The trim reads the cursors from Redis: put them there now (they may have been lost).
+    await Promise.all(this.logs.map(async (src) => {
+      const c = cursorOf(src);
+      if (c !== null) await this.redis.set(src.cursorKey, c);
+      else await this.redis.del(src.cursorKey); // nothing copied for sure: the trim keeps all
+    }));
     await this.checkLogLoss();
   }
 
@@ -142,7 +181,7 @@ export class ArchiveCopier {
   /** One batch from each source; returns the entries copied (0: nothing to do). */
   async copyOnce(): Promise<number> {
     try {
-      return (await this.copyLog()) + (await this.copyFeed());
+      return (await this.copyLogs()) + (await this.copyFeeds());
     } catch (e) {
       // A partition this process created may have been dropped by retention since.
       this.partitions.clear();
@@ -152,75 +191,96 @@ export class ArchiveCopier {
 
   /** Copies everything there is now (tests, the bench). */
   async drain(): Promise<void> {
-    while ((await this.copyOnce()) > 0) { /* until both sources are empty */ }
+    while ((await this.copyOnce()) > 0) { /* until every source is empty */ }
   }
 
-  /** Where the copier has got to in the ingest log: every lane is at least there (null: nothing copied yet). */
+  /** Where the copier has got to in partition 0's ingest log: every lane is at least there (null: nothing copied yet). */
   get logPosition(): string | null {
-    return this.logCursor;
+    return cursorOf(this.logs[0]);
   }
 
-  private get logCursor(): string | null {
-    let min: string | null = null;
-    for (const c of this.laneCursors) {
-      if (c === null) return null;
-      if (min === null || compareStreamIds(c, min) < 0) min = c;
-    }
-    return min;
+  /** The same for every partition, partition 0 first. */
+  get logPositions(): (string | null)[] {
+    return this.logs.map(cursorOf);
   }
 
-  private async copyLog(): Promise<number> {
-    const entries = (await this.redis.xrange(this.keys.log, this.logCursor === null ? '-' : `(${this.logCursor}`, '+', 'COUNT', this.batch)) as StreamEntry[];
-    if (entries.length === 0) return 0;
-    if (this.logCursor !== null && ++this.batchesSinceLossCheck >= 20) {
+  /** A (partition, lane) checkpoint row: `log.<lane>/<lanes>` with one partition, `log.p<n>.<lane>/<lanes>` with several. */
+  private laneName(n: number, lane: number, lanes: number): string {
+    return this.logs.length === 1 ? `log.${lane}/${lanes}` : `log.p${n}.${lane}/${lanes}`;
+  }
+
+  private async copyLogs(): Promise<number> {
+    // Every partition's next entries, so that one busy partition cannot starve the others.
+    const per = Math.max(1, Math.ceil(this.batch / this.logs.length));
+    const reads = await Promise.all(this.logs.map(async (src) => {
+      const from = cursorOf(src);
+      return (await this.redis.xrange(src.key, from === null ? '-' : `(${from}`, '+', 'COUNT', per)) as StreamEntry[];
+    }));
+    const read = this.logs.map((src, i) => ({ src, entries: reads[i] })).filter((r) => r.entries.length > 0);
+    if (read.length === 0) return 0;
+    if (++this.batchesSinceLossCheck >= 20) {
       this.batchesSinceLossCheck = 0;
       await this.checkLogLoss();
     }
-    const rows: FixRow[][] = this.laneCursors.map(() => []);
-    for (const [id, fields] of entries) {
-      const receivedAt = Number(id.slice(0, id.indexOf('-')));
-      const b = fieldOf(fields, 'b');
-      if (b === undefined) continue;
-      for (const item of JSON.parse(b) as unknown[]) {
-        if (!Array.isArray(item)) continue; // a clock tick
-        const lane = this.lanes === 1 ? 0 : laneOf(item[0] as string, this.lanes);
-        const cur = this.laneCursors[lane];
-        // A lane ahead of the others (its last transaction committed, another's did not) skips
-        // what it has.
-        if (cur !== null && compareStreamIds(id, cur) <= 0) continue;
-        rows[lane].push(fixRowOf(item, receivedAt));
+    const rows: FixRow[][] = Array.from({ length: this.lanes }, () => []);
+    for (const { src, entries } of read) {
+      for (const [id, fields] of entries) {
+        const receivedAt = Number(id.slice(0, id.indexOf('-')));
+        const b = fieldOf(fields, 'b');
+        if (b === undefined) continue;
+        for (const item of JSON.parse(b) as unknown[]) {
+          if (!Array.isArray(item)) continue; // a clock tick
+          const lane = this.lanes === 1 ? 0 : laneOf(item[0] as string, this.lanes);
+          const cur = src.lanes[lane];
+          // A lane ahead of the others (its last transaction committed, another's did not) skips
+          // what it has.
+          if (cur !== null && compareStreamIds(id, cur) <= 0) continue;
+          rows[lane].push(fixRowOf(item, receivedAt));
+        }
       }
     }
-    const last = entries[entries.length - 1][0];
+    const lastOf = read.map(({ entries }) => entries[entries.length - 1][0]);
     await this.partitions.ensure(this.pool, 'fixes', rows.flat().map((r) => r.ts));
-    // One transaction per lane, at once: each lane's rows with that lane's checkpoint.
+    // One transaction per lane, at once: each lane's rows with that lane's checkpoint of every
+    // partition read.
     const results = await Promise.allSettled(rows.map(async (laneRows, lane) => {
       await this.transaction(async (c) => {
         await insertFixes(c, laneRows);
-        await checkpoint(c, laneName(lane, this.lanes), last);
+        await checkpoints(c, read.map(({ src }) => this.laneName(src.n, lane, this.lanes)), lastOf);
       });
-      this.laneCursors[lane] = last;
+      read.forEach(({ src }, i) => { src.lanes[lane] = lastOf[i]; });
+    }));
+    // Each partition learns how far the archive has got (where every lane is), failed lane or not.
+    await Promise.all(read.map(async ({ src }) => {
+      const c = cursorOf(src);
+      if (c !== null) await this.redis.set(src.cursorKey, c);
     }));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    await this.redis.set(this.keys.archiveLogCursor, last);
-    this.copied.entries += entries.length;
-    this.copied.fixes += rows.reduce((n, r) => n + r.length, 0);
-    if (entries.length === this.batch) await this.warnIfBehind();
-    return entries.length;
+    const n = read.reduce((k, r) => k + r.entries.length, 0);
+    this.copied.entries += n;
+    this.copied.fixes += rows.reduce((k, r) => k + r.length, 0);
+    const full = read.filter((r) => r.entries.length === per).map((r) => r.src);
+    if (full.length > 0) await this.warnIfBehind(full);
+    return n;
   }
 
-  private async copyFeed(): Promise<number> {
-    const entries = (await this.redis.xrange(this.keys.archiveFeed, this.feedCursor === null ? '-' : `(${this.feedCursor}`, '+', 'COUNT', this.batch)) as StreamEntry[];
-    if (entries.length === 0) return 0;
+  private async copyFeeds(): Promise<number> {
+    const per = Math.max(1, Math.ceil(this.batch / this.feeds.length));
+    const reads = await Promise.all(this.feeds.map(async (f) =>
+      (await this.redis.xrange(f.key, f.cursor === null ? '-' : `(${f.cursor}`, '+', 'COUNT', per)) as StreamEntry[]));
+    const read = this.feeds.map((feed, i) => ({ feed, entries: reads[i] })).filter((r) => r.entries.length > 0);
+    if (read.length === 0) return 0;
     const items: [string, FeedItem][] = [];
-    for (const [id, fields] of entries) {
-      const j = fieldOf(fields, 'j');
-      if (j !== undefined) items.push([id, JSON.parse(j) as FeedItem]);
+    for (const { entries } of read) {
+      for (const [id, fields] of entries) {
+        const j = fieldOf(fields, 'j');
+        if (j !== undefined) items.push([id, JSON.parse(j) as FeedItem]);
+      }
     }
     const eventTimes = items.flatMap(([, it]) => (it.k === 'event' ? [Date.parse(it.e.at)] : []));
     await this.partitions.ensure(this.pool, 'alert_events', eventTimes);
-    const last = entries[entries.length - 1][0];
+    const lastOf = read.map(({ entries }) => entries[entries.length - 1][0]);
     let events = 0, decisions = 0, configs = 0;
     await this.transaction(async (c) => {
       for (const [id, it] of items) {
@@ -237,17 +297,20 @@ export class ArchiveCopier {
           configs++;
         }
       }
-      await checkpoint(c, 'feed', last);
+      await checkpoints(c, read.map(({ feed }) => feed.checkpoint), lastOf);
     });
-    this.feedCursor = last;
-    // Copied: the feed keeps nothing the archive has (MINID is inclusive, so the next id).
-    const [ms, seq] = last.split('-');
-    await this.redis.xtrim(this.keys.archiveFeed, 'MINID', `${ms}-${BigInt(seq) + 1n}`);
-    this.copied.entries += entries.length;
+    // Copied: each feed keeps nothing the archive has (MINID is inclusive, so the next id).
+    await Promise.all(read.map(async ({ feed }, i) => {
+      feed.cursor = lastOf[i];
+      const [ms, seq] = lastOf[i].split('-');
+      await this.redis.xtrim(feed.key, 'MINID', `${ms}-${BigInt(seq) + 1n}`);
+    }));
+    const n = read.reduce((k, r) => k + r.entries.length, 0);
+    this.copied.entries += n;
     this.copied.events += events;
     this.copied.decisions += decisions;
     this.copied.configs += configs;
-    return entries.length;
+    return n;
   }
 
   private transaction(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
@@ -256,32 +319,44 @@ export class ArchiveCopier {
 
   /**
    * The log's bound (ARCHIVE_LOG_MAX_ENTRIES) or an archive switched off for a while can drop
-   * entries the archive never copied: Redis remembers the newest id it deleted, and if that lies
-   * past our cursor, something was lost. Said loudly; the copier carries on from what is there.
+   * entries the archive never copied: Redis remembers, per partition, the first id it kept, and
+   * if that lies past our cursor, something was lost. Said loudly; the copier carries on from
+   * what is there.
    */
   private async checkLogLoss(): Promise<void> {
-    const lostBefore = await this.redis.get(this.keys.archiveLogLost);
-    if (lostBefore === null) return;
-    if (this.logCursor === null || compareStreamIds(lostBefore, this.logCursor) > 0) {
-      this.log('error', { cursor: this.logCursor, lostBefore }, 'archive: ingest-log entries after the archive\'s checkpoint were dropped before being copied (the archive fell behind ARCHIVE_LOG_MAX_ENTRIES); those fixes are not archived');
-    }
-    // Reported once; a later drop sets it again.
-    await this.redis.del(this.keys.archiveLogLost);
+    await Promise.all(this.logs.map(async (src) => {
+      const lostBefore = await this.redis.get(src.lostKey);
+      if (lostBefore === null) return;
+      const cursor = cursorOf(src);
+      if (cursor === null || compareStreamIds(lostBefore, cursor) > 0) {
+        this.log('error', { partition: src.n, cursor, lostBefore }, 'archive: ingest-log entries after the archive\'s checkpoint were dropped before being copied (the archive fell behind ARCHIVE_LOG_MAX_ENTRIES); those fixes are not archived');
+      }
+      // Reported once; a later drop sets it again.
+      await this.redis.del(src.lostKey);
+    }));
   }
 
-  private async warnIfBehind(): Promise<void> {
+  private async warnIfBehind(full: readonly LogSource[]): Promise<void> {
     if (Date.now() - this.lastBehindWarn < 60_000) return;
-    const len = await this.redis.xlen(this.keys.log);
-    if (len > this.behindWarn) {
-      this.lastBehindWarn = Date.now();
-      this.log('warn', { logEntries: len }, 'archive is behind the ingest log');
+    for (const src of full) {
+      const len = await this.redis.xlen(src.key);
+      if (len > this.behindWarn) {
+        this.lastBehindWarn = Date.now();
+        this.log('warn', { partition: src.n, logEntries: len }, 'archive is behind the ingest log');
+        return;
+      }
     }
   }
 }
 
-/** A lane's checkpoint row: `log.<lane>/<lanes>`. */
-function laneName(lane: number, lanes: number): string {
-  return `log.${lane}/${lanes}`;
+/** Where every lane of a partition's log is at least (null: some lane has copied nothing yet). */
+function cursorOf(src: LogSource): string | null {
+  let min: string | null = null;
+  for (const c of src.lanes) {
+    if (c === null) return null;
+    if (min === null || compareStreamIds(c, min) < 0) min = c;
+  }
+  return min;
 }
 
 /** The lane of a device: FNV-1a of its id. */
@@ -323,11 +398,13 @@ async function insertEvent(c: pg.PoolClient, e: AlertEvent): Promise<void> {
   );
 }
 
-async function checkpoint(c: pg.PoolClient, stream: string, position: string): Promise<void> {
+/** Checkpoint rows, one statement: `streams[i]` is at `positions[i]`. */
+async function checkpoints(c: pg.PoolClient, streams: readonly string[], positions: readonly string[]): Promise<void> {
   await c.query(
-    `INSERT INTO archive_checkpoints (stream, position, updated_at) VALUES ($1, $2, now())
+    `INSERT INTO archive_checkpoints (stream, position, updated_at)
+     SELECT s, p, now() FROM unnest($1::text[], $2::text[]) AS u(s, p)
      ON CONFLICT (stream) DO UPDATE SET position = EXCLUDED.position, updated_at = now()`,
-    [stream, position],
+    [streams, positions],
   );
 }
 

@@ -6,7 +6,7 @@ import { Fix } from '../engine/fix.js';
 import { encodeFix, logFix } from '../engine/fix-codec.js';
 import type { Keys, PartitionKeys } from './keys.js';
 import { FENCED_COMMIT, nextStreamId, waitForReplicas } from './partitions.js';
-import { TRIM_LOG_LUA, type ArchiveExtras, type ArchiveFeed } from '../archive/feed.js';
+import type { ArchiveExtras, ArchiveFeed } from '../archive/feed.js';
 
 /**
  * Group commit: the one path by which a partition's input reaches Redis while the service runs
@@ -22,8 +22,9 @@ import { TRIM_LOG_LUA, type ArchiveExtras, type ArchiveFeed } from '../archive/f
  * instead: logged so, while the trail keeps the fix's own ts.
  *
  * A group is written in two steps: (1) the fenced commit, one Lua script in the partition's slot
- * (log entry, outbox events, snapshot and log trim, inbox trim; refused whole unless the
- * partition lease still names this owner), then WAIT for REDIS_WAIT_REPLICAS replicas; (2) one
+ * (log entry, outbox events, snapshot and log trim, inbox trim, and with the archive on the
+ * events on the partition's archive feed; refused whole unless the partition lease still names
+ * this owner), then WAIT for REDIS_WAIT_REPLICAS replicas; (2) one
  * MULTI in the global slot: trail entries and alert records. Only then is the group acked.
  *
  * If a write fails, the engine has seen fixes Redis has not: every waiter of that group and of
@@ -94,8 +95,9 @@ export interface CommitterOptions {
   /**
    * The archive (DATABASE_URL set): logged fixes carry who wore the device, late and their own
    * ts; alert events go to the feed; the log trim keeps what the archive has not copied, up to
-   * `maxLogEntries`. Absent: everything exactly as without an archive. Only with `oneSlot`
-   * (PARTITIONS=1 on plain Redis): the feed and the trim go in the same MULTI as the commit.
+   * `maxLogEntries`. Absent: everything exactly as without an archive. The events' feed entries
+   * and the trim are part of the fenced commit (FENCED_COMMIT, the partition's slot), so they are
+   * written once with the log entry, whichever the commit mode.
    */
   archive?: { feed: ArchiveFeed; maxLogEntries: number };
   /** The partition this committer writes. */
@@ -137,9 +139,6 @@ export class Committer {
   ) {
     if (lastLogId !== null) [this.lastLogMs, this.lastLogSeq] = lastLogId.split('-').map(Number);
     this.lastSnapshotMs = Date.now();
-    if (options.archive !== undefined && options.oneSlot === null) {
-      throw new Error('the archive does not yet follow partitioned logs: keys.logs() (archive needs PARTITIONS=1 on plain Redis)');
-    }
   }
 
   get isBroken(): boolean {
@@ -334,27 +333,15 @@ export class Committer {
         throw new Error('FENCED: the partition lease is no longer held by this owner');
       }
       const m = r.multi();
-      m.eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args);
+      m.eval(FENCED_COMMIT, 8, ...this.commitKeys(), ...args);
       this.stageProjection(m, g);
-      // The archive's share, in the same transaction: alert events on the feed, and the
-      // consumer-aware log trim instead of the script's (it keeps what the archive has not
-      // copied, bounded: src/archive/feed.ts).
-      let trimAt = -1;
-      const archive = this.options.archive;
-      if (archive !== undefined) {
-        for (const e of g.events) archive.feed.stage(m, { k: 'event', e });
-        if (snapshotJson !== null) {
-          trimAt = m.length - 1; // results leave out the MULTI itself
-          m.eval(TRIM_LOG_LUA, 3, pk.log, this.keys.archiveLogCursor, this.keys.archiveLogLost, nextStreamId(g.logId), archive.maxLogEntries);
-        }
-      }
       const results = await m.exec();
       if (results === null) {
         if (attempt < 20) continue;
         throw new Error('the partition lease kept changing during the commit');
       }
       for (const [err] of results) if (err) throw err;
-      if (trimAt >= 0 && Number(results[trimAt][1]) > 0) this.hooks.archiveLogDropped?.(Number(results[trimAt][1]));
+      this.droppedForArchive(results[0][1]);
       await waitForReplicas(r, pk.log, this.options.waitReplicas);
       return;
     }
@@ -370,12 +357,25 @@ export class Committer {
       // Everything up to and including this group is in the snapshot: the log is trimmed past it.
       snapshotJson === null ? '' : JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }),
       // Two-step commits keep the snapshot's own entry: its trail may need writing again (restorePartition).
-      // With the archive on, the trim is TRIM_LOG_LUA's in the same MULTI ('': none here).
-      snapshotJson === null || this.options.archive !== undefined ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),
+      // With the archive on, the script keeps what the archive has not copied besides.
+      snapshotJson === null ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),
       g.inboxTo === null ? '' : nextStreamId(g.inboxTo),
+      this.options.archive === undefined ? '' : this.options.archive.maxLogEntries,
+      this.options.archive === undefined ? '' : this.options.archive.feed.maxEntries,
     ];
     for (const e of g.events) args.push(JSON.stringify(e));
     return args;
+  }
+
+  /** FENCED_COMMIT's keys: the partition's, all in its slot. */
+  private commitKeys(): string[] {
+    const pk = this.options.partition;
+    return [pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, pk.archiveFeed, pk.archiveCursor, pk.archiveLost];
+  }
+
+  /** FENCED_COMMIT's answer: how many log entries the archive's bound dropped. */
+  private droppedForArchive(n: unknown): void {
+    if (Number(n) > 0) this.hooks.archiveLogDropped?.(Number(n));
   }
 
   private stageProjection(m: ChainableCommander, g: Group): void {
@@ -391,9 +391,10 @@ export class Committer {
   private async fencedCommit(g: Group, snapshotJson: string | null): Promise<void> {
     const pk = this.options.partition;
     const args = this.commitArgs(g, snapshotJson);
-    const results = await this.redis.pipeline().eval(FENCED_COMMIT, 5, pk.lease, pk.log, pk.outbox, pk.snapshot, pk.inbox, ...args).exec();
+    const results = await this.redis.pipeline().eval(FENCED_COMMIT, 8, ...this.commitKeys(), ...args).exec();
     if (results === null) throw new Error('pipeline aborted');
     for (const [err] of results) if (err) throw err;
+    this.droppedForArchive(results[0][1]);
     await waitForReplicas(this.redis, pk.log, this.options.waitReplicas);
   }
 

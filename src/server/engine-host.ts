@@ -39,7 +39,7 @@ export interface EngineHostOptions {
   now?: () => number;
   /** How often the clock is applied to the engine's timers (ms), default 1000. */
   tickMs?: number;
-  /** The archive's share of each commit (CommitterOptions.archive; PARTITIONS=1 on plain Redis only); absent: the archive is off. */
+  /** The archive's share of each commit (CommitterOptions.archive); absent: the archive is off. */
   archive?: CommitterOptions['archive'];
   /** The log's bound dropped entries the archive had not copied. */
   archiveLogDropped?(n: number): void;

@@ -29,6 +29,9 @@ export class Keys {
         lease: `${base}:lease`,
         fence: `${base}:fence`,
         status: `${base}:status`,
+        archiveFeed: `${base}:archive:feed`,
+        archiveCursor: `${base}:archive:log-cursor`,
+        archiveLost: `${base}:archive:log-lost-before`,
       };
       this.cache[n] = pk;
     }
@@ -108,10 +111,20 @@ export class Keys {
    * trimmed by the archive worker once copied (src/archive/feed.ts).
    */
   get archiveFeed(): string { return `${this.p}:archive:feed`; }
-  /** string: the newest ingest-log id the archive has copied (the consumer-aware log trim reads it) */
-  get archiveLogCursor(): string { return `${this.p}:archive:log-cursor`; }
-  /** string: set when the log's bound dropped entries: the first id kept (what lies before it and after the cursor is lost) */
-  get archiveLogLost(): string { return `${this.p}:archive:log-lost-before`; }
+  /** partition 0's archive log cursor (PartitionKeys.archiveCursor; the only one with PARTITIONS=1) */
+  get archiveLogCursor(): string { return this.partition(0).archiveCursor; }
+  /** partition 0's log-loss marker (PartitionKeys.archiveLost) */
+  get archiveLogLost(): string { return this.partition(0).archiveLost; }
+  /**
+   * Every archive feed stream, the global one first (decisions, configuration changes; with
+   * PARTITIONS=1 also the alert events), then each partition's (its alert events) when there are
+   * several partitions. The archive copier follows each with a checkpoint of its own.
+   */
+  archiveFeeds(): string[] {
+    const out = [this.archiveFeed];
+    for (let n = 0; n < this.partitions; n++) if (!out.includes(this.partition(n).archiveFeed)) out.push(this.partition(n).archiveFeed);
+    return out;
+  }
   /** BullMQ prefix for the alert queue */
   get bull(): string { return `${this.p}:bull`; }
 }
@@ -133,4 +146,13 @@ export interface PartitionKeys {
   readonly fence: string;
   /** string: the owner's document of its devices' live state, for the other instances (status-board.ts) */
   readonly status: string;
+  /**
+   * stream: the partition's alert events for the archive, written by the fenced commit itself
+   * (only while the archive is on); with PARTITIONS=1 it is the global `Keys.archiveFeed`
+   */
+  readonly archiveFeed: string;
+  /** string: the newest id of this partition's log the archive has copied (the log trim in the fenced commit reads it) */
+  readonly archiveCursor: string;
+  /** string: set when the log's bound dropped entries: the first id kept (what lies before it and after the cursor is lost) */
+  readonly archiveLost: string;
 }

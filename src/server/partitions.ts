@@ -93,24 +93,61 @@ return 0`;
 
 /**
  * The fenced group commit, one partition, one slot, atomic.
- * KEYS: lease, log, outbox, snapshot, inbox.
+ * KEYS: lease, log, outbox, snapshot, inbox, archive feed, archive cursor, archive lost marker
+ *       (PartitionKeys; the last three are only touched while the archive is on).
  * ARGV: holder (`id|token`), log id, log entry JSON, snapshot JSON or '', log trim MINID or ''
- *       (with a snapshot: '' leaves the trim to the caller, the archive's TRIM_LOG_LUA),
- *       inbox trim MINID or '', then the outbox events (JSON each).
+ *       (only with a snapshot), inbox trim MINID or '', the archive's log bound
+ *       (ARCHIVE_LOG_MAX_ENTRIES; '' = archive off), the archive feed's MAXLEN, then the outbox
+ *       events (JSON each).
  * Refused with a FENCED error, writing nothing, unless the lease still holds `holder`.
+ *
+ * With the archive on, the events also go on the partition's archive feed (`{"k":"event","e":…}`,
+ * feed.ts FeedItem), so each is there exactly once, with the log entry that produced it; and the
+ * log trim keeps what the archive has not copied: not past the entry after the archive's cursor
+ * (no cursor: it has copied nothing for sure, so nothing is trimmed), then, past the bound, the
+ * oldest entries are dropped, the first id kept is recorded in the lost marker (the copier reports
+ * the loss), and the script returns how many were dropped (else 0).
  */
 export const FENCED_COMMIT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('FENCED: the partition lease is no longer held by this owner')
 end
+local archive = ARGV[7] ~= ''
 redis.call('XADD', KEYS[2], ARGV[2], 'b', ARGV[3])
-for i = 7, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+for i = 9, #ARGV do
+  redis.call('RPUSH', KEYS[3], ARGV[i])
+  if archive then redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'j', '{"k":"event","e":' .. ARGV[i] .. '}') end
+end
+local dropped = 0
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[4], ARGV[4])
-  if ARGV[5] ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', ARGV[5]) end
+  local minid = ARGV[5]
+  if minid ~= '' and archive then
+    local cur = redis.call('GET', KEYS[7])
+    if not cur then
+      minid = ''
+    else
+      local cm, cs = string.match(cur, '^(%d+)-(%d+)$')
+      local mm, ms = string.match(minid, '^(%d+)-(%d+)$')
+      local ns = tonumber(cs) + 1
+      -- the entry after the cursor, if it comes before the snapshot's MINID (ids compared as numbers)
+      if tonumber(cm) < tonumber(mm) or (cm == mm and ns < tonumber(ms)) then minid = cm .. '-' .. string.format('%d', ns) end
+    end
+  end
+  if minid ~= '' then redis.call('XTRIM', KEYS[2], 'MINID', minid) end
+  if archive then
+    local max = tonumber(ARGV[7])
+    local n = redis.call('XLEN', KEYS[2])
+    if n > max then
+      redis.call('XTRIM', KEYS[2], 'MAXLEN', max)
+      local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+      if #first > 0 then redis.call('SET', KEYS[8], first[1][1]) end
+      dropped = n - max
+    end
+  end
 end
 if ARGV[6] ~= '' then redis.call('XTRIM', KEYS[5], 'MINID', ARGV[6]) end
-return 1`;
+return dropped`;
 
 /**
  * Moves alert events out of an outbox only if they are still at its head (two movers racing

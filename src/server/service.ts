@@ -15,7 +15,7 @@ import { migrateListIndexes } from './index-migration.js';
 import { Keys } from './keys.js';
 import { Metrics } from './metrics.js';
 import { checkClusterPrefix, redisClient } from './redis-client.js';
-import { archiveLayoutError, type ServiceSettings } from './settings.js';
+import type { ServiceSettings } from './settings.js';
 import { Sockets } from './sockets.js';
 
 export interface Service {
@@ -69,10 +69,6 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   // The logger first: everything from loading the state on logs through it, fastify included.
   const log = createLogger(settings.logLevel);
   checkClusterPrefix(settings, settings.keyPrefix);
-  if (settings.databaseUrl !== undefined) {
-    const layout = archiveLayoutError(settings.partitions, settings.redisClusterNodes);
-    if (layout !== null) throw new Error(layout);
-  }
   const keys = new Keys(settings.keyPrefix, settings.partitions);
   const metrics = new Metrics();
   // Commands fail at once while Redis is unreachable (no offline queue): ingest then nacks and

@@ -296,16 +296,14 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
  * follows the one historical ingest log, not every partition's (Keys.logs()), and its feed and
  * consumer-aware log trim are written in the one-slot atomic commit only (docs/scaling.md).
  */
-export function archiveLayoutError(partitions: number, redisClusterNodes: string): string | null {
-  if (partitions === 1 && redisClusterNodes === '') return null;
-  const what = [partitions > 1 ? `PARTITIONS=${partitions}` : '', redisClusterNodes !== '' ? 'REDIS_CLUSTER_NODES' : ''].filter((x) => x !== '').join(' and ');
-  return `DATABASE_URL cannot be used with ${what}: the archive does not yet follow partitioned logs: keys.logs(). Run the archive with PARTITIONS=1 on plain Redis, or unset DATABASE_URL (docs/scaling.md)`;
-}
-
 /** The archive worker's settings (workers/archive.ts); null when DATABASE_URL is unset. */
 export interface ArchiveSettings {
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES as given ('' = plain Redis at redisUrl). */
+  redisClusterNodes: string;
   keyPrefix: string;
+  /** PARTITIONS: the copier follows every partition's ingest log and archive feed. */
+  partitions: number;
   databaseUrl: string;
   schema: string;
   retainFixesDays: number;
@@ -319,11 +317,11 @@ export interface ArchiveSettings {
 export function archiveSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ArchiveSettings | null {
   const e = readEnv(env);
   if (e.DATABASE_URL === undefined) return null;
-  const layout = archiveLayoutError(e.PARTITIONS, e.REDIS_CLUSTER_NODES ?? '');
-  if (layout !== null) throw new Error(layout);
   return {
     redisUrl: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? '',
     keyPrefix: e.KEY_PREFIX,
+    partitions: e.PARTITIONS,
     databaseUrl: e.DATABASE_URL,
     schema: e.ARCHIVE_SCHEMA,
     retainFixesDays: e.ARCHIVE_RETAIN_FIXES_DAYS,

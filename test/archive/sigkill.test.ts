@@ -2,22 +2,25 @@
 // dist/src/server/main.js`, which runs the archive worker as its child when DATABASE_URL is set),
 // a REAL Redis and a REAL PostgreSQL/PostGIS. Fixes stream in while the archive worker is
 // SIGKILLed mid-copy, twice; the service restarts it. In the end the archive holds every
-// acknowledged fix exactly once, the same fixes as the Redis trail.
+// acknowledged fix exactly once, the same fixes as the Redis trail. Run with PARTITIONS=1 and with
+// PARTITIONS=4 (the four devices land in four partitions: four logs, a cursor per partition).
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   api, cleanupPrefix, ENGINE_SETTINGS, fix, newRedis, sleep, spawnService, TOKEN_SPEC, TOKENS, uniquePrefix, WsClient, type ChildService,
 } from '../support/server.js';
 import { decodeFix } from '../../src/engine/fix-codec.js';
+import { unlinkPrefix } from '../../bench/common/redis-keys.js';
 import { Keys } from '../../src/server/keys.js';
+import { partitionOf } from '../../src/server/partitions.js';
 import { freshArchive, type TestArchive } from '../support/pg.js';
 
 const DEVICES = 4;
 const PER_DEVICE = 1500;
 const BATCH = 25;
 
-describe('archive exactly once across archive-worker SIGKILLs (real service, PostgreSQL, Redis)', () => {
+describe.each([1, 4])('archive exactly once across archive-worker SIGKILLs (real service, PostgreSQL, Redis, PARTITIONS=%i)', (partitions) => {
   const prefix = uniquePrefix('arch-kill');
-  const keys = new Keys(prefix);
+  const keys = new Keys(prefix, partitions);
   let arch: TestArchive | undefined;
   let svc: ChildService | undefined;
   const redis = newRedis();
@@ -29,8 +32,9 @@ describe('archive exactly once across archive-worker SIGKILLs (real service, Pos
       await svc.exited;
       clearTimeout(t);
     }
-    redis.disconnect();
     await cleanupPrefix(prefix);
+    if (partitions > 1) await unlinkPrefix(redis, `{${prefix}`);
+    redis.disconnect();
     await arch?.drop();
   });
 
@@ -41,10 +45,11 @@ describe('archive exactly once across archive-worker SIGKILLs (real service, Pos
   it('holds every acknowledged fix exactly once, the same as the Redis trail', async () => {
     arch = await freshArchive();
     svc = await spawnService({
-      KEY_PREFIX: prefix, API_TOKENS: TOKEN_SPEC, SNAPSHOT_INTERVAL_MS: '200', WORKERS: '0',
+      KEY_PREFIX: prefix, PARTITIONS: String(partitions), API_TOKENS: TOKEN_SPEC, SNAPSHOT_INTERVAL_MS: '200', WORKERS: '0',
       ENGINE_SETTINGS: JSON.stringify(ENGINE_SETTINGS), DATABASE_URL: arch.url, ARCHIVE_SCHEMA: arch.schema, LOG_LEVEL: 'warn',
     });
     expect(svc.output()).toContain(`archive on: PostgreSQL schema ${arch.schema}`);
+    if (partitions > 1) expect(new Set(Array.from({ length: DEVICES }, (_, d) => partitionOf(`TAG-K${d}`, partitions))).size).toBe(partitions);
     for (let d = 0; d < DEVICES; d++) {
       expect((await api(svc.url, 'PUT', `/v1/devices/TAG-K${d}`, { token: TOKENS.operator, body: { kind: 'tag', status: 'in_stock' } })).status).toBe(200);
     }
@@ -106,5 +111,13 @@ describe('archive exactly once across archive-worker SIGKILLs (real service, Pos
     }
     expect(new Set(inArchive)).toEqual(new Set(inRedis));
     expect(new Set(inArchive.map((k) => k.split('#').slice(0, 2).join('#')))).toEqual(acked);
+    // Each partition's cursor reached its log's end (the copier told every partition).
+    for (let n = 0; n < partitions; n++) {
+      const pk = keys.partition(n);
+      const atEnd = async (): Promise<boolean> => (await redis.get(pk.archiveCursor)) === (await redis.xrevrange(pk.log, '+', '-', 'COUNT', 1))[0]?.[0];
+      const by = Date.now() + 5000;
+      while (!(await atEnd()) && Date.now() < by) await sleep(100);
+      expect(await atEnd(), `partition ${n}'s archive cursor at its log's end`).toBe(true);
+    }
   }, 180_000);
 });

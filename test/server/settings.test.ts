@@ -4,7 +4,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startService } from '../../src/server/service.js';
 import { archiveSettingsFromEnv, ENV_VARS, readEnv, settingsFromEnv, workerSettingsFromEnv } from '../../src/server/settings.js';
 import { ROOT } from '../support/server.js';
 
@@ -67,14 +66,13 @@ describe('settings schema', () => {
     expect(() => workerSettingsFromEnv({ DELIVERY_ATTEMPTS: 'many' })).toThrow('DELIVERY_ATTEMPTS must be an integer >= 1, got "many"');
   });
 
-  it('the archive (DATABASE_URL) is refused with partitioned logs: PARTITIONS > 1 or REDIS_CLUSTER_NODES', async () => {
+  it('the archive worker follows the partitions and the cluster the service uses (PARTITIONS, REDIS_CLUSTER_NODES)', () => {
     const db = 'postgres://postgres@127.0.0.1:5432/test';
-    expect(archiveSettingsFromEnv({ DATABASE_URL: db })).toMatchObject({ databaseUrl: db });
+    expect(archiveSettingsFromEnv({ DATABASE_URL: db })).toMatchObject({ databaseUrl: db, partitions: 1, redisClusterNodes: '' });
     expect(archiveSettingsFromEnv({ PARTITIONS: '4' })).toBeNull();
-    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, PARTITIONS: '4' })).toThrow('DATABASE_URL cannot be used with PARTITIONS=4: the archive does not yet follow partitioned logs: keys.logs()');
-    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, REDIS_CLUSTER_NODES: '127.0.0.1:7000', KEY_PREFIX: '{iom}' })).toThrow('DATABASE_URL cannot be used with REDIS_CLUSTER_NODES: the archive does not yet follow partitioned logs: keys.logs()');
-    // The service refuses before it connects to anything.
-    const settings = settingsFromEnv({ apiTokens: 'a-long-enough-token-for-the-test=operator', databaseUrl: db, partitions: 2 }, {});
-    await expect(startService(settings)).rejects.toThrow('the archive does not yet follow partitioned logs: keys.logs()');
+    expect(archiveSettingsFromEnv({ DATABASE_URL: db, PARTITIONS: '4' })).toMatchObject({ partitions: 4 });
+    expect(archiveSettingsFromEnv({ DATABASE_URL: db, REDIS_CLUSTER_NODES: '127.0.0.1:7000', KEY_PREFIX: '{iom}', PARTITIONS: '16' }))
+      .toMatchObject({ redisClusterNodes: '127.0.0.1:7000', keyPrefix: '{iom}', partitions: 16 });
+    expect(() => archiveSettingsFromEnv({ DATABASE_URL: db, PARTITIONS: '0' })).toThrow('PARTITIONS must be an integer >= 1, got "0"');
   });
 });
