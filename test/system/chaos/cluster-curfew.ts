@@ -181,12 +181,17 @@ export async function curfewScenario(o: CurfewOptions): Promise<CurfewScenario> 
   try {
     await run.start(3, 1, { ENGINE_SETTINGS: JSON.stringify({ ...ENGINE_SETTINGS, timerWaitS: WAIT_S }) });
     const url = run.instances[0].url;
+    // As an operator's client should: a 503 (a partition moving, "send again") is sent again.
     const op = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-      const r = await api(url, method, path, body).catch((e: Error) => {
-        throw new Error(`${method} ${path}: ${e.message} (${String((e.cause as Error | undefined)?.message)}); ${run.ids[0]} output:\n${run.instances[0].output().slice(-2000)}`);
-      });
-      if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
-      return r.body;
+      for (let attempt = 1; ; attempt++) {
+        const r = await api(url, method, path, body).catch((e: Error) => {
+          throw new Error(`${method} ${path}: ${e.message} (${String((e.cause as Error | undefined)?.message)}); ${run.ids[0]} output:\n${run.instances[0].output().slice(-2000)}`);
+        });
+        if (r.status === 200) return r.body;
+        if (r.status !== 503 || attempt >= 10) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
+        log(`${o.name}: ${method} ${path} answered 503 (${JSON.stringify(r.body).slice(0, 160)}); sending again`);
+        await sleep(300 * attempt);
+      }
     };
     await op('PUT', `/v1/teams/${team.id}`, { webhooks: [{ id: 'default', url: receiver.url(team.path), secret: team.secret, timeoutMs: 5000 }] });
     await op('POST', '/v1/zones', { type: 'FeatureCollection', features: Array.from({ length: HOME_ZONES }, (_, k) => homeZone(k)) });
