@@ -17,7 +17,7 @@
  * Figures: bench/results/chaos-cluster.json. Exits 1 on any loss or double.
  *
  *   npm run chaos:cluster            full size
- *   CHAOS_CI=1 npm run chaos:cluster CI size (< 5 min)
+ *   CHAOS_CI=1 npm run chaos:cluster CI size (about 6 min on the busy 2-core machine)
  *   CHAOS_ONLY=curfew-instance-kill,throughput npm run chaos:cluster   some of them (figures not written)
  */
 import { spawn } from 'node:child_process';
