@@ -31,8 +31,20 @@ export function writeAlertRecords(m: ChainableCommander, k: Keys, events: readon
 }
 
 /**
+ * Adds an episode to the open sets unless its record already holds `closed`. KEYS: the alert
+ * hash, the open set, the team's open set. ARGV: episode id.
+ */
+const OPEN_UNLESS_CLOSED = `
+if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1`;
+
+/**
  * The alert records and their indexes alone (the outbox entry is written by the partition's
- * fenced commit, the archive feed entry by the committer; docs/scaling.md). Idempotent.
+ * fenced commit, the archive feed entry by the committer; docs/scaling.md). Idempotent, and in
+ * any order: an `opened` written again (a replayed log, or the outbox repairing a record a
+ * killed owner never wrote) after the episode's `closed` leaves it closed.
  */
 export function writeAlertProjection(m: ChainableCommander, k: Keys, events: readonly AlertEvent[]): void {
   for (const e of events) {
@@ -42,8 +54,7 @@ export function writeAlertProjection(m: ChainableCommander, k: Keys, events: rea
       const score = parseTime(e.at);
       m.zadd(k.alertsAll, score, e.episodeId);
       m.zadd(k.alertsOfTeam(e.team), score, e.episodeId);
-      m.sadd(k.openAll, e.episodeId);
-      m.sadd(k.openOfTeam(e.team), e.episodeId);
+      m.eval(OPEN_UNLESS_CLOSED, 3, key, k.openAll, k.openOfTeam(e.team), e.episodeId);
     } else if (e.event === 'closed') {
       m.srem(k.openAll, e.episodeId);
       m.srem(k.openOfTeam(e.team), e.episodeId);

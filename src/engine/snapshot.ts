@@ -1,7 +1,7 @@
 import type { AlertType, Confidence } from './alert.js';
 import { Fix, STRAP_NONE } from './fix.js';
 import { Episode, Track, type EngineState, type PositionMemory, type Slot } from './state.js';
-import { arm, T_NO_FIX, T_OFFLINE } from './timers.js';
+import { arm, armCurfew, armSubject, T_NO_FIX, T_OFFLINE } from './timers.js';
 
 /**
  * Snapshot and restore: the live service persists engine state so a restart resumes exactly.
@@ -77,7 +77,11 @@ export function snapshotState(st: EngineState): EngineSnapshot {
 
 /**
  * Rebuilds the state a snapshot recorded, over the engine's current configuration. Subjects,
- * conditions and zones that no longer exist are dropped; new ones start fresh.
+ * conditions and zones that no longer exist are dropped; new ones start fresh, with their timers
+ * (curfew deadlines, validTo) armed as of the snapshot's clock, as adding them to the running
+ * engine would have: the configuration can be newer than the last snapshot (a change that
+ * reached a partition while it was being loaded or had no owner), and the snapshot's timers
+ * cover only what it knew.
  */
 export function restoreState(st: EngineState, snap: EngineSnapshot): void {
   if (snap.v !== 1) throw new Error(`engine snapshot version ${String(snap.v)} is not supported`);
@@ -127,6 +131,19 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     if (ts.kind === T_NO_FIX) continue; // written before no_fix was judged on messages
     if (ts.kind === T_OFFLINE) s.device.offlineDue = Math.min(s.device.offlineDue, ts.due);
     arm(st, ts.due, ts.kind, s, ts.cond, den(ts.endMs, 0));
+  }
+  if (!st.started) return; // the first advanceTo arms every subject
+  const known = new Map(snap.subjects.map((ss) => [ss.id, ss]));
+  for (const s of st.subjects.values()) {
+    const ss = known.get(s.cfg.id);
+    if (ss === undefined) {
+      armSubject(st, s, st.clockMs);
+      continue;
+    }
+    // A curfew (or scheduled inclusion) the subject did not have when the snapshot was taken.
+    s.cfg.conditions.forEach((c, k) => {
+      if (c.inside && c.schedule !== null && !ss.conditions.some((cs) => cs.id === c.id && cs.type === c.type)) armCurfew(st, s, k, st.clockMs);
+    });
   }
 }
 

@@ -356,6 +356,9 @@ export class EngineHost {
     for (const p of this.parts) if (p.recovering !== null) throw new StorageUnavailableError('recovering');
     apply(this.changer(touched, ids));
     const committed = this.commitChanged(touched);
+    // Awaited below, after the configuration write: a commit refused meanwhile (FENCED: the lease
+    // moved) must not count as an unhandled rejection, which ends the process.
+    committed.catch(() => undefined);
     const m = this.opts.redis.multi();
     write(m);
     m.xadd(this.opts.keys.configLog, 'MAXLEN', '~', 1000, '*', 'by', this.incarnation,

@@ -63,6 +63,32 @@ d('several instances on Redis Cluster', () => {
     expect(await redis.xlen(keys.trail('TAG-1'))).toBe(1);
   });
 
+  // Found by the cluster chaos run (curfew wave set-up): the partition commit of a bulk import
+  // was refused (FENCED) on its node while the configuration write was still running on the
+  // global slot's node, and the instance died of the unhandled rejection.
+  it('answers a configuration change whose partition lease moved meanwhile (503, send again) and keeps running', async () => {
+    const prefix = `{${uniquePrefix('fenced-change')}}`;
+    const keys = new Keys(prefix, 8);
+    // A long lease: its renewal does not notice the theft before the change is committed.
+    const a = await spawnInstance(cluster, prefix, 'a', { LEASE_TTL_MS: '60000' });
+    children.push(a);
+    const op = (method: string, path: string, body?: unknown) => api(a.url, method, path, { token: TOKENS.operator, body });
+    expect((await op('PUT', '/v1/zones/Z-X', zoneX('Z-X'))).status).toBe(200);
+    // Another instance holds partition 3 now (this one stalled past its lease, say).
+    await waitUntil('a to own partition 3', async () => (await redis.get(keys.partition(3).lease))?.startsWith('a/') === true, 10_000);
+    await redis.set(keys.partition(3).lease, 'other/1/x|999', 'PX', 60_000);
+    // A big import: its configuration write takes a while; partition 3's commit is refused at once.
+    const subjects = Array.from({ length: 3000 }, (_, i) => exclusionSubject(`S-${i}`, `TAG-${i}`, 'iom-north', 'Z-X'));
+    const r = await op('POST', '/v1/subjects', { subjects });
+    expect(r.status, JSON.stringify(r.body)).toBe(503);
+    await sleep(1000);
+    expect(a.child.exitCode, a.output().slice(-3000)).toBeNull();
+    expect(a.child.signalCode).toBeNull();
+    expect((await op('GET', '/healthz')).status).toBe(200);
+    // The configuration itself was stored: the partition's next owner applies it.
+    expect(await redis.hlen(keys.subjects)).toBe(3000);
+  });
+
   it('takes over a SIGKILLed instance\'s partitions: every acked fix evaluated and trailed once, no episode opened twice', async () => {
     const prefix = `{${uniquePrefix('ha')}}`;
     const keys = new Keys(prefix, 8);

@@ -21,6 +21,8 @@ export interface KeyCount {
    * 'late200') processed at once with the 2xx sent too late for the sender.
    */
   ok: number;
+  /** When each of those was counted (ms since epoch). */
+  okAt: number[];
 }
 
 export class Receiver {
@@ -96,13 +98,16 @@ export class Receiver {
       }
       const id = `${path} ${key}`;
       let c = this.keys.get(id);
-      if (c === undefined) this.keys.set(id, (c = { receipts: 0, ok: 0 }));
+      if (c === undefined) this.keys.set(id, (c = { receipts: 0, ok: 0, okAt: [] }));
       c.receipts++;
       const count = c;
       const answer = (status: number, countOnFinish = true): void => {
         if (res.destroyed || res.writableEnded) return;
         res.on('finish', () => {
-          if (countOnFinish && status >= 200 && status < 300) count.ok++;
+          if (countOnFinish && status >= 200 && status < 300) {
+            count.ok++;
+            count.okAt.push(Date.now());
+          }
         });
         res.writeHead(status, { 'content-type': 'application/json' }).end(status < 300 ? '{"ok":true}' : '{"ok":false}');
       };
@@ -123,6 +128,7 @@ export class Receiver {
           // Processed now (the receiver's side effect happened); the 200 goes out after the
           // sender has given up, so the sender retries an event already processed.
           count.ok++;
+          count.okAt.push(Date.now());
           setTimeout(() => answer(200, false), this.lateMs);
           break;
       }
