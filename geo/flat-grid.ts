@@ -27,7 +27,7 @@ import { StaticGrid } from './static-grid.js';
 /** Entries a cell may hold before it is split. */
 const LEAF = 8;
 /** Sub-cells per side a split may choose from. */
-const SPLITS = [2, 3, 4, 6, 8, 12, 16];
+const SPLITS = [2, 4, 8, 16];
 /** A split may copy items into several sub-cells up to this many entries per entry of the cell. */
 const COPY_MAX = 2;
 const MAX_DEPTH = 4;
@@ -277,11 +277,16 @@ export class FlatGrid {
     };
   }
 
+  /** Cells on the path of the last entriesOnPath(). */
+  lastPathDepth = 0;
+
   /** Entries a point query at (x, y) reads (all cells on its path, big items' boxes not counted). */
   entriesOnPath(x: number, y: number): number {
     if (x < this.minX || y < this.minY || x > this.maxX || y > this.maxY) return 0;
     let node = 0, total = 0;
+    this.lastPathDepth = 0;
     for (;;) {
+      this.lastPathDepth++;
       const f = node * 4, g = node * 3;
       const nx = this.nodeI[g], ny = this.nodeI[g + 1];
       const cx = clampCell(Math.floor((x - this.nodeF[f]) * this.nodeF[f + 2]), nx);
@@ -365,7 +370,7 @@ export class FlatGrid {
 
   /**
    * Splits a crowded cell into k×k sub-cells if that pays: items small enough for the sub-cells
-   * go down, the rest stay. Of k = 2, 3, 4, 6, 8, 12, 16 it takes the one with the fewest
+   * go down, the rest stay. Of k = 2, 4, 8, 16 it takes the one with the fewest
    * entries on a query's path (those that stay plus the mean of the non-empty sub-cells), among
    * those that copy items (into several sub-cells) to at most COPY_MAX times the cell's entries;
    * and only if that path is at most 3/4 of the cell.
@@ -399,14 +404,16 @@ export class FlatGrid {
     }
     if (bestK === 0) return null;
     const k = bestK, perX = k / cw, perY = k / ch;
-    const stay: number[] = [], down: number[] = [];
+    const stay = new Int32Array(mine.length), down = new Int32Array(mine.length);
+    let ns = 0, nd = 0;
     for (let m = 0; m < mine.length; m++) {
       const b = mine[m] * 4;
       const xa = cellOf(boxes[b], x0, perX, k), xb = cellOf(boxes[b + 2], x0, perX, k);
       const ya = cellOf(boxes[b + 1], y0, perY, k), yb = cellOf(boxes[b + 3], y0, perY, k);
-      (xb - xa >= SPAN || yb - ya >= SPAN ? stay : down).push(mine[m]);
+      if (xb - xa >= SPAN || yb - ya >= SPAN) stay[ns++] = mine[m];
+      else down[nd++] = mine[m];
     }
-    return { k, stay: Int32Array.from(stay), down: Int32Array.from(down) };
+    return { k, stay: stay.subarray(0, ns), down: down.subarray(0, nd) };
   }
 
   private pushEntry(i: number): void {

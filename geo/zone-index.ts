@@ -326,7 +326,7 @@ export class ZoneIndex {
     // Small one-ring polygons get a copy of their ring next to the grid, so a point query tests
     // them without reaching the zone (see FlatGrid).
     let ringLength = 0;
-    for (const zone of live) if (inlineRing(zone) !== null) ringLength += (inlineRing(zone) as Float64Array).length;
+    for (const zone of live) ringLength += inlineRing(zone)?.length ?? 0;
     const ringCoords = new Float64Array(ringLength);
     let item = 0, ringAt = 0;
     for (let s = 0; s < live.length; s++) {
@@ -335,7 +335,11 @@ export class ZoneIndex {
       const circle = zone instanceof CircleZone && b.length === 4;
       const ring = b.length === 4 ? inlineRing(zone) : null;
       for (let i = 0; i < b.length; i += 4) {
-        boxes.set(b.subarray(i, i + 4), item * 4);
+        const o = item * 4;
+        boxes[o] = b[i];
+        boxes[o + 1] = b[i + 1];
+        boxes[o + 2] = b[i + 2];
+        boxes[o + 3] = b[i + 3];
         tags[item] = s * 4 + (b.length > 4 ? KIND_MULTI : circle ? KIND_CIRCLE : KIND_BOX);
         if (circle) {
           kx[item] = zone.kx;
@@ -361,6 +365,11 @@ export class ZoneIndex {
   /** Static entries a point query at (lon, lat) reads (for benchmarks). */
   entriesOnPath(lon: number, lat: number): number {
     return this.staticTree === null ? 0 : this.staticTree.entriesOnPath(lon, lat);
+  }
+
+  /** Cells on the path of the last entriesOnPath() (for benchmarks). */
+  get lastPathDepth(): number {
+    return this.staticTree === null ? 0 : this.staticTree.lastPathDepth;
   }
 }
 

@@ -20,15 +20,19 @@ console.log(`index ${(Number(nowNs() - t0) / 1e6).toFixed(0)} ms`, JSON.stringif
 const pts = generateQueryPoints(1 << 20, 0x0e1f2024 ^ n);
 const out = new ZoneHits(64);
 const m = pts.length >> 1;
-let path = 0, pathMax = 0, cand = 0;
+let path = 0, pathMax = 0, cand = 0, depth = 0;
+const paths = new Float64Array(100_000);
 for (let q = 0; q < 100_000; q++) {
   const e = index.entriesOnPath(pts[2 * q]!, pts[2 * q + 1]!);
+  paths[q] = e;
+  depth += index.lastPathDepth;
   path += e;
   if (e > pathMax) pathMax = e;
   index.containing(pts[2 * q]!, pts[2 * q + 1]!, out);
   cand += index.lastCandidates;
 }
-console.log(`entries on a query's path: mean ${(path / 1e5).toFixed(2)}, max ${pathMax}; zones looked at per query ${(cand / 1e5).toFixed(2)}`);
+paths.sort();
+console.log(`entries on a query's path: mean ${(path / 1e5).toFixed(2)}, p50 ${paths[50_000]} p90 ${paths[90_000]} p99 ${paths[99_000]} max ${pathMax}; cells on the path ${(depth / 1e5).toFixed(2)}; zones looked at per query ${(cand / 1e5).toFixed(2)}`);
 let acc = 0, q = 0, j = 0;
 t0 = nowNs();
 const end = t0 + BigInt(seconds * 1e9);
