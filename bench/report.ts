@@ -41,6 +41,15 @@ if (geo !== null) {
   }
   out.push('', `At 100k zones: ${n(s.queriesPerSec)} point queries/s, p99 ${n(s.p99Us, 2)} µs, ${n(s.baselineRatio, 1)}x the rbush + turf baseline, ${n(s.simpleHeapBytesPerZone)} B of heap per simple zone; \`near(200 m)\` ${n(s.nearQueriesPerSec)} queries/s.`);
   for (const t of (geo.targets ?? []) as Json[]) out.push(`- target ${t.target ?? t.name}: ${t.goal ?? ''} — ${t.result ?? ''} (${mark(t.pass)})`);
+  const cfg = (geo.config ?? {}) as Json;
+  const runs = ((geo.scales ?? []) as Json[]).filter((sc) => sc.run).map((sc) => `${n(sc.zones)} zones ${n(sc.run.loadAvg1mBefore, 1)}→${n(sc.run.loadAvg1mAfter, 1)}`);
+  if (runs.length > 0) {
+    out.push(`- run: \`${cfg.quick ? 'BENCH_QUICK=1 ' : ''}BENCH_SCALES=${(cfg.scales ?? []).join(',')} npm run bench:geo\`; 1-minute load average during each scale: ${runs.join(', ')}`);
+  }
+  const g = s.grid1M as Json | null | undefined;
+  if (g) {
+    out.push(`- at 1M zones the static grid's fullest cell holds ${n(g.maxPerCell)} zones, ${n(g.meanPerNonEmptyCell, 1)} per non-empty cell on average; a point query reads ${n(g.pathMean, 1)} entries on its path (p99 ${n(g.pathP99)}, max ${n(g.pathMax)}), ${n(g.densePathMean, 1)} within 10 km of central London (max ${n(g.densePathMax)})`);
+  }
   out.push('');
 }
 

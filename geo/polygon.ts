@@ -93,6 +93,11 @@ export class PolygonPart {
     this.bandEdges = bandEdges;
   }
 
+  /** True when contains() scans every edge (no y-band index): the part is small. */
+  get scansAll(): boolean {
+    return this.bandCount === 0;
+  }
+
   /** Calls fn with the coordinate offset (2 * vertex index) of each edge's first vertex. */
   forEachEdge(fn: (offset: number) => void): void {
     const rs = this.ringStart;
@@ -244,6 +249,22 @@ function scanSegment(x0: number, y0: number, x1: number, y1: number, lon: number
 }
 
 const EMPTY_I32 = new Int32Array(0);
+
+/**
+ * Even-odd point in ring over one closed ring stored at c[from .. to) (x, y pairs, the last
+ * repeating the first), the boundary inside: what PolygonPart.contains does for a part of one
+ * ring without bands, once its box holds the point. The zone index runs it on a copy of small
+ * rings kept next to its cells.
+ */
+export function ringContains(c: Float64Array, from: number, to: number, lon: number, lat: number): boolean {
+  let inside = false;
+  for (let i = from, end = to - 2; i < end; i += 2) {
+    const t = edgeTest(c[i], c[i + 1], c[i + 2], c[i + 3], lon, lat);
+    if (t === ON_EDGE) return true;
+    if (t === CROSS) inside = !inside;
+  }
+  return inside;
+}
 
 /**
  * Classifies edge A->B against the point P and the horizontal ray from P towards +x.

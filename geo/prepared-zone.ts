@@ -39,10 +39,11 @@ export class CircleZone implements PreparedZone {
   readonly maxLon: number;
   readonly maxLat: number;
   readonly boxes: Float64Array;
-  private readonly kx: number;
-  /** Squared radius bounds (m²) between which the flat approximation cannot decide. */
-  private readonly sureIn2: number;
-  private readonly sureOut2: number;
+  /** Metres per degree of longitude at the centre (the flat frame; the index tests circles with it inline). */
+  readonly kx: number;
+  /** Squared radius bounds (m²) between which the flat approximation cannot decide (-1 / Infinity: never decides). */
+  readonly sureIn2: number;
+  readonly sureOut2: number;
 
   constructor(
     readonly id: string,

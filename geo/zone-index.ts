@@ -1,7 +1,7 @@
 import RBush from 'rbush';
 import { DEG, EARTH_RADIUS_M, M_PER_DEG } from './earth.js';
-import type { PreparedZone } from './prepared-zone.js';
-import { StaticGrid } from './static-grid.js';
+import { FlatGrid } from './flat-grid.js';
+import { CircleZone, PolygonZone, type PreparedZone } from './prepared-zone.js';
 
 export interface ZoneIndexOptions {
   /** Ignored (kept for callers of earlier versions): the static part is now a grid hierarchy. */
@@ -52,9 +52,15 @@ interface OverlayEntry {
 const MODE_CONTAINS = 0;
 const MODE_NEAR = 1;
 
+// Kinds of static entries (tag = slot * 4 + kind).
+const KIND_BOX = 0;
+const KIND_CIRCLE = 1;
+/** One of several boxes of a zone (split at the antimeridian): a hit is checked for duplicates. */
+const KIND_MULTI = 2;
+
 /**
- * All zones, searchable by point. A static hierarchy of uniform grids (static-grid.ts: small
- * zones in fine cells, larger ones on coarser levels) holds the bulk; a small dynamic R-tree
+ * All zones, searchable by point. A static sparse grid (flat-grid.ts: cells split where zones
+ * are dense, boxes and circle tests inline in the cell arrays) holds the bulk; a small dynamic R-tree
  * (rbush) holds boxes added since the last rebuild, and deleted zones are tombstoned (their
  * slot emptied). When overlay and tombstones outgrow a fraction of the whole, the static grids
  * are rebuilt in one go: no rebuild per change, and queries always see the current set. Why
@@ -69,9 +75,9 @@ export class ZoneIndex {
   private readonly slotById = new Map<string, number>();
   /** Slots below this are in the static grids; the rest are in the overlay. */
   private staticSlotEnd = 0;
-  private staticTree: StaticGrid | null = null;
-  /** static grid item → slot */
-  private staticItemSlot = new Int32Array(0);
+  private staticTree: FlatGrid | null = null;
+  /** Boxes in the static grid. */
+  private staticItems = 0;
   private staticDead = 0;
   private overlay = new RBush<OverlayEntry>();
   private overlayEntries = new Map<number, OverlayEntry[]>();
@@ -88,8 +94,14 @@ export class ZoneIndex {
   private qUnique = false;
   private qOut: ZoneHits = new ZoneHits(0);
   private readonly qBox = { minX: 0, minY: 0, maxX: 0, maxY: 0 };
-  private readonly visitStatic = (item: number): void => {
-    this.visit(this.staticItemSlot[item]);
+  private readonly visitStaticPoint = (tag: number, sure: number): void => {
+    const zone = this.slots[tag >>> 2];
+    if (zone === null) return;
+    this.lastCandidates++;
+    if (sure === 1 || zone.contains(this.qLon, this.qLat)) this.qOut.push(zone, 0, this.qUnique || (tag & 3) === KIND_MULTI);
+  };
+  private readonly visitStatic = (tag: number): void => {
+    this.visit(tag >>> 2);
   };
 
   constructor(options: ZoneIndexOptions = {}) {
@@ -143,7 +155,7 @@ export class ZoneIndex {
     const pendingBoxes = added.reduce((n, s) => n + (this.slots[s] as PreparedZone).boxes.length / 4, 0);
     // A bulk load into an empty index (or one outgrowing the overlay) goes straight to the
     // static part: an overlay is for the odd change, not for whole layers.
-    const fresh = this.staticItemSlot.length === 0 && this.overlayCount === 0;
+    const fresh = this.staticItems === 0 && this.overlayCount === 0;
     if (fresh || this.overlayCount + this.staticDead + pendingBoxes > this.rebuildThreshold()) {
       this.rebuild();
       return;
@@ -218,7 +230,7 @@ export class ZoneIndex {
 
   private search(minX: number, minY: number, maxX: number, maxY: number): void {
     if (this.staticTree !== null) {
-      if (minX === maxX && minY === maxY) this.staticTree.searchPoint(minX, minY, this.visitStatic);
+      if (minX === maxX && minY === maxY && this.qMode === MODE_CONTAINS) this.staticTree.searchPoint(minX, minY, this.visitStaticPoint);
       else this.staticTree.searchRange(minX, minY, maxX, maxY, this.visitStatic);
     }
     if (this.overlayCount > 0) {
@@ -280,8 +292,7 @@ export class ZoneIndex {
   }
 
   private rebuildThreshold(): number {
-    const staticItems = this.staticItemSlot.length;
-    return Math.max(this.overlayMax, this.rebuildFraction * staticItems);
+    return Math.max(this.overlayMax, this.rebuildFraction * this.staticItems);
   }
 
   private maybeRebuild(): void {
@@ -304,22 +315,71 @@ export class ZoneIndex {
     this.overlayCount = 0;
     this.staticDead = 0;
     this.staticSlotEnd = live.length;
+    this.staticItems = items;
     if (items === 0) {
       this.staticTree = null;
-      this.staticItemSlot = new Int32Array(0);
       return;
     }
     const boxes = new Float64Array(items * 4);
-    const itemSlot = new Int32Array(items);
-    let item = 0;
+    const tags = new Float64Array(items);
+    const kx = new Float64Array(items), sureIn2 = new Float64Array(items), sureOut2 = new Float64Array(items);
+    // Small one-ring polygons get a copy of their ring next to the grid, so a point query tests
+    // them without reaching the zone (see FlatGrid).
+    let ringLength = 0;
+    for (const zone of live) ringLength += inlineRing(zone)?.length ?? 0;
+    const ringCoords = new Float64Array(ringLength);
+    let item = 0, ringAt = 0;
     for (let s = 0; s < live.length; s++) {
-      const b = live[s].boxes;
+      const zone = live[s];
+      const b = zone.boxes;
+      const circle = zone instanceof CircleZone && b.length === 4;
+      const ring = b.length === 4 ? inlineRing(zone) : null;
       for (let i = 0; i < b.length; i += 4) {
-        boxes.set(b.subarray(i, i + 4), item * 4);
-        itemSlot[item++] = s;
+        const o = item * 4;
+        boxes[o] = b[i];
+        boxes[o + 1] = b[i + 1];
+        boxes[o + 2] = b[i + 2];
+        boxes[o + 3] = b[i + 3];
+        tags[item] = s * 4 + (b.length > 4 ? KIND_MULTI : circle ? KIND_CIRCLE : KIND_BOX);
+        if (circle) {
+          kx[item] = zone.kx;
+          sureIn2[item] = zone.sureIn2;
+          sureOut2[item] = zone.sureOut2;
+        } else if (ring !== null) {
+          ringCoords.set(ring, ringAt);
+          kx[item] = -1;
+          sureIn2[item] = ringAt;
+          sureOut2[item] = ringAt += ring.length;
+        }
+        item++;
       }
     }
-    this.staticTree = new StaticGrid(boxes);
-    this.staticItemSlot = itemSlot;
+    this.staticTree = new FlatGrid({ boxes, tags, kx, sureIn2, sureOut2, ringCoords });
   }
+
+  /** Sizes of the static grid (for benchmarks), or null when it is empty. */
+  gridStats(): ReturnType<FlatGrid['stats']> | null {
+    return this.staticTree === null ? null : this.staticTree.stats();
+  }
+
+  /** Static entries a point query at (lon, lat) reads (for benchmarks). */
+  entriesOnPath(lon: number, lat: number): number {
+    return this.staticTree === null ? 0 : this.staticTree.entriesOnPath(lon, lat);
+  }
+
+  /** Cells on the path of the last entriesOnPath() (for benchmarks). */
+  get lastPathDepth(): number {
+    return this.staticTree === null ? 0 : this.staticTree.lastPathDepth;
+  }
+}
+
+/** Rings of at most this many vertices are copied next to the static grid. */
+const INLINE_RING_MAX = 34;
+
+/** The ring of a one-part, one-ring, small polygon zone (its coordinates, closed); else null. */
+function inlineRing(zone: PreparedZone): Float64Array | null {
+  if (!(zone instanceof PolygonZone) || zone.parts.length !== 1) return null;
+  const part = zone.parts[0];
+  if (part.ringStart.length !== 2 || !part.scansAll || part.coords.length > 2 * INLINE_RING_MAX) return null;
+  return part.coords;
 }

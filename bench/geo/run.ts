@@ -1,7 +1,7 @@
 /**
  * Zone index benchmark: build time, heap per zone, point-in-zone and near queries, and a dynamic
  * workload, for 1k..1M realistic UK zones. Runs the peers in the same process on the same points:
- *   (a) ZoneIndex, default options (static flatbush + small rbush overlay)
+ *   (a) ZoneIndex, default options (static sparse grid + small rbush overlay)
  *   (b) ZoneIndex with overlayMax: Infinity (every box in rbush)
  *   (c) baseline: rbush of bboxes + turf.booleanPointInPolygon (circles as 64-step turf.circle)
  *
@@ -471,10 +471,71 @@ interface ScaleResult {
     baseline: DynamicResult | null;
     agreementAfter: Agreement;
   };
+  /** The static grid's cells (default index, as built), and what a point query reads of them. */
+  grid: GridFigures | null;
   notes: string[];
   /** Filled in by the child process that ran the scale. */
   run: { timerOverheadNs: { medianNs: number; p99Ns: number }; loadAvg1mBefore: number; loadAvg1mAfter: number; sink: number };
 }
+
+interface GridFigures {
+  entries: number;
+  entriesPerZone: number;
+  cells: number;
+  nonEmptyCells: number;
+  /** Most entries (zone boxes) in one cell, and the mean over non-empty cells. */
+  maxPerCell: number;
+  meanPerNonEmptyCell: number;
+  maxDepth: number;
+  bigItems: number;
+  /** Entries on a point query's path (all its cells), over the verify points (they follow the zones' density). */
+  pathMean: number;
+  pathP99: number;
+  pathMax: number;
+  /** Same, for the verify points within 10 km of central London (the densest city). */
+  densePoints: number;
+  densePathMean: number;
+  densePathMax: number;
+}
+
+/** Cell fill of the default index's grid: how many zones a dense city puts in one cell. */
+function gridFigures(index: ZoneIndex, pts: Float64Array, count: number): GridFigures | null {
+  const st = index.gridStats();
+  if (st === null) return null;
+  const n = Math.min(count, pts.length >> 1);
+  const path = new Float64Array(n);
+  let sum = 0, dense = 0, denseSum = 0, denseMax = 0;
+  for (let q = 0; q < n; q++) {
+    const lon = pts[2 * q]!, lat = pts[2 * q + 1]!;
+    const e = index.entriesOnPath(lon, lat);
+    path[q] = e;
+    sum += e;
+    if (haversineM(LONDON[0], LONDON[1], lon, lat) <= 10_000) {
+      dense++;
+      denseSum += e;
+      if (e > denseMax) denseMax = e;
+    }
+  }
+  path.sort();
+  return {
+    entries: st.entries,
+    entriesPerZone: st.entries / index.size,
+    cells: st.cells,
+    nonEmptyCells: st.nonEmptyCells,
+    maxPerCell: st.maxPerCell,
+    meanPerNonEmptyCell: st.meanPerNonEmptyCell,
+    maxDepth: st.maxDepth,
+    bigItems: st.bigItems,
+    pathMean: sum / n,
+    pathP99: percentile(path, 99),
+    pathMax: path[n - 1]!,
+    densePoints: dense,
+    densePathMean: dense === 0 ? 0 : denseSum / dense,
+    densePathMax: denseMax,
+  };
+}
+
+const LONDON = [-0.1278, 51.5074] as const;
 
 function log(msg: string): void {
   process.stderr.write(`  · ${msg}\n`);
@@ -563,6 +624,11 @@ function runScale(n: number, timerNs: number): ScaleResult {
   const containsAgreement = agreement('contains', a, b, base, pts, CFG.verifyPoints);
   const nearAgreement = agreement('near', a, b, base, pts, CFG.verifyPoints, CFG.baselineNearVerifyPoints);
   for (const ag of [containsAgreement, nearAgreement]) notes.push(...ag.examples);
+  const grid = gridFigures(a, pts, CFG.verifyPoints);
+  if (grid !== null) {
+    log(`grid: ${fmt(grid.cells)} cells, max ${grid.maxPerCell} / mean ${grid.meanPerNonEmptyCell.toFixed(1)} zones per non-empty cell, depth ${grid.maxDepth}; ` +
+      `a query reads ${grid.pathMean.toFixed(1)} entries (p99 ${grid.pathP99}, max ${grid.pathMax}); within 10 km of London ${grid.densePathMean.toFixed(1)} (max ${grid.densePathMax})`);
+  }
   log(`agreement: contains ${containsAgreement.mismatchDefaultVsRbush}/${containsAgreement.mismatchBaseline ?? '-'} mismatches, near ${nearAgreement.mismatchDefaultVsRbush}/${nearAgreement.mismatchBaseline ?? '-'}`);
 
   // The three variants, each with its query counts and time budget; every figure below is one
@@ -671,6 +737,7 @@ function runScale(n: number, timerNs: number): ScaleResult {
       baseline: dynBase,
       agreementAfter: dynAgreement,
     },
+    grid,
     notes,
     run: { timerOverheadNs: { medianNs: timerNs, p99Ns: NaN }, loadAvg1mBefore: NaN, loadAvg1mAfter: NaN, sink: 0 },
   };
@@ -723,6 +790,20 @@ function printReport(results: ScaleResult[]): void {
           scaleName(r.zones), ag.hitsPerQuery.toFixed(3), ag.candidatesPerQuery.toFixed(2), String(ag.candidatesMax),
           `${(ag.emptyCandidateShare * 100).toFixed(0)}%`, ag.rbushCandidatesPerQuery.toFixed(2), n0(ag.baselineCandidatesPerQuery, 2),
           `${ag.mismatchDefaultVsRbush}/${ag.points}`, baselineCell(ag),
+        ];
+      }),
+    ),
+  );
+  console.log('\nStatic grid of the default index: zones (boxes) per cell, and entries a point query reads on its path (query points follow the zones; "London" = points within 10 km of central London)');
+  console.log(
+    formatTable(
+      ['zones', 'cells', 'entries/zone', 'max per cell', 'mean per non-empty cell', 'depth', 'big zones', 'path mean', 'path p99', 'path max', 'London path mean', 'London path max'],
+      results.map((r) => {
+        const g = r.grid;
+        if (g === null) return [scaleName(r.zones), '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-'];
+        return [
+          scaleName(r.zones), fmt(g.cells), g.entriesPerZone.toFixed(2), String(g.maxPerCell), g.meanPerNonEmptyCell.toFixed(1), String(g.maxDepth), String(g.bigItems),
+          g.pathMean.toFixed(1), String(g.pathP99), String(g.pathMax), g.densePathMean.toFixed(1), String(g.densePathMax),
         ];
       }),
     ),
@@ -876,7 +957,7 @@ function main(): void {
   const s = results.find((r) => r.zones === 100_000) ?? results[results.length - 1]!;
   const file = writeResults('geo', {
     generatedAt: new Date().toISOString(),
-    env,
+    env: { ...env, loadAverage: os.loadavg() },
     config: { ...CFG, quick: QUICK, scales: SCALES, baselineMax: BASELINE_MAX, nearM: NEAR_M, seed: SEED },
     summary: {
       zones: s.zones,
@@ -888,6 +969,7 @@ function main(): void {
       nearQueriesPerSec: Math.round(s.near.queriesPerSec),
       simpleHeapBytesPerZone: Math.round(s.heap.simpleBytesPerZone),
       loadMs1M: results.find((r) => r.zones === 1_000_000)?.build.loadMs ?? null,
+      grid1M: results.find((r) => r.zones === 1_000_000)?.grid ?? null,
     },
     targets: rows,
     scales: results,

@@ -770,3 +770,98 @@ describe('ZoneIndex', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// The static grid (geo/flat-grid.ts): cells split where zones are dense, circles and small rings
+// tested inline, huge zones kept apart. Checked against brute force over the same zones.
+// ---------------------------------------------------------------------------------------------
+
+describe("ZoneIndex's sparse grid", () => {
+  /** Zones from indexZoneSpecArb, moved into [u0, u0 + du] × [v0, v0 + dv] of REGION. */
+  const zonesIn = (seed: number, count: number, prefix: string, u0: number, du: number, v0: number, dv: number, shrink = 1): PreparedZone[] =>
+    fc.sample(indexZoneSpecArb, { seed, numRuns: count }).map((s, i) =>
+      compileZone(indexZoneFeature({ ...s, u: u0 + s.u * du, v: v0 + s.v * dv, sizeM: s.sizeM / shrink }, `${prefix}${i}`)),
+    );
+
+  /** Points in each zone's box (its corners and edges too: they straddle cells) and around it. */
+  const probesFor = (zones: readonly PreparedZone[], seed: number, perZone: number): Pos[] => {
+    const rnd = fc.sample(fc.tuple(G.uniform(-0.2, 1.2), G.uniform(-0.2, 1.2)), { seed, numRuns: zones.length * perZone });
+    const pts: Pos[] = [];
+    zones.forEach((z, i) => {
+      const w = z.maxLon - z.minLon, h = z.maxLat - z.minLat;
+      pts.push([z.minLon, z.minLat], [z.maxLon, z.maxLat], [z.minLon, (z.minLat + z.maxLat) / 2]);
+      for (let k = 0; k < perZone; k++) {
+        const [u, v] = rnd[i * perZone + k]!;
+        pts.push([z.minLon + u * w, z.minLat + v * h]);
+      }
+    });
+    return pts;
+  };
+
+  const check = (zones: PreparedZone[], pts: readonly Pos[], maxD: number[] = [1, 50, 400]): ZoneIndex => {
+    const m: Model = { live: new Map(zones.map((z) => [z.id, z])), next: 0, mutations: 0 };
+    const index = ZoneIndex.from(zones);
+    const r: Real = { index, hits: new ZoneHits(2) };
+    pts.forEach(([lon, lat], i) => {
+      checkContaining(m, r, lon, lat);
+      if (i % 3 === 0) checkNear(m, r, lon, lat, maxD[(i / 3) % maxD.length]!);
+    });
+    return index;
+  };
+
+  it('splits the cells of a dense cluster and still answers every point exactly', () => {
+    // 600 zones of 0.1..60 m within ~300 m, beside 200 of 5 m..3 km spread over the region
+    const dense = zonesIn(11, 600, 'd', 0.5, 0.015, 0.5, 0.015, 50);
+    const sparse = zonesIn(12, 200, 's', 0, 1, 0, 1);
+    const zones = [...dense, ...sparse];
+    const index = check(zones, probesFor(zones, 13, 2));
+    const stats = index.gridStats()!;
+    expect(stats.maxDepth, 'the dense cells were split').toBeGreaterThanOrEqual(1);
+    expect(stats.maxPerCell, 'no cell holds most of the cluster').toBeLessThan(dense.length / 4);
+  });
+
+  it('answers for zones stacked on one spot, where no split can help', () => {
+    const stacked = Array.from({ length: 120 }, (_, i) =>
+      compileZone({ type: 'Feature', id: `st${i}`, geometry: { type: 'Point', coordinates: [-1.55, 53.8] }, properties: { radiusM: 80 + (i % 3) } }),
+    );
+    const zones = [...stacked, ...zonesIn(21, 200, 'o', 0.45, 0.1, 0.45, 0.1)];
+    check(zones, [...probesFor(zones, 22, 1), [-1.55, 53.8], [-1.55 + 80 / (G.M_PER_DEG * Math.cos(53.8 * (Math.PI / 180))), 53.8]]);
+  });
+
+  it('keeps zones far larger than a cell apart and finds them from every cell they cover', () => {
+    const huge = [
+      compileZone(boxFeature('H-county', [-2.5, 53.2, -0.5, 54.5])),
+      compileZone({ type: 'Feature', id: 'H-circle', geometry: { type: 'Point', coordinates: [-1.5, 53.8] }, properties: { radiusM: 60_000 } }),
+    ];
+    const zones = [...huge, ...zonesIn(31, 600, 'u', 0, 1, 0, 1)];
+    const index = check(zones, probesFor(zones, 32, 1));
+    expect(index.gridStats()!.bigItems).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers at the antimeridian: circles and polygons on both sides and across it, queried at ±180 too', () => {
+    const seam: PreparedZone[] = [];
+    const pts: Pos[] = [];
+    const onSeam: number[] = [];
+    for (let i = 0; i < 150; i++) {
+      const lat = -0.01 + (i % 30) * 0.0007;
+      const lon = i % 2 === 0 ? 179.999 - (i % 7) * 0.0003 : -179.999 + (i % 5) * 0.0003;
+      seam.push(compileZone({ type: 'Feature', id: `c${i}`, geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { radiusM: 20 + (i % 13) * 25 } }));
+      if (i % 3 === 0) seam.push(compileZone(boxFeature(`b${i}`, i % 2 === 0 ? [179.998, lat, 180, lat + 0.001] : [-180, lat, -179.998, lat + 0.001])));
+      pts.push([lon, lat], [179.9999, lat], [-179.9999, lat]);
+      onSeam.push(lat + 0.0003);
+    }
+    // a MultiPolygon split at ±180, its two halves meeting on the meridian
+    seam.push(compileZone(boxesFeature('m-split', [179.995, -0.005, 180, 0.005], [-180, -0.005, -179.995, 0.005])));
+    const index = check(seam, [...pts, ...probesFor(seam, 41, 1).filter(([lon]) => Math.abs(lon) < 180)]);
+    // exactly on ±180 a zone drawn on either side counts
+    const hits = new ZoneHits();
+    for (const lat of onSeam) {
+      const want = seam.filter((z) => z.contains(180, lat) || z.contains(-180, lat)).map((z) => z.id).sort();
+      expect(want.length).toBeGreaterThan(0);
+      for (const lon of [180, -180]) {
+        const n = index.containing(lon, lat, hits);
+        expect(hits.zones.slice(0, n).map((z) => z.id).sort(), `containing(${lon}, ${lat})`).toEqual(want);
+      }
+    }
+  });
+});
