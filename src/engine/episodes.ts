@@ -13,6 +13,7 @@ export function openEpisode(
 ): void {
   const ep = new Episode(episodeId(slot, startMs), slot.type, startMs, conf, false);
   slot.open = ep;
+  if (slot.track === null) s.healthQuiet = false;
   emit(st, s, slot, ep, 'opened', at, shown, distanceM);
 }
 

@@ -7,6 +7,7 @@ import {
   accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
   type SubjectState, type Track,
 } from './state.js';
+import { noteTrackIdle, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
 import { armWindowEnd } from './timers.js';
 
 /**
@@ -17,6 +18,15 @@ import { armWindowEnd } from './timers.js';
 
 /** tamper, battery_low, no_fix and device_offline, from one in-order fix. */
 export function judgeHealth(st: EngineState, s: SubjectState, fix: Fix): void {
+  const settings = st.settings;
+  // The common case changes nothing: no health episode open (healthQuiet, without reading the
+  // four slots), a position, the strap fine or unreported, the battery fine or unreported.
+  if (s.healthQuiet && fix.hasPosition && fix.strap <= STRAP_OK && !(fix.battery < settings.batteryLowBelow)) return;
+  judgeHealthInFull(st, s, fix);
+  s.healthQuiet = s.offline.open === null && s.noFix.open === null && s.tamper.open === null && s.battery.open === null;
+}
+
+function judgeHealthInFull(st: EngineState, s: SubjectState, fix: Fix): void {
   const t = fix.ts;
   const settings = st.settings;
   if (s.offline.open !== null) closeEpisode(st, s, s.offline, t, fix);
@@ -42,8 +52,15 @@ export function judgeHealth(st: EngineState, s: SubjectState, fix: Fix): void {
 
 /** Every location condition of the subject, from one in-order fix with a position. */
 export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): void {
+  if (s.hotCfg !== s.cfg) prepareConditionSlots(st, s);
   const conds = s.cfg.conditions;
-  for (let k = 0; k < conds.length; k++) {
+  const hot = st.condHot;
+  const lon = fix.lon, lat = fix.lat;
+  const n = s.condCount;
+  for (let k = 0, o = s.condBase * ROW; k < n; k++, o += ROW) {
+    // Far from the zone (or deep inside the curfew address) with nothing open or pending: the
+    // rules would change nothing. Decided from the condition's row alone (condition-slots.ts).
+    if (skippable(hot, o, lon, lat)) continue;
     const c = conds[k];
     if (c.type === 'proximity') {
       const victim = st.devices.get(c.victimDeviceId as string) as DeviceState;
@@ -183,6 +200,11 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
  * fix at least closeAfterS after the run began, at the run's first fix (when the breach ended).
  */
 function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
+  updateTrack(st, track, r, shown);
+  noteTrackIdle(st, track);
+}
+
+function updateTrack(st: EngineState, track: Track, r: Reading, shown: Position): void {
   if (track.breach.open !== null) {
     updateOpenBreach(st, track, r, shown);
     return;
