@@ -21,6 +21,8 @@ import type { EngineState, SubjectState, Track } from './state.js';
  *   [1] 1 when the track was idle after its last update (rules.ts update writes it after every
  *       update; anything else that can make a track busy resets the row: a snapshot restore, a
  *       replaced configuration (prepareConditionSlots)).
+ *   [6, 7] a span of time [from, to) in which the condition is not judged at all (its schedule
+ *       inactive, or a curfew's grace running): skipped whatever the position or the track.
  * The margins are generous (x1.25 + 5 m, and the flat-vs-haversine error bound doubled): a fix
  * near the limit is judged in full, which is always right.
  */
@@ -63,8 +65,9 @@ export function noteTrackIdle(st: EngineState, track: Track): void {
   st.condHot[(s.condBase + track.cond.index) * ROW + 1] = track.idle ? 1 : 0;
 }
 
-/** Can condition row `o` be skipped for a position at (lon, lat)? */
-export function skippable(hot: Float64Array, o: number, lon: number, lat: number): boolean {
+/** Can condition row `o` be skipped for a position at (lon, lat) at time t? */
+export function skippable(hot: Float64Array, o: number, lon: number, lat: number, t: number): boolean {
+  if (t < hot[o + 7] && t >= hot[o + 6]) return true;
   if (hot[o + 1] !== 1) return false;
   const mode = hot[o];
   if (mode === M_OUTSIDE_BOX) return lon < hot[o + 2] || lat < hot[o + 3] || lon > hot[o + 4] || lat > hot[o + 5];
@@ -74,6 +77,15 @@ export function skippable(hot: Float64Array, o: number, lon: number, lat: number
     return dx * dx + dy * dy < hot[o + 5];
   }
   return false;
+}
+
+/**
+ * The condition is not judged at any time in [fromMs, toMs): its schedule is inactive, or the
+ * curfew's grace is running (rules.ts judgeConditions found so, for a time in that span).
+ */
+export function noteQuiet(hot: Float64Array, o: number, fromMs: number, toMs: number): void {
+  hot[o + 6] = fromMs;
+  hot[o + 7] = toMs;
 }
 
 function claimRows(st: EngineState, n: number): number {

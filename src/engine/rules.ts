@@ -7,7 +7,7 @@ import {
   accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
   type SubjectState, type Track,
 } from './state.js';
-import { noteTrackIdle, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
+import { noteQuiet, noteTrackIdle, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
 import { armWindowEnd } from './timers.js';
 
 /**
@@ -53,15 +53,15 @@ function judgeHealthInFull(st: EngineState, s: SubjectState, fix: Fix): void {
 /** Every location condition of the subject, from one in-order fix with a position. */
 export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): void {
   if (s.hotCfg !== s.cfg) prepareConditionSlots(st, s);
-  const conds = s.cfg.conditions;
   const hot = st.condHot;
-  const lon = fix.lon, lat = fix.lat;
+  const lon = fix.lon, lat = fix.lat, t = fix.ts;
   const n = s.condCount;
   for (let k = 0, o = s.condBase * ROW; k < n; k++, o += ROW) {
-    // Far from the zone (or deep inside the curfew address) with nothing open or pending: the
-    // rules would change nothing. Decided from the condition's row alone (condition-slots.ts).
-    if (skippable(hot, o, lon, lat)) continue;
-    const c = conds[k];
+    // Outside its schedule, or far from the zone (or deep inside the curfew address) with
+    // nothing open or pending: the rules would change nothing. Decided from the condition's
+    // row alone, without reading the condition, its zone or its track (condition-slots.ts).
+    if (skippable(hot, o, lon, lat, t)) continue;
+    const c = s.cfg.conditions[k];
     if (c.type === 'proximity') {
       const victim = st.devices.get(c.victimDeviceId as string) as DeviceState;
       if (victim.lastFix !== null) judgeProximity(st, s.tracks[k] as Track, fix, victim.lastFix, fix.ts, fix);
@@ -69,9 +69,15 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
     }
     let windowEnd = Infinity;
     if (c.schedule !== null) {
-      const iv = c.schedule.intervalAt(fix.ts);
-      if (iv === null) continue;
-      if (c.inside && fix.ts < iv.startMs + c.graceMs) continue;
+      const iv = c.schedule.intervalAt(t);
+      if (iv === null) {
+        noteQuiet(hot, o, t, c.schedule.inactiveUntil(t));
+        continue;
+      }
+      if (c.inside && t < iv.startMs + c.graceMs) {
+        noteQuiet(hot, o, iv.startMs, iv.startMs + c.graceMs);
+        continue;
+      }
       windowEnd = iv.endMs;
     }
     if (c.inside) {

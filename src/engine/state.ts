@@ -272,7 +272,19 @@ export class SubjectState {
   readonly pending: EngineTimer[] = [];
   nextTimerMs = Infinity;
 
+  /**
+   * The order's validity, copied from cfg (read on every fix; cfg is one more cache miss). A
+   * replaced cfg (a zone changed, roster.ts setZone) keeps the same validity; a changed order
+   * is a new SubjectState.
+   */
+  readonly active: boolean;
+  readonly validFromMs: number;
+  readonly validToMs: number;
+
   constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
+    this.active = cfg.active;
+    this.validFromMs = cfg.validFromMs;
+    this.validToMs = cfg.validToMs;
     // An inclusion over a layer is one track (inside any of its zones); an exclusion over a layer, one per zone.
     this.tracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? new Track(this, c, null) : null));
     this.layerTracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? null : new Map()));
@@ -285,7 +297,7 @@ export class SubjectState {
   }
 
   validAt(t: number): boolean {
-    return this.cfg.active && t >= this.cfg.validFromMs && t < this.cfg.validToMs;
+    return this.active && t >= this.validFromMs && t < this.validToMs;
   }
 }
 
