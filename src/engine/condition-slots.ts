@@ -67,7 +67,10 @@ export function noteTrackIdle(st: EngineState, track: Track): void {
 
 /** Can condition row `o` be skipped for a position at (lon, lat) at time t? */
 export function skippable(hot: Float64Array, o: number, lon: number, lat: number, t: number): boolean {
-  if (t < hot[o + 7] && t >= hot[o + 6]) return true;
+  return (t < hot[o + 7] && t >= hot[o + 6]) || idleFar(hot, o, lon, lat);
+}
+
+function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolean {
   if (hot[o + 1] !== 1) return false;
   const mode = hot[o];
   if (mode === M_OUTSIDE_BOX) return lon < hot[o + 2] || lat < hot[o + 3] || lon > hot[o + 4] || lat > hot[o + 5];
@@ -77,6 +80,16 @@ export function skippable(hot: Float64Array, o: number, lon: number, lat: number
     return dx * dx + dy * dy < hot[o + 5];
   }
   return false;
+}
+
+/**
+ * Would judging the subject's condition k at this position change nothing? (Its track idle, the
+ * position far from its exclusion zone or deep inside its curfew address.) For timers: the
+ * curfew deadline, where most subjects are home.
+ */
+export function idleAndClear(st: EngineState, s: SubjectState, k: number, lon: number, lat: number): boolean {
+  if (s.condBase < 0 || s.hotCfg !== s.cfg) return false;
+  return idleFar(st.condHot, (s.condBase + k) * ROW, lon, lat);
 }
 
 /**
