@@ -18,6 +18,10 @@ import type { EngineState, SubjectState, Track } from './state.js';
  *       (inside condition over a circle: skip when the flat distance from the centre (lon [2],
  *       lat [3], metres per degree of longitude [4]) is below the square root of [5], surely
  *       inside by more than the band).
+ *       M_FAR_FROM_VICTIM (proximity, once the victim's position is known: skip when the flat
+ *       distance from the victim's latest position (lon [2], lat [3], metres per degree of
+ *       longitude there [4]) is above the square root of [5], surely beyond the warning band;
+ *       rules.ts judgeVictimFix moves [2..4] with each victim fix).
  *   [1] 1 when the track was idle after its last update (rules.ts update writes it after every
  *       update; anything else that can make a track busy resets the row: a snapshot restore, a
  *       replaced configuration (prepareConditionSlots)).
@@ -30,6 +34,7 @@ export const ROW = 8;
 export const M_NONE = 0;
 export const M_OUTSIDE_BOX = 1;
 export const M_INSIDE_CIRCLE = 2;
+export const M_FAR_FROM_VICTIM = 3;
 
 /** The rows for the subject's current configuration: claims its slots, fills each row (idle unknown). */
 export function prepareConditionSlots(st: EngineState, s: SubjectState): void {
@@ -41,7 +46,7 @@ export function prepareConditionSlots(st: EngineState, s: SubjectState): void {
     s.condCount = n;
   }
   const hot = st.condHot;
-  for (let k = 0; k < n; k++) fillRow(hot, (s.condBase + k) * ROW, conds[k]);
+  for (let k = 0; k < n; k++) fillRow(st, hot, (s.condBase + k) * ROW, conds[k]);
   s.hotCfg = s.cfg;
 }
 
@@ -73,6 +78,11 @@ export function skippable(hot: Float64Array, o: number, lon: number, lat: number
 function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolean {
   if (hot[o + 1] !== 1) return false;
   const mode = hot[o];
+  if (mode === M_FAR_FROM_VICTIM) {
+    const dx = (lon - hot[o + 2]) * hot[o + 4];
+    const dy = (lat - hot[o + 3]) * M_PER_DEG;
+    return dx * dx + dy * dy > hot[o + 5];
+  }
   if (mode === M_OUTSIDE_BOX) return lon < hot[o + 2] || lat < hot[o + 3] || lon > hot[o + 4] || lat > hot[o + 5];
   if (mode === M_INSIDE_CIRCLE) {
     const dx = (lon - hot[o + 2]) * hot[o + 4];
@@ -90,6 +100,30 @@ function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolea
 export function idleAndClear(st: EngineState, s: SubjectState, k: number, lon: number, lat: number): boolean {
   if (s.condBase < 0 || s.hotCfg !== s.cfg) return false;
   return idleFar(st.condHot, (s.condBase + k) * ROW, lon, lat);
+}
+
+/** A proximity condition's row follows its victim's latest position (rules.ts judgeVictimFix). */
+export function noteVictimPosition(st: EngineState, s: SubjectState, k: number, lon: number, lat: number): void {
+  if (s.condBase < 0 || s.hotCfg !== s.cfg) return;
+  noteVictimAt(st.condHot, (s.condBase + k) * ROW, lon, lat);
+}
+
+function noteVictimAt(hot: Float64Array, o: number, lon: number, lat: number): void {
+  // Near the poles or the antimeridian the flat frame is no bound: always judge.
+  if (!(Math.abs(lat) <= 80 && Math.abs(lon) <= 179)) {
+    hot[o] = M_NONE;
+    return;
+  }
+  hot[o] = M_FAR_FROM_VICTIM;
+  hot[o + 2] = lon;
+  hot[o + 3] = lat;
+  hot[o + 4] = Math.cos((lat * Math.PI) / 180) * M_PER_DEG;
+}
+
+/** Beyond this flat distance (squared) from the victim, surely beyond the warning band. */
+function farFromVictimSq(c: CompiledCondition): number {
+  const m = 1.25 * (c.distanceM + c.warnBandM) + 50;
+  return m * m;
 }
 
 /**
@@ -114,8 +148,14 @@ function claimRows(st: EngineState, n: number): number {
   return base;
 }
 
-function fillRow(hot: Float64Array, o: number, c: CompiledCondition): void {
+function fillRow(st: EngineState, hot: Float64Array, o: number, c: CompiledCondition): void {
   hot.fill(0, o, o + ROW);
+  if (c.type === 'proximity') {
+    hot[o + 5] = farFromVictimSq(c);
+    const last = st.devices.get(c.victimDeviceId as string)?.lastFix ?? null;
+    if (last !== null) noteVictimAt(hot, o, last.lon, last.lat);
+    return;
+  }
   const z = c.zone;
   if (z === null || c.layer !== null) return;
   if (!c.inside && c.type === 'exclusion') {

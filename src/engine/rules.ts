@@ -7,7 +7,7 @@ import {
   accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
   type SubjectState, type Track,
 } from './state.js';
-import { noteQuiet, noteTrackIdle, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
+import { idleAndClear, noteQuiet, noteTrackIdle, noteVictimPosition, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
 import { armWindowEnd } from './timers.js';
 
 /**
@@ -161,8 +161,12 @@ export function judgeVictimFix(st: EngineState, device: DeviceState, fix: Fix, l
   device.rememberPosition(fix);
   const list = st.watchers.get(device.id);
   if (list === undefined) return;
-  for (const { subject, cond } of list) {
+  for (let i = 0; i < list.length; i++) {
+    const { subject, cond } = list[i];
+    noteVictimPosition(st, subject, cond.index, fix.lon, fix.lat);
     const last = subject.device.lastFix;
+    // Far apart with nothing open or pending: judging would change nothing (condition-slots.ts).
+    if (last !== null && idleAndClear(st, subject, cond.index, last.lon, last.lat)) continue;
     if (last === null || !subject.validAt(fix.ts)) continue;
     judgeProximity(st, subject.tracks[cond.index] as Track, last, fix, fix.ts, last);
   }
