@@ -36,6 +36,16 @@ export const M_OUTSIDE_BOX = 1;
 export const M_INSIDE_CIRCLE = 2;
 export const M_FAR_FROM_VICTIM = 3;
 
+let rowsEnabled = true;
+
+/**
+ * Turns the fast path off (every condition judged in full) or back on, for the test that checks
+ * both give the same events (test/engine/condition-rows.test.ts). Not for production use.
+ */
+export function useConditionRows(on: boolean): void {
+  rowsEnabled = on;
+}
+
 /** The rows for the subject's current configuration: claims its slots, fills each row (idle unknown). */
 export function prepareConditionSlots(st: EngineState, s: SubjectState): void {
   const conds = s.cfg.conditions;
@@ -72,7 +82,7 @@ export function noteTrackIdle(st: EngineState, track: Track): void {
 
 /** Can condition row `o` be skipped for a position at (lon, lat) at time t? */
 export function skippable(hot: Float64Array, o: number, lon: number, lat: number, t: number): boolean {
-  return (t < hot[o + 7] && t >= hot[o + 6]) || idleFar(hot, o, lon, lat);
+  return rowsEnabled && ((t < hot[o + 7] && t >= hot[o + 6]) || idleFar(hot, o, lon, lat));
 }
 
 function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolean {
@@ -98,7 +108,7 @@ function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolea
  * curfew deadline, where most subjects are home.
  */
 export function idleAndClear(st: EngineState, s: SubjectState, k: number, lon: number, lat: number): boolean {
-  if (s.condBase < 0 || s.hotCfg !== s.cfg) return false;
+  if (s.condBase < 0 || s.hotCfg !== s.cfg || !rowsEnabled) return false;
   return idleFar(st.condHot, (s.condBase + k) * ROW, lon, lat);
 }
 
