@@ -56,7 +56,11 @@ if (geo !== null) {
 const engine = read('engine');
 if (engine !== null) {
   const s = engine.summary as Json;
-  out.push('### Rules engine — `npm run bench:engine`', '', `${machine(engine)}.`, '',
+  const m = (engine.ours?.machine ?? {}) as Json;
+  const engineLoad = Array.isArray(m.loadAverageStart)
+    ? `; load average ${m.loadAverageStart.map((x: number) => x.toFixed(1)).join('/')} at the start, ${(m.loadAverageEnd ?? []).map((x: number) => x.toFixed(1)).join('/')} at the end; the timed loop got ${n(m.cpuOverWall, 2)} of a CPU`
+    : '';
+  out.push('### Rules engine — `npm run bench:engine`', '', `${machine(engine)}${engineLoad}.`, '',
     `${n(s.subjects)} subjects, ${n(s.zones)} zones, ${n(s.conditions)} conditions, ${n(s.fixes)} fixes (parsed fix objects in, episode events out):`, '',
     '| fixes/s | p50 µs | p99 µs | p99.9 µs | heap growth per 1M fixes | alerts per 1k fixes | vs turf + Intl baseline |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -68,7 +72,8 @@ if (engine !== null) {
 const replay = read('replay');
 if (replay !== null) {
   const s = replay.summary as Json;
-  out.push('### Replay — `npm run bench:replay`', '', `${machine(replay)}.`, '',
+  const replayLoad = Array.isArray(replay.loadAverageStart) ? `, load average ${replay.loadAverageStart.map((x: number) => x.toFixed(1)).join('/')} at the start` : '';
+  out.push('### Replay — `npm run bench:replay`', '', `${machine(replay)}${replayLoad}.`, '',
     `${n(s.fixes)} NDJSON fixes replayed end to end (child process, output to a file) in **${n(s.seconds, 2)} s** (${n(s.fixesPerSec)} fixes/s), ${n(s.ratioToFloor, 1)}x the time of only reading and JSON-parsing the file; output byte-identical across runs: ${s.identical ? 'yes' : 'no'}; identical when devices are interleaved differently: ${s.shuffledIdentical ? 'yes' : 'no'}. Target < 5 s: ${mark(s.seconds < 5)}.`, '');
 }
 

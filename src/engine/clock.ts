@@ -1,3 +1,4 @@
+import { idleAndClear } from './condition-slots.js';
 import { closeCondition, closeSubject, openEpisode } from './episodes.js';
 import { endLateBurst } from './late-fixes.js';
 import { judgeCurfew } from './rules.js';
@@ -60,8 +61,14 @@ function fire(st: EngineState, t: EngineTimer): void {
   const at = t.atMs;
   switch (t.kind) {
     case T_CURFEW_DEADLINE: {
-      const track = s.tracks[t.cond] as Track;
       const last = device.lastFix;
+      // Most subjects are home and have nothing open: judging them would change nothing, and
+      // the condition's row says so without reading the track or the zone (condition-slots.ts).
+      if (last !== null && idleAndClear(st, s, t.cond, last.lon, last.lat)) {
+        armCurfewEnd(st, s, t.cond, t.endMs);
+        break;
+      }
+      const track = s.tracks[t.cond] as Track;
       // Not home by start + grace: judged on the latest position known at the deadline, if it
       // is recent: taken since the previous window ended and within offlineAfterS. An older
       // one says nothing about tonight; device-health alerts report the silence and the next

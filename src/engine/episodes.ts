@@ -13,6 +13,7 @@ export function openEpisode(
 ): void {
   const ep = new Episode(episodeId(slot, startMs), slot.type, startMs, conf, false);
   slot.open = ep;
+  if (slot.track === null) s.healthQuiet = false;
   emit(st, s, slot, ep, 'opened', at, shown, distanceM);
 }
 
@@ -100,7 +101,8 @@ function emit(
   const cfg = s.cfg;
   const track = slot.track;
   const zoneId = track === null ? undefined : (track.zoneId ?? track.cond.zone?.id);
-  // Keys in contract order, optional ones only when they apply: output is byte-stable.
+  // Keys in contract order, optional ones only when they apply: output is byte-stable. Built
+  // field by field rather than with spreads of small objects (a curfew wave emits thousands).
   const e: AlertEvent = {
     episodeId: ep.id,
     event,
@@ -109,16 +111,18 @@ function emit(
     confidence: ep.confidence,
     subjectId: cfg.id,
     deviceId: cfg.deviceId,
-    ...(track === null ? {} : { conditionId: track.cond.id }),
-    ...(zoneId === undefined ? {} : { zoneId }),
-    team: cfg.team,
-    at: formatTime(at),
-    ...(shown === null ? {} : { fix: shown.hasPosition ? { seq: shown.seq, lat: shown.lat, lon: shown.lon, accuracy: accuracyOf(st, shown) } : { seq: shown.seq } }),
-    // Proximity: only the band the subject is in (the condition's own threshold), never metres:
-    // distances to 1 m from a subject walking past would locate the victim by least squares.
-    // A closing event says only that the subject left the band.
-    ...(distanceM === distanceM && event !== 'closed' && track !== null ? { withinM: ep.type === 'proximity' ? track.cond.distanceM : track.cond.distanceM + track.cond.warnBandM } : {}),
-    late: ep.late,
-  };
+  } as AlertEvent;
+  if (track !== null) e.conditionId = track.cond.id;
+  if (zoneId !== undefined) e.zoneId = zoneId;
+  e.team = cfg.team;
+  e.at = formatTime(at);
+  if (shown !== null) e.fix = shown.hasPosition ? { seq: shown.seq, lat: shown.lat, lon: shown.lon, accuracy: accuracyOf(st, shown) } : { seq: shown.seq };
+  // Proximity: only the band the subject is in (the condition's own threshold), never metres:
+  // distances to 1 m from a subject walking past would locate the victim by least squares.
+  // A closing event says only that the subject left the band.
+  if (distanceM === distanceM && event !== 'closed' && track !== null) {
+    e.withinM = ep.type === 'proximity' ? track.cond.distanceM : track.cond.distanceM + track.cond.warnBandM;
+  }
+  e.late = ep.late;
   st.out.push(e);
 }

@@ -12,8 +12,11 @@ export function ingestFix(st: EngineState, fix: Fix): IngestOutcome {
   const device = st.devices.get(fix.deviceId);
   if (device === undefined) return 'unknown_device';
   if (!device.seen.add(fix.seq)) return 'duplicate';
-  if (st.fixClock && fix.ts > st.clockMs) advanceClock(st, fix.ts);
-  else if (!st.started) startClock(st, fix.ts);
+  if (st.fixClock && fix.ts > st.clockMs) {
+    // Most fixes pass no timer: one comparison, and no call (a call would box the time).
+    if (fix.ts > st.timers.nextDue || !st.started) advanceClock(st, fix.ts);
+    else st.clockMs = fix.ts;
+  } else if (!st.started) startClock(st, fix.ts);
 
   const late = fix.ts < device.newestMs;
   if (!late) {
@@ -21,7 +24,7 @@ export function ingestFix(st: EngineState, fix: Fix): IngestOutcome {
     // (replay's clock fired them above). One comparison when none is due.
     const s = device.subject;
     if (s !== null && fix.ts > s.nextTimerMs) fireSubjectTimers(st, s, fix.ts);
-    endLateBurst(st, device);
+    if (device.lastLateMs !== Infinity) endLateBurst(st, device);
     device.newestMs = fix.ts;
     device.recent[device.recentN++ % RECENT_TS] = fix.ts;
   } else if (fix.ts < device.lastLateMs) {

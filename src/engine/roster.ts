@@ -1,5 +1,6 @@
 import type { PreparedZone } from '../../geo/index.js';
 import { subjectRecord, type CompiledSubject } from './config.js';
+import { releaseConditionSlots } from './condition-slots.js';
 import { closeCondition, closeSubject, closeTrack } from './episodes.js';
 import { deleteLayerZone, setLayerZone } from './layer-index.js';
 import { DeviceState, SubjectState, type EngineState } from './state.js';
@@ -212,6 +213,7 @@ function deviceFor(st: EngineState, id: string): DeviceState {
 
 function unlinkSubject(st: EngineState, s: SubjectState): void {
   s.retired = true;
+  releaseConditionSlots(st, s);
   st.subjects.delete(s.cfg.id);
   for (const users of st.zoneUsers.values()) users.delete(s);
   for (const [victim, list] of st.watchers) {

@@ -7,6 +7,7 @@ import {
   accuracyOf, hitsInclude, layerTrackFor, marginOf, type DeviceState, type EngineState, type Position, type Reading, type Slot,
   type SubjectState, type Track,
 } from './state.js';
+import { idleAndClear, noteQuiet, noteTrackIdle, noteVictimPosition, prepareConditionSlots, ROW, skippable } from './condition-slots.js';
 import { armWindowEnd } from './timers.js';
 
 /**
@@ -17,6 +18,15 @@ import { armWindowEnd } from './timers.js';
 
 /** tamper, battery_low, no_fix and device_offline, from one in-order fix. */
 export function judgeHealth(st: EngineState, s: SubjectState, fix: Fix): void {
+  const settings = st.settings;
+  // The common case changes nothing: no health episode open (healthQuiet, without reading the
+  // four slots), a position, the strap fine or unreported, the battery fine or unreported.
+  if (s.healthQuiet && fix.hasPosition && fix.strap <= STRAP_OK && !(fix.battery < settings.batteryLowBelow)) return;
+  judgeHealthInFull(st, s, fix);
+  s.healthQuiet = s.offline.open === null && s.noFix.open === null && s.tamper.open === null && s.battery.open === null;
+}
+
+function judgeHealthInFull(st: EngineState, s: SubjectState, fix: Fix): void {
   const t = fix.ts;
   const settings = st.settings;
   if (s.offline.open !== null) closeEpisode(st, s, s.offline, t, fix);
@@ -42,9 +52,16 @@ export function judgeHealth(st: EngineState, s: SubjectState, fix: Fix): void {
 
 /** Every location condition of the subject, from one in-order fix with a position. */
 export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): void {
-  const conds = s.cfg.conditions;
-  for (let k = 0; k < conds.length; k++) {
-    const c = conds[k];
+  if (s.hotCfg !== s.cfg) prepareConditionSlots(st, s);
+  const hot = st.condHot;
+  const lon = fix.lon, lat = fix.lat, t = fix.ts;
+  const n = s.condCount;
+  for (let k = 0, o = s.condBase * ROW; k < n; k++, o += ROW) {
+    // Outside its schedule, or far from the zone (or deep inside the curfew address) with
+    // nothing open or pending: the rules would change nothing. Decided from the condition's
+    // row alone, without reading the condition, its zone or its track (condition-slots.ts).
+    if (skippable(hot, o, lon, lat, t)) continue;
+    const c = s.cfg.conditions[k];
     if (c.type === 'proximity') {
       const victim = st.devices.get(c.victimDeviceId as string) as DeviceState;
       if (victim.lastFix !== null) judgeProximity(st, s.tracks[k] as Track, fix, victim.lastFix, fix.ts, fix);
@@ -52,9 +69,15 @@ export function judgeConditions(st: EngineState, s: SubjectState, fix: Fix): voi
     }
     let windowEnd = Infinity;
     if (c.schedule !== null) {
-      const iv = c.schedule.intervalAt(fix.ts);
-      if (iv === null) continue;
-      if (c.inside && fix.ts < iv.startMs + c.graceMs) continue;
+      const iv = c.schedule.intervalAt(t);
+      if (iv === null) {
+        noteQuiet(hot, o, t, c.schedule.inactiveUntil(t));
+        continue;
+      }
+      if (c.inside && t < iv.startMs + c.graceMs) {
+        noteQuiet(hot, o, iv.startMs, iv.startMs + c.graceMs);
+        continue;
+      }
       windowEnd = iv.endMs;
     }
     if (c.inside) {
@@ -138,8 +161,12 @@ export function judgeVictimFix(st: EngineState, device: DeviceState, fix: Fix, l
   device.rememberPosition(fix);
   const list = st.watchers.get(device.id);
   if (list === undefined) return;
-  for (const { subject, cond } of list) {
+  for (let i = 0; i < list.length; i++) {
+    const { subject, cond } = list[i];
+    noteVictimPosition(st, subject, cond.index, fix.lon, fix.lat);
     const last = subject.device.lastFix;
+    // Far apart with nothing open or pending: judging would change nothing (condition-slots.ts).
+    if (last !== null && idleAndClear(st, subject, cond.index, last.lon, last.lat)) continue;
     if (last === null || !subject.validAt(fix.ts)) continue;
     judgeProximity(st, subject.tracks[cond.index] as Track, last, fix, fix.ts, last);
   }
@@ -183,6 +210,11 @@ function startReading(st: EngineState, atMs: number, uncertaintyM: number): Read
  * fix at least closeAfterS after the run began, at the run's first fix (when the breach ended).
  */
 function update(st: EngineState, track: Track, r: Reading, shown: Position): void {
+  updateTrack(st, track, r, shown);
+  noteTrackIdle(st, track);
+}
+
+function updateTrack(st: EngineState, track: Track, r: Reading, shown: Position): void {
   if (track.breach.open !== null) {
     updateOpenBreach(st, track, r, shown);
     return;

@@ -392,6 +392,14 @@ export class CompiledSchedule {
   }
 
   /**
+   * Right after intervalAt(t) answered null: when the inactive stretch that answer holds for
+   * ends (a time > t; t itself when not known). For callers that cache the answer.
+   */
+  inactiveUntil(t: number): number {
+    return t >= this.segFrom && t < this.segTo && this.segResult === null ? this.segTo : t;
+  }
+
+  /**
    * The first effective active interval whose start is > t (searched at least 8 days ahead,
    * further while nothing is found), or null if none starts within 400 days of t.
    */

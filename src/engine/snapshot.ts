@@ -122,6 +122,9 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
       }
       s.endTimerMs[k] = den(cs.endTimerMs, -Infinity);
     }
+    // Episodes and pending breaches just loaded: the fast-path rows and flags start over.
+    s.hotCfg = null;
+    s.healthQuiet = false;
     if (s.tamper.late !== null) s.device.lateSlots.push(s.tamper);
     for (const t of s.tracks) if (t !== null && t.breach.late !== null) s.device.lateSlots.push(t.breach);
   }

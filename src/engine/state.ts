@@ -172,6 +172,12 @@ export class PositionMemory {
   }
 }
 
+function recentTimes(): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < RECENT_TS; i++) a.push(Infinity);
+  return a;
+}
+
 export class DeviceState {
   readonly seen = new SeqSet();
   /** Newest fix time processed (late fixes are older than this). */
@@ -199,8 +205,12 @@ export class DeviceState {
    */
   private readonly last: PositionMemory;
   private hasLast = false;
-  /** Recent in-order fix times, to find when a late episode was next contradicted. */
-  readonly recent = new Float64Array(RECENT_TS).fill(Infinity);
+  /**
+   * Recent in-order fix times, to find when a late episode was next contradicted. A plain array
+   * of doubles, not a Float64Array: its elements live on the JS heap next to this record, where
+   * a typed array this size would keep them in a separate allocation (one more cache miss a fix).
+   */
+  readonly recent: number[] = recentTimes();
   recentN = 0;
   /** Late-burst bookkeeping: time of the previous late fix, tracks with open late episodes. */
   lastLateMs = Infinity;
@@ -242,6 +252,16 @@ export class SubjectState {
   /** Scheduled exclusions: the window end for which a closing timer is armed. */
   readonly endTimerMs: Float64Array;
 
+  /**
+   * Slot id of the subject's first condition row in EngineState.condHot (condition-slots.ts),
+   * -1 until the first fix judges its conditions; the configuration the rows were filled for.
+   */
+  condBase = -1;
+  condCount = 0;
+  hotCfg: CompiledSubject | null = null;
+  /** No device-health episode was open after the last in-order fix, and none opened since (rules.ts judgeHealth). */
+  healthQuiet = false;
+
   /** Set when the subject is replaced or deleted: its timers still in the queue are ignored. */
   retired = false;
   /**
@@ -252,7 +272,19 @@ export class SubjectState {
   readonly pending: EngineTimer[] = [];
   nextTimerMs = Infinity;
 
+  /**
+   * The order's validity, copied from cfg (read on every fix; cfg is one more cache miss). A
+   * replaced cfg (a zone changed, roster.ts setZone) keeps the same validity; a changed order
+   * is a new SubjectState.
+   */
+  readonly active: boolean;
+  readonly validFromMs: number;
+  readonly validToMs: number;
+
   constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
+    this.active = cfg.active;
+    this.validFromMs = cfg.validFromMs;
+    this.validToMs = cfg.validToMs;
     // An inclusion over a layer is one track (inside any of its zones); an exclusion over a layer, one per zone.
     this.tracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? new Track(this, c, null) : null));
     this.layerTracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? null : new Map()));
@@ -265,7 +297,7 @@ export class SubjectState {
   }
 
   validAt(t: number): boolean {
-    return this.cfg.active && t >= this.cfg.validFromMs && t < this.cfg.validToMs;
+    return this.active && t >= this.validFromMs && t < this.validToMs;
   }
 }
 
@@ -332,6 +364,11 @@ export class EngineState {
   readonly reading = new Reading();
   /** Events raised since the last drain. */
   out: AlertEvent[] = [];
+  /** Condition rows (condition-slots.ts): ROW doubles per condition, addressed by slot id. */
+  condHot = new Float64Array(8 * 1024);
+  condRows = 0;
+  /** Released blocks of rows, by length. */
+  readonly condFree = new Map<number, number[]>();
 
   constructor(readonly config: CompiledConfig, fixClock: boolean) {
     this.settings = config.settings;

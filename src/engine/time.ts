@@ -60,6 +60,14 @@ function parseUtcFast(s: string): number {
 
 /** Epoch ms as an RFC 3339 UTC string: seconds precision unless there are milliseconds. */
 export function formatTime(ms: number): string {
+  // Events come in runs at one instant (a curfew wave: thousands of episodes at 19:05:00), and
+  // an opening's `at` is often its start: the last answer is kept.
+  if (ms === lastFormattedMs) return lastFormatted;
   const iso = new Date(ms).toISOString();
-  return ms % 1000 === 0 ? `${iso.slice(0, 19)}Z` : iso;
+  lastFormatted = ms % 1000 === 0 ? `${iso.slice(0, 19)}Z` : iso;
+  lastFormattedMs = ms;
+  return lastFormatted;
 }
+
+let lastFormattedMs = NaN;
+let lastFormatted = '';
