@@ -354,7 +354,7 @@ function compileCondition(
   const schedule = (spec: ScheduleParsed | undefined): CompiledSchedule | null => {
     if (spec === undefined) return null;
     try {
-      return new CompiledSchedule(spec, tz);
+      return sharedSchedule(spec, tz);
     } catch (e) {
       if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, clip(e.message, 300));
       throw e;
@@ -380,6 +380,28 @@ function compileCondition(
       return new CompiledCondition(c.id, 'proximity', index, null, null, c.warnM === undefined ? 0 : c.warnM - c.distanceM, h, dwellMs,
         null, 0, c.victimDeviceId, c.distanceM, n, closeMs);
   }
+}
+
+/**
+ * Identical schedules in the same time zone compile once and are shared by every condition (and
+ * every engine of the process) that has them: a national configuration's 70,000 curfews are a
+ * handful of distinct "19:00-07:00 every day" specs, and each CompiledSchedule costs a 10 KB week
+ * bitmap to build and 2 KB of scratch to keep. Sharing is safe: its answers are pure functions
+ * of t whatever order queries come in (schedule.ts; test/engine/schedule.test.ts), and its
+ * caches only remember the last answer. Bounded: cleared when it holds MAX_SHARED_SCHEDULES.
+ */
+const sharedSchedules = new Map<string, CompiledSchedule>();
+const MAX_SHARED_SCHEDULES = 10_000;
+
+function sharedSchedule(spec: ScheduleParsed, tz: string): CompiledSchedule {
+  const key = `${tz}\u0000${JSON.stringify(spec)}`;
+  let s = sharedSchedules.get(key);
+  if (s === undefined) {
+    s = new CompiledSchedule(spec, tz);
+    if (sharedSchedules.size >= MAX_SHARED_SCHEDULES) sharedSchedules.clear();
+    sharedSchedules.set(key, s);
+  }
+  return s;
 }
 
 /** Radius of a circle, or half the smaller side of a polygon's bounding box, in metres. */
