@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CircleZone, compileZone, mPerDegLon, M_PER_DEG, ZoneError, type PreparedZone, type ZoneIndex } from '../../geo/index.js';
 import { ConfigError } from './config-error.js';
+import { fastSubject } from './config-fast.js';
 import { strictErrorMap, withoutUnknownFields } from './unknown-field.js';
 import { buildLayerIndexes } from './layer-index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
@@ -170,6 +171,8 @@ export function parseSettings(json: string, where = 'settings'): Settings {
  * the subject loads as it behaved.
  */
 export function parseStoredSubject(value: unknown): { subject: z.output<typeof SubjectSchema>; dropped: string[]; cleaned: unknown } {
+  const fast = fastSubject(value);
+  if (fast !== null) return { subject: fast, dropped: [], cleaned: value };
   const r = SubjectSchema.safeParse(value, { error: strictErrorMap });
   if (r.success) return { subject: r.data, dropped: [], cleaned: value };
   const stripped = withoutUnknownFields(value, r.error);
@@ -268,9 +271,7 @@ const RISK_ORDER: Risk[] = ['low', 'medium', 'high', 'very_high'];
 
 /** Parses and compiles a whole configuration. Throws ConfigError naming the first fault's path. */
 export function compileConfig(input: unknown): CompiledConfig {
-  const parsed = ConfigSchema.safeParse(input, { error: strictErrorMap });
-  if (!parsed.success) throw fromZod(parsed.error, '');
-  const cfg = parsed.data;
+  const cfg = parseConfig(input);
 
   const zones = new Map<string, PreparedZone>();
   cfg.zones.forEach((feature, i) => {
@@ -288,6 +289,30 @@ export function compileConfig(input: unknown): CompiledConfig {
 
   const subjects = compileSubjects(cfg.subjects, zones, cfg.settings, '');
   return { settings: cfg.settings, zones, layers, subjects };
+}
+
+/**
+ * ConfigSchema's output: subjects through the bulk path (config-fast.ts) when it is sure of all
+ * of them, else the whole input through zod, which names the first fault as it always has.
+ */
+function parseConfig(input: unknown): z.output<typeof ConfigSchema> {
+  const o = input as Record<string, unknown>;
+  if (typeof o === 'object' && o !== null && !Array.isArray(o) && Object.keys(o).every((k) => k === 'settings' || k === 'zones' || k === 'subjects')
+    && (o.zones === undefined || Array.isArray(o.zones)) && (o.subjects === undefined || Array.isArray(o.subjects))) {
+    const settings = SettingsSchema.safeParse(o.settings === undefined ? {} : o.settings, { error: strictErrorMap });
+    const list = (o.subjects ?? []) as unknown[];
+    const subjects: SubjectParsed[] = new Array(list.length);
+    let sure = settings.success;
+    for (let i = 0; sure && i < list.length; i++) {
+      const s = fastSubject(list[i]);
+      if (s === null) sure = false;
+      else subjects[i] = s;
+    }
+    if (sure && settings.success) return { settings: settings.data, zones: ((o.zones ?? []) as unknown[]).slice(), subjects };
+  }
+  const parsed = ConfigSchema.safeParse(input, { error: strictErrorMap });
+  if (!parsed.success) throw fromZod(parsed.error, '');
+  return parsed.data;
 }
 
 export function compileSubjects(
