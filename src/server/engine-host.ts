@@ -10,6 +10,7 @@ import { Committer, isFenced, StorageUnavailableError, type CommitterOptions } f
 import type { Keys } from './keys.js';
 import { waitForReplicas, holderIsDead, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, partitionOf, pidAlive, preferredOwner } from './partitions.js';
 import { loadConfig, partitionEngine, restorePartition, type LoadedConfig } from './state-store.js';
+import { overlay, StatusBoard } from './status-board.js';
 
 /** What the rest of the service may ask the engine without changing it. */
 export type EngineView = Pick<Engine, 'zones' | 'settings' | 'zoneUsersOf' | 'getSubject' | 'deviceRole' | 'isKnownDevice' | 'deviceStatus' | 'eachDeviceStatus' | 'teamOfDevice'>;
@@ -48,6 +49,8 @@ export interface EngineHostOptions {
   leaseTtlMs: number;
   /** Replicas a commit or inbox entry must reach before the ack (REDIS_WAIT_REPLICAS). */
   waitReplicas: number;
+  /** How often the live state of owned partitions is published for the other instances (STATUS_PUBLISH_MS), default 1000. */
+  statusPublishMs?: number;
   /** A connection of its own for blocking reads (the configuration-change stream). */
   blockingConnection(): Redis;
   /** A plain-Redis connection of its own for one-slot commits (PARTITIONS=1, no cluster), else null (see CommitterOptions.oneSlot). */
@@ -101,6 +104,8 @@ export class EngineHost {
   private loads: Promise<void> = Promise.resolve();
   private follower: Redis | null = null;
   private configCursor = '$';
+  /** The last configuration-change entry of another instance applied here (configCursor moves before it is applied). */
+  private configApplied = '0-0';
   /** This host object's own mark (in lease values, and on the config-log entries it wrote, not applied again). */
   private readonly nonce = Math.random().toString(36).slice(2, 10);
   private readonly incarnation = `${process.pid}-${this.nonce}`;
@@ -109,10 +114,15 @@ export class EngineHost {
   readonly view: EngineView;
   private readonly P: number;
   private oneSlot: Redis | null | undefined;
+  /** Live state of partitions owned elsewhere (status-board.ts). */
+  private readonly board: StatusBoard;
+  /** Instances alive at the last lease round (this one included). */
+  private liveInstances = 1;
 
   private constructor(private readonly opts: EngineHostOptions, private readonly config: LoadedConfig) {
     this.now = opts.now ?? Date.now;
     this.P = opts.keys.partitions;
+    this.board = new StatusBoard({ redis: opts.redis, keyOf: (n) => opts.keys.partition(n).status, intervalMs: opts.statusPublishMs ?? 1000, now: this.now });
     this.parts = config.subjects.map((subjects, n) => new Partition(n, partitionEngine(config, subjects, config.devices[n])));
     this.view = this.changer(new Set());
   }
@@ -128,6 +138,7 @@ export class EngineHost {
     const host = new EngineHost(opts, config);
     const last = await opts.redis.xrevrange(opts.keys.configLog, '+', '-', 'COUNT', 1);
     host.configCursor = last.length > 0 ? last[0][0] : '0-0';
+    host.configApplied = host.configCursor;
     if (host.P === 1) {
       host.oneSlot = opts.oneSlotConnection();
       await host.oneSlot?.connect();
@@ -167,6 +178,11 @@ export class EngineHost {
     every(100, () => {
       for (const p of this.parts) if (p.active && p.recovering === null && !p.pumping) void this.pumpInbox(p);
     });
+    every(this.opts.statusPublishMs ?? 1000, () => {
+      if (this.liveInstances <= 1) return;
+      const owned = this.parts.filter((p) => p.active && p.recovering === null);
+      this.board.publish(owned).catch((e: Error) => this.opts.log.debug({ err: e.message }, 'live state not published'));
+    });
     void this.followConfig();
   }
 
@@ -202,10 +218,10 @@ export class EngineHost {
    * a partition owned elsewhere shows its configuration only.
    */
   deviceStatus(deviceId: string): DeviceStatus | null {
-    if (this.P === 1) return this.parts[0].engine.deviceStatus(deviceId);
+    if (this.P === 1) return this.live(0, this.parts[0].engine.deviceStatus(deviceId));
     let best: DeviceStatus | null = null;
     for (const n of this.targets(deviceId)) {
-      const s = this.parts[n].engine.deviceStatus(deviceId);
+      const s = this.live(n, this.parts[n].engine.deviceStatus(deviceId));
       if (s === null) continue;
       if (best === null) {
         best = s;
@@ -226,6 +242,25 @@ export class EngineHost {
       if (s.lastFix !== null && (best.lastFix === null || s.lastFix.tsMs > best.lastFix.tsMs)) best.lastFix = s.lastFix;
     }
     return best;
+  }
+
+  /** A device's status from partition n: its live fields from the owner's published document when n is owned elsewhere. */
+  private live(n: number, s: DeviceStatus | null): DeviceStatus | null {
+    if (s === null || this.parts[n].active) return s;
+    const r = this.board.row(n, s.deviceId);
+    return r === undefined ? s : overlay(s, r);
+  }
+
+  /**
+   * Fetches the live state other instances published for the partitions they own (at most every
+   * half STATUS_PUBLISH_MS), so that deviceStatus and eachDeviceStatus show it; call before a
+   * read that shows positions or health. Redis unreachable: those devices show their
+   * configuration only.
+   */
+  async refreshRemote(): Promise<void> {
+    const elsewhere = this.parts.filter((p) => !p.active).map((p) => p.n);
+    if (elsewhere.length === 0) return;
+    await this.board.refresh(elsewhere).catch((e: Error) => this.opts.log.debug({ err: e.message }, 'live state of other instances not read'));
   }
 
   /**
@@ -397,16 +432,17 @@ export class EngineHost {
       deviceStatus: (deviceId) => this.deviceStatus(deviceId),
       eachDeviceStatus: (visit, team = null) => {
         if (P === 1) {
-          parts[0].engine.eachDeviceStatus(visit, team);
+          const p = parts[0];
+          parts[0].engine.eachDeviceStatus(p.active ? visit : (s) => visit(this.live(0, s) ?? s), team);
           return;
         }
         // Each device once: a worn device lives in its home partition only; a victim's unit
         // watched from several partitions is visited (merged) from the first of them.
         for (const p of parts) {
           p.engine.eachDeviceStatus((s) => {
-            if (team !== null) return visit(s);
+            if (team !== null) return visit(this.live(p.n, s) ?? s);
             const t = this.targets(s.deviceId);
-            if (t.length <= 1) return visit(s);
+            if (t.length <= 1) return visit(this.live(p.n, s) ?? s);
             if (t[0] !== p.n) return;
             const merged = this.deviceStatus(s.deviceId);
             if (merged !== null) visit(merged);
@@ -468,6 +504,24 @@ export class EngineHost {
     };
   }
 
+  /** Other instances are alive: a configuration change made on one of them reaches this one through the stream. */
+  get followsOthers(): boolean {
+    return this.liveInstances > 1;
+  }
+
+  /**
+   * Waits (at most `maxMs`) until every configuration change already on the stream is applied
+   * here: ingest asks before refusing a fix as "device not known", so that a subject created a
+   * moment ago on another instance is known here too. Resolves at once when nothing is pending.
+   */
+  async catchUpConfig(maxMs: number): Promise<void> {
+    const last = await this.opts.redis.xrevrange(this.opts.keys.configLog, '+', '-', 'COUNT', 1).catch(() => []);
+    if (last.length === 0) return;
+    const target = last[0][0];
+    const until = Date.now() + maxMs;
+    while (streamIdBefore(this.configApplied, target) && Date.now() < until && !this.stopping) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Applies changes other instances made (their ids on the configuration-change stream) by reading the records again. */
   private async followConfig(): Promise<void> {
     const r = this.opts.blockingConnection();
@@ -486,12 +540,14 @@ export class EngineHost {
           this.configCursor = id;
           const f = new Map<string, string>();
           for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
-          if (f.get('by') === this.incarnation) continue;
-          try {
-            await this.applyRemote(JSON.parse(f.get('zones') ?? '[]') as string[], JSON.parse(f.get('subjects') ?? '[]') as string[], JSON.parse(f.get('devices') ?? '[]') as string[]);
-          } catch (e) {
-            this.opts.log.warn({ err: (e as Error).message }, 'a configuration change made on another instance could not be applied here');
+          if (f.get('by') !== this.incarnation) {
+            try {
+              await this.applyRemote(JSON.parse(f.get('zones') ?? '[]') as string[], JSON.parse(f.get('subjects') ?? '[]') as string[], JSON.parse(f.get('devices') ?? '[]') as string[]);
+            } catch (e) {
+              this.opts.log.warn({ err: (e as Error).message }, 'a configuration change made on another instance could not be applied here');
+            }
           }
+          this.configApplied = id;
         }
       }
     }
@@ -529,6 +585,7 @@ export class EngineHost {
     await redis.zadd(keys.instances, now + ttl, me);
     await redis.zremrangebyscore(keys.instances, '-inf', now);
     const live = await redis.zrangebyscore(keys.instances, now, '+inf');
+    this.liveInstances = live.length;
     await Promise.all(this.parts.map(async (p) => {
       const pk = keys.partition(p.n);
       const want = preferredOwner(p.n, live);
@@ -730,4 +787,11 @@ export class EngineHost {
     await redis.zrem(keys.instances, instanceId).catch(() => undefined);
     this.oneSlot?.disconnect();
   }
+}
+
+/** Is stream id a before b (`<ms>-<seq>`)? */
+function streamIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as < bs);
 }

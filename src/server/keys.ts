@@ -28,6 +28,7 @@ export class Keys {
         inbox: `${base}:inbox`,
         lease: `${base}:lease`,
         fence: `${base}:fence`,
+        status: `${base}:status`,
       };
       this.cache[n] = pk;
     }
@@ -130,4 +131,6 @@ export interface PartitionKeys {
   readonly lease: string;
   /** integer: the last fencing token handed out */
   readonly fence: string;
+  /** string: the owner's document of its devices' live state, for the other instances (status-board.ts) */
+  readonly status: string;
 }

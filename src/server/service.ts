@@ -156,6 +156,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
     },
     instanceId: settings.instanceId,
     leaseTtlMs: settings.leaseTtlMs,
+    statusPublishMs: settings.statusPublishMs,
     waitReplicas: settings.redisWaitReplicas,
     oneSlotConnection: () => {
       if (settings.redisClusterNodes !== '') return null;

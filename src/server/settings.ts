@@ -49,6 +49,8 @@ export const EnvSchema = z.object({
   INSTANCE_ID: z.string().optional(),
   /** Partition lease lifetime: an instance that dies loses its partitions this long after its last renewal. */
   LEASE_TTL_MS: int('LEASE_TTL_MS', 5000, 500),
+  /** With several instances: how often each publishes its partitions' live device state for the others' console reads (positions, health, ops). */
+  STATUS_PUBLISH_MS: int('STATUS_PUBLISH_MS', 1000, 100),
   /** "token=role,token=role": roles ingest, operator, admin, team:<id>. Unset: `npm start` makes tokens for the run. */
   API_TOKENS: z.string().optional(),
   /** Engine settings (contract section 2 "settings"), as JSON. */
@@ -186,6 +188,7 @@ export interface ServiceSettings {
   partitions: number;
   instanceId: string;
   leaseTtlMs: number;
+  statusPublishMs: number;
   apiTokens: string;
   ingestMaxMessageBytes: number;
   ingestMaxItems: number;
@@ -231,6 +234,7 @@ export function settingsFromEnv(overrides: Partial<ServiceSettings> = {}, env: N
     partitions: e.PARTITIONS,
     instanceId: e.INSTANCE_ID ?? hostname(),
     leaseTtlMs: e.LEASE_TTL_MS,
+    statusPublishMs: e.STATUS_PUBLISH_MS,
     apiTokens: e.API_TOKENS ?? '',
     ingestMaxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
     ingestMaxItems: e.INGEST_MAX_ITEMS,

@@ -194,6 +194,11 @@ export class Sockets {
     const good: Fix[] = [];
     const { host } = this.ctx;
     const maxTs = arrived + settings.ingestMaxFutureS * 1000;
+    // A device configured a moment ago on another instance: apply the changes on the stream first.
+    if (host.followsOthers && items.some((item) => {
+      const d = identify(item).deviceId;
+      return d !== undefined && !host.isKnownDevice(d);
+    })) await host.catchUpConfig(2000);
     items.forEach((item, index) => {
       const ids = identify(item);
       try {

@@ -6,6 +6,7 @@
  * closest approach and basis; it never claims a check it did not make.
  */
 import type pg from 'pg';
+import { archivedFixes } from '../../archive/trail.js';
 import type { CrimeMatchPackInput } from '../pack/model.js';
 import { ALGORITHM_VERSION, matchSubject, type TrailFix } from './match-subject.js';
 import type { StoredCandidate, StoredRun } from './runs.js';
@@ -31,19 +32,15 @@ export async function crimeMatchPackInput(
   const review = [...candidate.reviews].reverse().find((r) => r.decision === 'qualified');
   if (review === undefined) throw new NotQualifiedError(`candidate ${candidate.candidateId} has no qualifying review`);
 
-  const rows = (await db.query<{ device_id: string; seq: string; ts: Date; lat: number; lon: number; accuracy_m: number | null }>(
-    `SELECT device_id, seq, ts, lat, lon, accuracy_m FROM fixes
-      WHERE subject_id = $1 AND ts >= $2 AND ts <= $3 AND lat IS NOT NULL
-      ORDER BY ts, device_id, seq LIMIT ${MAX_FIXES}`,
-    [candidate.subjectId, new Date(crime.fromMs - PACK_MARGIN_MS), new Date(crime.toMs + PACK_MARGIN_MS)],
-  )).rows;
+  const rows = (await archivedFixes(db, { subjectId: candidate.subjectId }, crime.fromMs - PACK_MARGIN_MS, crime.toMs + PACK_MARGIN_MS, MAX_FIXES, { positionsOnly: true }))
+    .map((f) => ({ ...f, lat: f.lat as number, lon: f.lon as number }));
   const subjectBody = (await db.query<{ body: { team?: string; deviceId?: string } | null }>(
     `SELECT body FROM config_changes WHERE kind = 'subject' AND item_id = $1 AND at <= $2 ORDER BY at DESC, version DESC LIMIT 1`,
     [candidate.subjectId, new Date(crime.toMs)],
   )).rows[0]?.body ?? null;
 
   const evidence = candidate.evidence as Evidence;
-  const trail: TrailFix[] = rows.map((r) => ({ ms: r.ts.getTime(), deviceId: r.device_id, seq: Number(r.seq), lat: r.lat, lon: r.lon, accuracyM: r.accuracy_m }));
+  const trail: TrailFix[] = rows.map((r) => ({ ms: r.ts, deviceId: r.deviceId, seq: r.seq, lat: r.lat, lon: r.lon, accuracyM: r.accuracyM }));
   const recheck = (() => {
     if (run.algorithmVersion !== ALGORITHM_VERSION) {
       return { ok: false, line: `Not re-checked: the run used ${run.algorithmVersion}; this service runs ${ALGORITHM_VERSION}.` };
@@ -62,12 +59,12 @@ export async function crimeMatchPackInput(
       reference: crime.ref, type: crime.type, from: crime.fromMs, to: crime.toMs, lat: crime.lat, lon: crime.lon, radiusM: crime.radiusM,
       ...(crime.bng === null ? {} : { asSent: `BNG ${crime.bng.easting.toFixed(0)} ${crime.bng.northing.toFixed(0)}` }),
     },
-    subject: { id: candidate.subjectId, team: subjectBody?.team ?? 'unknown', deviceId: subjectBody?.deviceId ?? rows[0]?.device_id ?? 'unknown' },
+    subject: { id: candidate.subjectId, team: subjectBody?.team ?? 'unknown', deviceId: subjectBody?.deviceId ?? rows[0]?.deviceId ?? 'unknown' },
     match: {
       runId: run.runId, algorithmVersion: run.algorithmVersion, closestM: candidate.closestM, closestAt: candidate.closestAt,
       reviewedBy: `${review.name} (${review.role})`, reviewedAt: review.at, reviewNote: review.note, ranAt: run.createdAt,
     },
-    trail: rows.map((r) => ({ deviceId: r.device_id, seq: Number(r.seq), ts: r.ts.getTime(), lat: r.lat, lon: r.lon, accuracyM: r.accuracy_m })),
+    trail: rows.map((r) => ({ deviceId: r.deviceId, seq: r.seq, ts: r.ts, lat: r.lat, lon: r.lon, accuracyM: r.accuracyM })),
     supportingSeqs: (evidence.fixes ?? []).map((f) => f.seq),
     gaps,
     requestedBy: who.requestedBy,

@@ -4,20 +4,10 @@
  * MAX_WINDOW_MS, the configuration items one subject names.
  */
 import type pg from 'pg';
+import { archivedFixes, type ArchivedFix } from '../../archive/trail.js';
 import type { AlertEvent } from '../../engine/alert.js';
 
-export interface ArchivedFix {
-  deviceId: string;
-  seq: number;
-  ts: number;
-  receivedAt: number;
-  lat: number | null;
-  lon: number | null;
-  accuracyM: number | null;
-  battery: number | null;
-  strap: string | null;
-  late: boolean;
-}
+export type { ArchivedFix };
 
 export interface ConfigChange {
   version: number;
@@ -51,16 +41,9 @@ export async function subjectEvents(db: Queryable, subjectId: string, fromMs: nu
   return r.rows.map((x) => x.body);
 }
 
-/** A device's fixes (heartbeats included) with ts in [fromMs, toMs], at most `limit`, by ts then seq. */
-export async function deviceFixes(db: Queryable, deviceIds: readonly string[], fromMs: number, toMs: number, limit: number): Promise<ArchivedFix[]> {
-  const r = await db.query<{ device_id: string; seq: string; ts: Date; received_at: Date; lat: number | null; lon: number | null; accuracy_m: number | null; battery: number | null; strap: string | null; late: boolean }>(
-    `SELECT device_id, seq, ts, received_at, lat, lon, accuracy_m, battery, strap, late FROM fixes
-      WHERE device_id = ANY($1) AND ts >= $2 AND ts <= $3 ORDER BY ts, device_id, seq LIMIT $4`,
-    [deviceIds, new Date(fromMs), new Date(toMs), limit]);
-  return r.rows.map((x) => ({
-    deviceId: x.device_id, seq: Number(x.seq), ts: x.ts.getTime(), receivedAt: x.received_at.getTime(),
-    lat: x.lat, lon: x.lon, accuracyM: x.accuracy_m, battery: x.battery, strap: x.strap, late: x.late,
-  }));
+/** Devices' fixes (heartbeats included) with ts in [fromMs, toMs], at most `limit`, by ts then device and seq. */
+export function deviceFixes(db: Queryable, deviceIds: readonly string[], fromMs: number, toMs: number, limit: number): Promise<ArchivedFix[]> {
+  return archivedFixes(db, { deviceIds }, fromMs, toMs, limit);
 }
 
 /** The latest change of one item at or before atMs (body null: deleted then); null if none. */

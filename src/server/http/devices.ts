@@ -105,7 +105,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     const within = team === null ? undefined : await devicesOfTeam(ctx, team);
     const page = await lexPage(ctx.redis, ctx.keys.listIndex('devices'), { facets, ...(query.q === undefined ? {} : { search: query.q }), ...(within === undefined ? {} : { within }) }, cursorOf(query), query.limit);
     const ids = page.items.map((c) => c.id);
-    const rows = ids.length === 0 ? [] : await ctx.redis.hmget(ctx.keys.devices, ...ids);
+    const [rows] = await Promise.all([ids.length === 0 ? [] : ctx.redis.hmget(ctx.keys.devices, ...ids), ctx.host.refreshRemote()]);
     const list = rows.flatMap((r) => (r === null ? [] : [shown(ctx, JSON.parse(r) as Device, principal)]));
     return { devices: list, total: page.total, nextCursor: page.nextCursor };
   });
@@ -126,7 +126,7 @@ export const devices: ResourcePlugin = async (app, ctx) => {
     return shown(ctx, device, principal);
   });
   route({ method: 'GET', url: '/v1/devices/:id', summary: 'A registered device, the subject wearing it and its health (last seen, battery, strap, latest position: never a victim unit\'s for a team)', roles: ['operator', 'admin', 'team'], params: IdParam, response: DeviceDoc }, async (_req, _reply, { params, principal }) => {
-    const d = await read(params.id);
+    const [d] = await Promise.all([read(params.id), ctx.host.refreshRemote()]);
     if (d === null || !visible(ctx, params.id, principal)) throw new ApiError('NOT_FOUND', `no device ${JSON.stringify(params.id)}`);
     return shown(ctx, d, principal);
   });

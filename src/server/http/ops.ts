@@ -50,6 +50,7 @@ function opsSummary(app: Parameters<ResourcePlugin>[0], ctx: HttpContext, route:
       m.exec(),
       Promise.all(backlogQueues().map((q) => q.getJobCounts(...BACKLOG_STATES))),
       registeredVictimUnits(ctx),
+      ctx.host.refreshRemote(),
     ]);
     const value = (i: number): number => {
       const [err, v] = (rows ?? [])[i] ?? [new Error('no reply'), null];

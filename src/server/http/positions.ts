@@ -124,7 +124,7 @@ export const positions: ResourcePlugin = async (app, ctx) => {
     // As with the lists: a team may not ask for another team's (403); without ?team= its own applies.
     if (own !== null && query.team !== undefined && query.team !== own) throw new ApiError('FORBIDDEN', `team ${own} may not read team ${query.team}'s positions`);
     const team = own ?? query.team ?? null;
-    const victims = await registeredVictimUnits(ctx);
+    const [victims] = await Promise.all([registeredVictimUnits(ctx), ctx.host.refreshRemote()]);
     const now = ctx.host.now();
     const staleBefore = now - ctx.settings.positionStaleS * 1000;
     const out = collectPositions(ctx.host.view, { team, bbox, staleBefore, victims });

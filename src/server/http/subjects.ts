@@ -239,7 +239,7 @@ export const subjects: ResourcePlugin = async (app, ctx) => {
       for (const r of rows) {
         if (seen.has(`${r.deviceId}\u0000${r.seq}`)) continue;
         seen.add(`${r.deviceId}\u0000${r.seq}`);
-        features.push({ deviceId: r.deviceId, seq: r.seq, ts: r.ts, receivedAt: r.receivedAt, lat: r.lat, lon: r.lon, accuracy: r.accuracy, battery: r.battery, strap: r.strap });
+        features.push({ deviceId: r.deviceId, seq: r.seq, ts: r.ts, receivedAt: r.receivedAt, lat: r.lat, lon: r.lon, accuracy: r.accuracyM, battery: r.battery, strap: r.strap });
         archived++;
       }
     }
