@@ -147,8 +147,13 @@ export class EngineHost {
     // configuration on a busy machine) can outlast LEASE_TTL_MS.
     host.leaseRunning = host.leaseRound(true).finally(() => (host.leaseRunning = null));
     host.leaseTimer();
-    await host.leaseRunning;
-    await host.loads;
+    try {
+      await host.leaseRunning;
+      await host.loads;
+    } catch (e) {
+      host.halt();
+      throw e;
+    }
     return host;
   }
 
