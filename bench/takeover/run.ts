@@ -6,7 +6,10 @@
  *   npm run bench:takeover
  *   BENCH_TAKEOVER_SUBJECTS=20000 BENCH_TAKEOVER_ZONES=40000 node dist/bench/takeover/run.js   # smaller
  *
- * Steps, all against a private `redis-server` (AOF on, noeviction; src/server/local-redis.ts):
+ * First, in this process, the replay's configuration load: the configuration as JSON text,
+ * JSON.parse, compileConfig and `new Engine` (what `npm run replay` does before the first fix),
+ * timed (wall and CPU) per step.
+ * Then, all against a private `redis-server` (AOF on, noeviction; src/server/local-redis.ts):
  *  1. The national configuration (bench/engine/world.ts: 100,000 subjects, 200,000 zones with
  *     shared school layers, victim-address circles, curfews, polygons) is written to Redis as the
  *     API stores it (pipelined HSETs), and the list indexes are built (index-migration.ts).
@@ -34,11 +37,13 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { Keys } from '../../src/server/keys.js';
 import { migrateListIndexes } from '../../src/server/index-migration.js';
+import { compileConfig } from '../../src/engine/config.js';
+import { Engine } from '../../src/engine/engine.js';
 import { DURABLE_REDIS_ARGS, startRedisServer, type LocalRedis } from '../../src/server/local-redis.js';
 import { partitionOf } from '../../src/server/partitions.js';
 import { benchEnv, envInt, printBenchEnv } from '../common/env.js';
 import { freePort } from '../common/net.js';
-import { installCleanup, rssBytes, startServiceProcess, type Child } from '../common/procs.js';
+import { cpuSeconds, installCleanup, rssBytes, startServiceProcess, type Child } from '../common/procs.js';
 import { mulberry32 } from '../common/prng.js';
 import { writeResults } from '../common/results.js';
 import { buildWorld, type World } from '../engine/world.js';
@@ -89,6 +94,25 @@ async function loadConfiguration(redis: Redis, keys: Keys, world: World): Promis
   }
 }
 
+/** JSON text -> JSON.parse -> compileConfig -> new Engine, as replay.ts does; seconds per step. */
+function replayConfigLoad(world: World): { bytes: number; parseSeconds: number; compileSeconds: number; engineSeconds: number; totalSeconds: number; totalCpuSeconds: number } {
+  let text: string | null = JSON.stringify(world.config);
+  const bytes = Buffer.byteLength(text);
+  const c0 = process.cpuUsage();
+  const t0 = Date.now();
+  let json: unknown = JSON.parse(text);
+  text = null;
+  const t1 = Date.now();
+  const compiled = compileConfig(json);
+  json = null;
+  const t2 = Date.now();
+  const engine = new Engine(compiled, { clock: 'fixes' });
+  const t3 = Date.now();
+  const c = process.cpuUsage(c0);
+  if (!engine.isKnownDevice(world.deviceIds[0]!)) throw new Error('the compiled engine does not know the first subject\'s device');
+  return { bytes, parseSeconds: (t1 - t0) / 1000, compileSeconds: (t2 - t1) / 1000, engineSeconds: (t3 - t2) / 1000, totalSeconds: (t3 - t0) / 1000, totalCpuSeconds: (c.user + c.system) / 1e6 };
+}
+
 async function readyz(url: string): Promise<boolean> {
   try {
     const r = await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${TOKEN_OP}` } });
@@ -98,7 +122,7 @@ async function readyz(url: string): Promise<boolean> {
   }
 }
 
-async function startInstance(id: string, redisUrl: string, prefix: string): Promise<{ inst: Instance; readySeconds: number }> {
+async function startInstance(id: string, redisUrl: string, prefix: string): Promise<{ inst: Instance; readySeconds: number; readyCpuSeconds: number }> {
   const t0 = Date.now();
   const port = await freePort();
   const loads = new Map<number, { ms: number; replayed: number; at: number }>();
@@ -127,7 +151,8 @@ async function startInstance(id: string, redisUrl: string, prefix: string): Prom
     if (Date.now() - t0 > START_TIMEOUT_MS) throw new Error(`instance ${id} not ready within ${START_TIMEOUT_MS / 1000} s`);
     await sleep(50);
   }
-  return { inst: { id, child, url, loads }, readySeconds: since(t0) };
+  // CPU seconds the process used until ready: what the start costs when the machine is shared.
+  return { inst: { id, child, url, loads }, readySeconds: since(t0), readyCpuSeconds: cpuSeconds(child.pid) };
 }
 
 async function leases(redis: Redis, keys: Keys): Promise<(string | null)[]> {
@@ -190,6 +215,10 @@ async function main(): Promise<void> {
     const world = buildWorld({ seed: SEED, subjects: SUBJECTS, zones: ZONES });
     log(`world: ${world.subjects} subjects, ${world.counts.zones} zones (${world.counts.layers} shared layers), ${world.counts.conditions} conditions (${since(t0).toFixed(1)} s)`);
 
+    // 0. The replay's configuration load (issue 16: <= 3 s).
+    const configLoad = replayConfigLoad(world);
+    log(`replay configuration load: ${configLoad.totalSeconds.toFixed(2)} s (${configLoad.totalCpuSeconds.toFixed(2)} CPU s): JSON.parse ${configLoad.parseSeconds.toFixed(2)} s, compileConfig ${configLoad.compileSeconds.toFixed(2)} s, new Engine ${configLoad.engineSeconds.toFixed(2)} s (${(configLoad.bytes / 2 ** 20).toFixed(0)} MiB of JSON)`);
+
     redisServer = await startRedisServer({ port: await freePort(), dir, args: DURABLE_REDIS_ARGS });
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
     const prefix = 'bench-takeover';
@@ -207,7 +236,7 @@ async function main(): Promise<void> {
     log('starting instance A (cold start with the national configuration)…');
     const a = await startInstance('A', redisServer.url, prefix);
     const coldStartSeconds = a.readySeconds;
-    log(`instance A ready in ${coldStartSeconds.toFixed(1)} s (RSS ${(rssBytes(a.inst.child.pid) / 2 ** 20).toFixed(0)} MiB)`);
+    log(`instance A ready in ${coldStartSeconds.toFixed(1)} s, ${a.readyCpuSeconds.toFixed(1)} CPU s (RSS ${(rssBytes(a.inst.child.pid) / 2 ** 20).toFixed(0)} MiB)`);
 
     // 3. Instance B: the partitions are shared.
     log('starting instance B…');
@@ -320,7 +349,7 @@ async function main(): Promise<void> {
     const b2 = await startInstance('B', redisServer.url, prefix);
     const restartSeconds = b2.readySeconds;
     const replayedAll = [...b2.inst.loads.values()].reduce((x, l) => x + l.replayed, 0);
-    log(`restarted instance ready in ${restartSeconds.toFixed(1)} s: ${b2.inst.loads.size} partitions rebuilt from snapshot + log (${replayedAll} log entries replayed)`);
+    log(`restarted instance ready in ${restartSeconds.toFixed(1)} s, ${b2.readyCpuSeconds.toFixed(1)} CPU s: ${b2.inst.loads.size} partitions rebuilt from snapshot + log (${replayedAll} log entries replayed)`);
     const rssB = rssBytes(b2.inst.child.pid);
     await b2.inst.child.stop('SIGTERM', 30_000);
 
@@ -332,8 +361,12 @@ async function main(): Promise<void> {
       takeoverSecondsMax: round(takeoverSecondsMax),
       leaseSecondsMax: round(leaseSecondsMax),
       rebuildSecondsMax: round(takeoverSecondsMax - firstLease),
+      replayConfigLoadSeconds: round(configLoad.totalSeconds),
+      replayConfigLoadCpuSeconds: round(configLoad.totalCpuSeconds),
       coldStartSeconds: round(coldStartSeconds, 1),
+      coldStartCpuSeconds: round(a.readyCpuSeconds, 1),
       restartSeconds: round(restartSeconds, 1),
+      restartCpuSeconds: round(b2.readyCpuSeconds, 1),
       targetSeconds: TARGET_S,
       pass: takeoverSecondsMax <= TARGET_S,
     };
@@ -343,14 +376,16 @@ async function main(): Promise<void> {
       env: { ...benchEnv(), loadAverage: loadStart.map((x) => round(x)), redis: (/redis_version:(\S+)/.exec(await redis.info('server')))?.[1] ?? 'unknown' },
       summary,
       targets: [
+        { target: 'configuration load in replay (JSON.parse, compile, engine), national configuration', goal: '<= 3 s', result: `${round(configLoad.totalSeconds)} s (${round(configLoad.totalCpuSeconds)} CPU s)`, pass: configLoad.totalSeconds <= 3 },
         { target: 'takeover: kill to the survivor evaluating the taken-over partitions (national configuration)', goal: `<= ${TARGET_S} s`, result: `${round(takeoverSecondsMax)} s`, pass: takeoverSecondsMax <= TARGET_S },
       ],
       config: { seed: SEED, subjects: SUBJECTS, zones: ZONES, conditions: world.counts.conditions, layers: world.counts.layers, partitions: PARTITIONS, leaseTtlMs: LEASE_TTL_MS, snapshotIntervalMs: SNAPSHOT_INTERVAL_MS, loadSeconds: LOAD_S, fixesPerSecond: FIXES_PER_S },
+      replayConfigLoad: Object.fromEntries(Object.entries(configLoad).map(([k, v]) => [k, round(v)])),
       setup: { writeConfigSeconds: round(writeSeconds, 1), listIndexSeconds: round(indexSeconds, 1), redisUsedMiB: Math.round(Number(usedMemory) / 2 ** 20) },
       load: { sent, acked, partitionsWithSnapshot: snapshots, logEntriesAfterSnapshot: logEntries.reduce((x, y) => x + y, 0), logEntriesMaxPartition: Math.max(...logEntries) },
       takeover: { partitionsTaken: probes.size, firstLeaseSeconds: round(firstLease), perPartition: per },
-      coldStart: { seconds: round(coldStartSeconds, 1), rssMiB: Math.round(rssA / 2 ** 20) },
-      restart: { seconds: round(restartSeconds, 1), partitions: b2.inst.loads.size, replayedEntries: replayedAll, rssMiB: Math.round(rssB / 2 ** 20) },
+      coldStart: { seconds: round(coldStartSeconds, 1), cpuSeconds: round(a.readyCpuSeconds, 1), rssMiB: Math.round(rssA / 2 ** 20) },
+      restart: { seconds: round(restartSeconds, 1), cpuSeconds: round(b2.readyCpuSeconds, 1), partitions: b2.inst.loads.size, replayedEntries: replayedAll, rssMiB: Math.round(rssB / 2 ** 20) },
       loadAverageEnd: os.loadavg().map((x) => round(x)),
     });
     log(`wrote ${file}`);
