@@ -1,4 +1,5 @@
-import { DEVICE_ID_RE, ID_SEPARATOR, type SubjectParsed } from './config.js';
+import type { SubjectParsed } from './config.js';
+import { DEVICE_ID_RE, ID_SEPARATOR } from './id-rules.js';
 import { isValidTimeZone } from './schedule.js';
 import { parseTime } from './time.js';
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CircleZone, compileZone, mPerDegLon, M_PER_DEG, ZoneError, type PreparedZone, type ZoneIndex } from '../../geo/index.js';
 import { ConfigError } from './config-error.js';
 import { fastSubject } from './config-fast.js';
+import { DEVICE_ID_RE, ID_SEPARATOR } from './id-rules.js';
 import { strictErrorMap, withoutUnknownFields } from './unknown-field.js';
 import { buildLayerIndexes } from './layer-index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
@@ -12,16 +13,10 @@ import { parseTime } from './time.js';
  * The schemas here are the single source for the replay CLI and the HTTP API.
  */
 
-export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+export { DEVICE_ID_RE, ID_SEPARATOR } from './id-rules.js';
 const deviceId = z.string().regex(DEVICE_ID_RE, 'must be 1..64 characters of [A-Za-z0-9._:-]');
 /** Ids become Redis keys (UTF-8): a lone surrogate would collapse two ids into one. */
 const ident = z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
-/**
- * Ids that episode ids, Redis keys and job ids are composed of (subject, condition, zone, team):
- * ":" is their separator, so it may not appear in one, and `X` + `c:d` can never give the same
- * episode id as `X:c` + `d`.
- */
-export const ID_SEPARATOR = ':';
 const idPart = ident.refine((s) => !s.includes(ID_SEPARATOR), `must not contain "${ID_SEPARATOR}" (it separates the parts of episode ids)`);
 const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const t = parseTime(v);
