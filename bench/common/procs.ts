@@ -137,12 +137,12 @@ export function installCleanup(onAbort: () => Promise<void>, log: (msg: string) 
  * The built service as a tracked child (`node [nodeArgs] dist/src/server/main.js` with `env`):
  * resolves with its URL once it prints "listening on <url>"; if it exits first or says nothing
  * within timeoutMs, kills it and throws with the last lines of its output. `onSpawn` sees the
- * child as soon as it exists (before it listens).
+ * child as soon as it exists (before it listens); `onLine` every line it writes.
  */
 export async function startServiceProcess(
   name: string,
   env: NodeJS.ProcessEnv,
-  o: { nodeArgs?: readonly string[]; cwd?: string; timeoutMs?: number; onSpawn?: (child: Child) => void } = {},
+  o: { nodeArgs?: readonly string[]; cwd?: string; timeoutMs?: number; onSpawn?: (child: Child) => void; onLine?: (line: string) => void } = {},
 ): Promise<{ child: Child; url: string }> {
   const timeoutMs = o.timeoutMs ?? 30_000;
   let listening: (url: string) => void = () => undefined;
@@ -150,6 +150,7 @@ export async function startServiceProcess(
   const child = start(name, process.execPath, [...(o.nodeArgs ?? []), SERVICE_JS], env, (line) => {
     const m = /listening on (http:\/\/\S+)/.exec(line);
     if (m !== null) listening(m[1]!);
+    o.onLine?.(line);
   }, o.cwd);
   o.onSpawn?.(child);
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CircleZone, compileZone, mPerDegLon, M_PER_DEG, ZoneError, type PreparedZone, type ZoneIndex } from '../../geo/index.js';
 import { ConfigError } from './config-error.js';
+import { fastSubject } from './config-fast.js';
+import { DEVICE_ID_RE, ID_SEPARATOR } from './id-rules.js';
 import { strictErrorMap, withoutUnknownFields } from './unknown-field.js';
 import { buildLayerIndexes } from './layer-index.js';
 import { CompiledSchedule, isValidTimeZone, ScheduleError } from './schedule.js';
@@ -11,16 +13,10 @@ import { parseTime } from './time.js';
  * The schemas here are the single source for the replay CLI and the HTTP API.
  */
 
-export const DEVICE_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+export { DEVICE_ID_RE, ID_SEPARATOR } from './id-rules.js';
 const deviceId = z.string().regex(DEVICE_ID_RE, 'must be 1..64 characters of [A-Za-z0-9._:-]');
 /** Ids become Redis keys (UTF-8): a lone surrogate would collapse two ids into one. */
 const ident = z.string().min(1).max(128).refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
-/**
- * Ids that episode ids, Redis keys and job ids are composed of (subject, condition, zone, team):
- * ":" is their separator, so it may not appear in one, and `X` + `c:d` can never give the same
- * episode id as `X:c` + `d`.
- */
-export const ID_SEPARATOR = ':';
 const idPart = ident.refine((s) => !s.includes(ID_SEPARATOR), `must not contain "${ID_SEPARATOR}" (it separates the parts of episode ids)`);
 const time = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const t = parseTime(v);
@@ -170,6 +166,8 @@ export function parseSettings(json: string, where = 'settings'): Settings {
  * the subject loads as it behaved.
  */
 export function parseStoredSubject(value: unknown): { subject: z.output<typeof SubjectSchema>; dropped: string[]; cleaned: unknown } {
+  const fast = fastSubject(value);
+  if (fast !== null) return { subject: fast, dropped: [], cleaned: value };
   const r = SubjectSchema.safeParse(value, { error: strictErrorMap });
   if (r.success) return { subject: r.data, dropped: [], cleaned: value };
   const stripped = withoutUnknownFields(value, r.error);
@@ -268,9 +266,7 @@ const RISK_ORDER: Risk[] = ['low', 'medium', 'high', 'very_high'];
 
 /** Parses and compiles a whole configuration. Throws ConfigError naming the first fault's path. */
 export function compileConfig(input: unknown): CompiledConfig {
-  const parsed = ConfigSchema.safeParse(input, { error: strictErrorMap });
-  if (!parsed.success) throw fromZod(parsed.error, '');
-  const cfg = parsed.data;
+  const cfg = parseConfig(input);
 
   const zones = new Map<string, PreparedZone>();
   cfg.zones.forEach((feature, i) => {
@@ -288,6 +284,30 @@ export function compileConfig(input: unknown): CompiledConfig {
 
   const subjects = compileSubjects(cfg.subjects, zones, cfg.settings, '');
   return { settings: cfg.settings, zones, layers, subjects };
+}
+
+/**
+ * ConfigSchema's output: subjects through the bulk path (config-fast.ts) when it is sure of all
+ * of them, else the whole input through zod, which names the first fault as it always has.
+ */
+function parseConfig(input: unknown): z.output<typeof ConfigSchema> {
+  const o = input as Record<string, unknown>;
+  if (typeof o === 'object' && o !== null && !Array.isArray(o) && Object.keys(o).every((k) => k === 'settings' || k === 'zones' || k === 'subjects')
+    && (o.zones === undefined || Array.isArray(o.zones)) && (o.subjects === undefined || Array.isArray(o.subjects))) {
+    const settings = SettingsSchema.safeParse(o.settings === undefined ? {} : o.settings, { error: strictErrorMap });
+    const list = (o.subjects ?? []) as unknown[];
+    const subjects: SubjectParsed[] = new Array(list.length);
+    let sure = settings.success;
+    for (let i = 0; sure && i < list.length; i++) {
+      const s = fastSubject(list[i]);
+      if (s === null) sure = false;
+      else subjects[i] = s;
+    }
+    if (sure && settings.success) return { settings: settings.data, zones: ((o.zones ?? []) as unknown[]).slice(), subjects };
+  }
+  const parsed = ConfigSchema.safeParse(input, { error: strictErrorMap });
+  if (!parsed.success) throw fromZod(parsed.error, '');
+  return parsed.data;
 }
 
 export function compileSubjects(
@@ -354,7 +374,7 @@ function compileCondition(
   const schedule = (spec: ScheduleParsed | undefined): CompiledSchedule | null => {
     if (spec === undefined) return null;
     try {
-      return new CompiledSchedule(spec, tz);
+      return sharedSchedule(spec, tz);
     } catch (e) {
       if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, clip(e.message, 300));
       throw e;
@@ -380,6 +400,28 @@ function compileCondition(
       return new CompiledCondition(c.id, 'proximity', index, null, null, c.warnM === undefined ? 0 : c.warnM - c.distanceM, h, dwellMs,
         null, 0, c.victimDeviceId, c.distanceM, n, closeMs);
   }
+}
+
+/**
+ * Identical schedules in the same time zone compile once and are shared by every condition (and
+ * every engine of the process) that has them: a national configuration's 70,000 curfews are a
+ * handful of distinct "19:00-07:00 every day" specs, and each CompiledSchedule costs a 10 KB week
+ * bitmap to build and 2 KB of scratch to keep. Sharing is safe: its answers are pure functions
+ * of t whatever order queries come in (schedule.ts; test/engine/schedule.test.ts), and its
+ * caches only remember the last answer. Bounded: cleared when it holds MAX_SHARED_SCHEDULES.
+ */
+const sharedSchedules = new Map<string, CompiledSchedule>();
+const MAX_SHARED_SCHEDULES = 10_000;
+
+function sharedSchedule(spec: ScheduleParsed, tz: string): CompiledSchedule {
+  const key = `${tz}\u0000${JSON.stringify(spec)}`;
+  let s = sharedSchedules.get(key);
+  if (s === undefined) {
+    s = new CompiledSchedule(spec, tz);
+    if (sharedSchedules.size >= MAX_SHARED_SCHEDULES) sharedSchedules.clear();
+    sharedSchedules.set(key, s);
+  }
+  return s;
 }
 
 /** Radius of a circle, or half the smaller side of a polygon's bounding box, in metres. */

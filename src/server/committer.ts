@@ -355,7 +355,9 @@ export class Committer {
       logId,
       JSON.stringify(g.log),
       // Everything up to and including this group is in the snapshot: the log is trimmed past it.
-      snapshotJson === null ? '' : JSON.stringify({ logId, engine: JSON.parse(snapshotJson) }),
+      // (Spliced as text: the same bytes as stringifying {logId, engine} without parsing a
+      // megabyte-sized snapshot back first.)
+      snapshotJson === null ? '' : `{"logId":${JSON.stringify(logId)},"engine":${snapshotJson}}`,
       // Two-step commits keep the snapshot's own entry: its trail may need writing again (restorePartition).
       // With the archive on, the script keeps what the archive has not copied besides.
       snapshotJson === null ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),

@@ -69,6 +69,12 @@ class Partition {
   inboxCursor = '-';
   pumping = false;
   freeRounds = 0;
+  /**
+   * The engine is as partitionEngine() built it from the configuration: no change applied, no
+   * state restored, no fix. Taking the partition over then uses it as is instead of building
+   * another (at national scale that build is most of a takeover's rebuild).
+   */
+  pristine = true;
   constructor(readonly n: number, engine: Engine) {
     this.engine = engine;
   }
@@ -94,6 +100,8 @@ export class EngineHost {
   private stopping = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private leaseRunning: Promise<void> | null = null;
+  /** Partition loads, one after another (acquire). */
+  private loads: Promise<void> = Promise.resolve();
   private follower: Redis | null = null;
   private configCursor = '$';
   /** The last configuration-change entry of another instance applied here (configCursor moves before it is applied). */
@@ -135,8 +143,30 @@ export class EngineHost {
       host.oneSlot = opts.oneSlotConnection();
       await host.oneSlot?.connect();
     }
-    await host.leaseRound(true);
+    // Leases are renewed from the first one taken: loading many partitions (a national
+    // configuration on a busy machine) can outlast LEASE_TTL_MS.
+    host.leaseRunning = host.leaseRound(true).finally(() => (host.leaseRunning = null));
+    host.leaseTimer();
+    try {
+      await host.leaseRunning;
+      await host.loads;
+    } catch (e) {
+      host.halt();
+      throw e;
+    }
     return host;
+  }
+
+  /** Lease rounds every fifth of LEASE_TTL_MS: renew, hand over, take what is free. */
+  private leaseTimer(): void {
+    const t = setInterval(() => {
+      if (this.leaseRunning !== null || this.stopping) return;
+      this.leaseRunning = this.leaseRound(false)
+        .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'partition lease round failed'))
+        .finally(() => (this.leaseRunning = null));
+    }, Math.max(50, Math.floor(this.opts.leaseTtlMs / 5)));
+    t.unref();
+    this.timers.push(t);
   }
 
   /** Ready for ingest and changes; the clock drives timers; leases are renewed and balanced. */
@@ -149,12 +179,6 @@ export class EngineHost {
     };
     every(this.opts.tickMs ?? 1000, () => {
       for (const p of this.parts) if (p.active && p.recovering === null) p.committer?.tick(this.now()).catch(() => undefined);
-    });
-    every(Math.max(50, Math.floor(this.opts.leaseTtlMs / 5)), () => {
-      if (this.leaseRunning !== null || this.stopping) return;
-      this.leaseRunning = this.leaseRound(false)
-        .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'partition lease round failed'))
-        .finally(() => (this.leaseRunning = null));
     });
     every(100, () => {
       for (const p of this.parts) if (p.active && p.recovering === null && !p.pumping) void this.pumpInbox(p);
@@ -381,6 +405,7 @@ export class EngineHost {
     const waits: Promise<void>[] = [];
     for (const n of touched) {
       const p = this.parts[n];
+      p.pristine = false;
       if (p.committer !== null && !p.loading) waits.push(p.committer.changed());
       else p.engine.drain();
     }
@@ -573,12 +598,14 @@ export class EngineHost {
       const pk = keys.partition(p.n);
       const want = preferredOwner(p.n, live);
       if (p.holder !== null) {
-        if (p.loading || p.releasing) return;
+        if (p.releasing) return;
+        // A partition still loading is renewed too (its load may outlast the lease).
         const ok = await redis.eval(LEASE_RENEW, 1, pk.lease, p.holder, ttl);
         if (ok !== 1) {
           this.drop(p, 'the lease lapsed or was taken');
           return;
         }
+        if (p.loading) return;
         if (want !== null && want !== me && !this.stopping) await this.release(p);
         return;
       }
@@ -608,9 +635,21 @@ export class EngineHost {
     p.loading = true;
     p.freeRounds = 0;
     const started = Date.now();
+    // One partition loads at a time: each becomes active as soon as it is loaded (the first of
+    // a takeover evaluate fixes while the rest wait), and lease rounds keep running meanwhile.
+    this.loads = this.loads.then(() => this.load(p, holder, Number(token), started));
+  }
+
+  /** Loads an acquired partition (`holder`): engine, snapshot + log, inbox; then it is active. */
+  private async load(p: Partition, holder: string, token: number, started: number): Promise<void> {
+    const { redis, keys, log } = this.opts;
+    const pk = keys.partition(p.n);
+    if (p.holder !== holder || this.stopping) return;
+    const loadStart = Date.now();
     try {
       // A fresh engine over the partition's current configuration (changes from here on reach it).
-      const engine = partitionEngine(this.config, p.engine.compiledSubjects(), p.engine.registeredDevices());
+      const engine = p.pristine ? p.engine : partitionEngine(this.config, p.engine.compiledSubjects(), p.engine.registeredDevices());
+      p.pristine = false;
       p.engine = engine;
       const r = await restorePartition(redis, keys, p.n, engine, this.retrail(p.n));
       if (p.holder !== holder) return;
@@ -622,13 +661,15 @@ export class EngineHost {
       if (p.holder !== holder) return;
       p.loading = false;
       await p.committer.tick(this.now());
-      log.info({ partition: p.n, token: Number(token), replayed: r.replayed, ms: Date.now() - started }, 'partition acquired and loaded');
+      log.info({ partition: p.n, token, replayed: r.replayed, ms: Date.now() - started, loadMs: Date.now() - loadStart }, 'partition acquired and loaded');
       if (this.started) this.opts.recovered();
     } catch (e) {
       log.warn({ partition: p.n, err: (e as Error).message }, 'partition acquired but could not be loaded; letting it go');
-      p.loading = false;
-      p.committer = null;
-      p.holder = null;
+      if (p.holder === holder) {
+        p.loading = false;
+        p.committer = null;
+        p.holder = null;
+      }
       await redis.eval(LEASE_RELEASE, 1, pk.lease, holder).catch(() => undefined);
     }
   }
