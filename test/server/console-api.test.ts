@@ -55,6 +55,11 @@ describe.each([1, 4])('console API: positions, operations summary, device health
     t = await startTestService({ rateLimitPerS: 100_000, positionStaleS: 900, partitions });
     redis = newRedis();
     keys = new Keys(t.prefix);
+    // Both teams have a webhook (never called: no workers run here), so their events wait in the
+    // deliveries queue: the summary's delivery backlog.
+    for (const team of ['iom-north', 'iom-south']) {
+      await redis.hset(keys.teams, team, JSON.stringify({ webhooks: [{ id: 'default', url: 'http://127.0.0.1:9/hook', secret: 'console-test-secret-0001' }] }));
+    }
     expect((await op('PUT', '/v1/zones/Z-X', zoneX('Z-X'))).status).toBe(200);
     expect((await op('PUT', '/v1/zones/Z-LEEDS', rect('Z-LEEDS', -1.56, 53.79, -1.54, 53.80))).status).toBe(200);
     const northSubject = exclusionSubject('S-N1', 'TAG-N1', 'iom-north', 'Z-X', {
@@ -178,7 +183,7 @@ describe.each([1, 4])('console API: positions, operations summary, device health
       // TAG-N1, TAG-S1, TAG-SPARE and the worn VU-WORN? No: a registered victim unit is never a tag.
       expect(r.body.connectedTags).toBe(3);
       expect(r.body.deadLetters).toBe(1);
-      // No delivery workers run here: the opened events wait in the alert queue.
+      // No delivery workers run here: the opened events wait in the deliveries queue.
       expect(r.body.deliveryBacklog).toBeGreaterThanOrEqual(1);
       expect(r.body.fixesPerSec).toBeGreaterThan(0);
     });
