@@ -93,7 +93,9 @@ async function waitForState(q: Queue, id: string, state: string): Promise<{ retu
   const until = Date.now() + 10_000;
   for (;;) {
     const job = await q.getJob(id);
-    if (job !== undefined && (await job.getState()) === state) return job;
+    // The job is read before its state: read it again once the state matches, or a job that
+    // finished between the two reads comes back without its return value.
+    if (job !== undefined && (await job.getState()) === state) return (await q.getJob(id)) ?? job;
     if (Date.now() > until) throw new Error(`job ${id} not ${state} within 10 s`);
     await sleep(50);
   }
