@@ -1,3 +1,4 @@
+import { boxExtent } from './box-extent.js';
 import { M_PER_DEG } from './earth.js';
 import { ringContains } from './polygon.js';
 import { StaticGrid } from './static-grid.js';
@@ -102,25 +103,14 @@ export class FlatGrid {
     let maxKey = -1;
     for (let i = 0; i < n; i++) maxKey = Math.max(maxKey, items.tags[i] >>> 2);
     this.stamp = new Uint32Array(maxKey + 1);
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    const widths = new Float64Array(n), heights = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const b = i * 4;
-      if (boxes[b] < minX) minX = boxes[b];
-      if (boxes[b + 1] < minY) minY = boxes[b + 1];
-      if (boxes[b + 2] > maxX) maxX = boxes[b + 2];
-      if (boxes[b + 3] > maxY) maxY = boxes[b + 3];
-      widths[i] = boxes[b + 2] - boxes[b];
-      heights[i] = boxes[b + 3] - boxes[b + 1];
-    }
-    if (n === 0) minX = minY = maxX = maxY = 0;
+    const { minX, minY, maxX, maxY, medianWidth, medianHeight } = boxExtent(boxes);
     this.minX = minX;
     this.minY = minY;
     this.maxX = maxX;
     this.maxY = maxY;
     const spanX = Math.max(maxX - minX, 1e-7), spanY = Math.max(maxY - minY, 1e-7);
     // Root cells: about one per item, shaped like the median box; never finer than twice it.
-    const mw = Math.max(median(widths), 1e-7), mh = Math.max(median(heights), 1e-7);
+    const mw = Math.max(medianWidth, 1e-7), mh = Math.max(medianHeight, 1e-7);
     const aspect = mw / mh;
     const target = Math.min(FlatGrid.maxRootCells, Math.max(1, n));
     let ch = Math.sqrt((spanX * spanY) / (target * aspect));
@@ -449,10 +439,4 @@ function growI(a: Int32Array, need: number): Int32Array {
   const b = new Int32Array(Math.max(need, a.length * 2));
   b.set(a);
   return b;
-}
-
-function median(a: Float64Array): number {
-  if (a.length === 0) return 0;
-  const s = a.slice().sort();
-  return s[s.length >> 1];
 }

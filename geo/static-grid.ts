@@ -1,3 +1,5 @@
+import { boxExtent } from './box-extent.js';
+
 /**
  * The static part of the zone index: a hierarchy of uniform grids.
  *
@@ -69,25 +71,14 @@ export class StaticGrid {
     this.size = n;
     this.boxes = boxes;
     this.stamp = new Uint32Array(n);
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    const widths = new Float64Array(n), heights = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const b = i * 4;
-      if (boxes[b] < minX) minX = boxes[b];
-      if (boxes[b + 1] < minY) minY = boxes[b + 1];
-      if (boxes[b + 2] > maxX) maxX = boxes[b + 2];
-      if (boxes[b + 3] > maxY) maxY = boxes[b + 3];
-      widths[i] = boxes[b + 2] - boxes[b];
-      heights[i] = boxes[b + 3] - boxes[b + 1];
-    }
-    if (n === 0) minX = minY = maxX = maxY = 0;
+    const { minX, minY, maxX, maxY, medianWidth, medianHeight } = boxExtent(boxes);
     this.minX = minX;
     this.minY = minY;
     this.maxX = maxX;
     this.maxY = maxY;
     // Level 0: cell about twice the typical box, so a typical box touches one to four cells.
-    let cw = Math.max(2 * median(widths), 1e-7);
-    let ch = Math.max(2 * median(heights), 1e-7);
+    let cw = Math.max(2 * medianWidth, 1e-7);
+    let ch = Math.max(2 * medianHeight, 1e-7);
     const spanX = Math.max(maxX - minX, 1e-7), spanY = Math.max(maxY - minY, 1e-7);
     const cells = Math.ceil(spanX / cw) * Math.ceil(spanY / ch);
     if (cells > StaticGrid.maxCells) {
@@ -179,10 +170,4 @@ export class StaticGrid {
       }
     }
   }
-}
-
-function median(a: Float64Array): number {
-  if (a.length === 0) return 0;
-  const s = a.slice().sort();
-  return s[s.length >> 1];
 }
