@@ -5,10 +5,9 @@
 // open-alerts set, so the officer's open list showed someone home as still out.
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeAlertProjection } from '../../src/alerts/alert-record.js';
-import { AlertOutbox } from '../../src/alerts/outbox.js';
 import type { AlertEvent } from '../../src/engine/alert.js';
 import { Keys } from '../../src/server/keys.js';
-import { syntheticEvent } from '../support/delivery.js';
+import { moveOutbox, syntheticEvent } from '../support/delivery.js';
 import { cleanupPrefix, newRedis, uniquePrefix } from '../support/server.js';
 
 describe('alert outbox: repairing a record that was never written', () => {
@@ -19,16 +18,7 @@ describe('alert outbox: repairing a record that was never written', () => {
     redis.disconnect();
   });
 
-  async function move(keys: Keys): Promise<void> {
-    const conn = newRedis();
-    const outbox = new AlertOutbox(redis, keys, conn);
-    try {
-      await outbox.kick();
-    } finally {
-      await outbox.close();
-      conn.disconnect();
-    }
-  }
+  const move = (keys: Keys): Promise<void> => moveOutbox(redis, keys);
 
   function episode(): { opened: AlertEvent; closed: AlertEvent } {
     const opened = syntheticEvent(1, 'team-a', 'curfew', 'high');

@@ -175,6 +175,11 @@ export async function enqueueEvents(redis: Redis, keys: Keys, events: readonly A
     writeAlertRecords(m, keys, events.slice(i, i + 1000));
     await m.exec();
   }
+  await moveOutbox(redis, keys);
+}
+
+/** One pass of the outbox mover: what the outbox holds goes, routed, into the `deliveries` queue. */
+export async function moveOutbox(redis: Redis, keys: Keys): Promise<void> {
   const conn = newRedis();
   const outbox = new AlertOutbox(redis, keys, conn);
   try {

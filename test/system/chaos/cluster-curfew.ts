@@ -35,7 +35,7 @@ import { formatTime } from '../../../src/engine/time.js';
 import type { Keys } from '../../../src/server/keys.js';
 import { primaryPortOf, type LocalCluster } from '../../../src/server/local-cluster.js';
 import { partitionOf, preferredOwner } from '../../../src/server/partitions.js';
-import { api, ENGINE_SETTINGS, fix, sleep, streamUntilAcked, type FixIn, type Instance } from './cluster-kit.js';
+import { api, ENGINE_SETTINGS, fix, sleep, streamUntilAcked, type FixIn, type Instance, type Scenario } from './cluster-kit.js';
 import type { Receiver } from './receiver.js';
 
 /** Live service: a quiet tag's deadline fires this long after it (settings.timerWaitS). */
@@ -113,19 +113,7 @@ function londonHHMM(ms: number): string {
   return `${get('hour')}:${get('minute')}`;
 }
 
-export interface CurfewScenario {
-  name: string;
-  fixesSent: number;
-  acked: number;
-  ackedLost: number;
-  trailDoubles: number;
-  doubleEpisodes: number;
-  lateEpisodes: number;
-  duplicateDeliveries: number;
-  undelivered: number;
-  takeoverSeconds: number;
-  leasesMovedSeconds: number;
-  seconds: number;
+export interface CurfewScenario extends Scenario {
   curfew: {
     subjects: number;
     home: number;

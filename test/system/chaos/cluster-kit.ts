@@ -145,3 +145,26 @@ export async function streamUntilAcked(urls: () => string[], fixes: FixIn[], ack
     ws.close();
   }
 }
+
+/** The figures of one fault scenario of the cluster chaos run (bench/results/chaos-cluster.json). */
+export interface Scenario {
+  name: string;
+  fixesSent: number;
+  acked: number;
+  ackedLost: number;
+  trailDoubles: number;
+  /** Subjects with two episodes open at once (one breach opened twice). */
+  doubleEpisodes: number;
+  /**
+   * Extra, closed-or-late episodes: fixes of one device evaluated out of order after a fault
+   * (a nacked message resent after a later one was acked) raise a late episode, as the engine's
+   * late-fix rule says (README "Engine semantics"). Reported, not a failure.
+   */
+  lateEpisodes: number;
+  duplicateDeliveries: number;
+  undelivered: number;
+  takeoverSeconds: number;
+  /** Of which: until every partition was leased by a live instance (the rest: catching up on the inboxes). */
+  leasesMovedSeconds: number;
+  seconds: number;
+}

@@ -32,7 +32,7 @@ import { decodeFix } from '../../../src/engine/fix-codec.js';
 import { Keys } from '../../../src/server/keys.js';
 import { clusterNodeArgs, freeClusterBase, primaryPortOf, startLocalCluster, stopLocalCluster, waitClusterOk, type LocalCluster } from '../../../src/server/local-cluster.js';
 import { redisClient } from '../../../src/server/redis-client.js';
-import { api, killAllInstances, signalInstance, exclusionSubject, fix, FAR_X, INSIDE_X, sleep, spawnInstance, streamUntilAcked, zoneX, type FixIn, type Instance as ChildService } from './cluster-kit.js';
+import { api, killAllInstances, signalInstance, exclusionSubject, fix, FAR_X, INSIDE_X, sleep, spawnInstance, streamUntilAcked, zoneX, type FixIn, type Instance as ChildService, type Scenario } from './cluster-kit.js';
 import { curfewScenario, partitionsByPrimary, SetupOverrun, type CurfewFault, type CurfewRun } from './cluster-curfew.js';
 import { Receiver } from './receiver.js';
 
@@ -48,28 +48,6 @@ const CURFEW_SETUP_S = ci ? 30 : 45;
 const only = (process.env.CHAOS_ONLY ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
 const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
 const log = (m: string): void => void process.stdout.write(`[chaos-cluster] ${m}\n`);
-
-interface Scenario {
-  name: string;
-  fixesSent: number;
-  acked: number;
-  ackedLost: number;
-  trailDoubles: number;
-  /** Subjects with two episodes open at once (one breach opened twice). */
-  doubleEpisodes: number;
-  /**
-   * Extra, closed-or-late episodes: fixes of one device evaluated out of order after a fault
-   * (a nacked message resent after a later one was acked) raise a late episode, as the engine's
-   * late-fix rule says (README "Engine semantics"). Reported, not a failure.
-   */
-  lateEpisodes: number;
-  duplicateDeliveries: number;
-  undelivered: number;
-  takeoverSeconds: number;
-  /** Of which: until every partition was leased by a live instance (the rest: catching up on the inboxes). */
-  leasesMovedSeconds: number;
-  seconds: number;
-}
 
 const team = { id: 'iom-ha', secret: `ha-${randomBytes(12).toString('hex')}`, path: '/hook/iom-ha' };
 
