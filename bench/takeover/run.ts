@@ -135,6 +135,8 @@ async function startInstance(id: string, redisUrl: string, prefix: string): Prom
     ENGINE_SETTINGS: JSON.stringify({ offlineAfterS: 864_000, noFixAfterS: 864_000 }),
   };
   const onLine = (line: string): void => {
+    // Ownership moving between live instances is what a takeover figure must not hide.
+    if (/partition given up|handed over|hand-over failed|lease round failed/.test(line)) log(`${id}: ${line.slice(0, 300)}`);
     if (!line.includes('partition acquired and loaded')) return;
     try {
       const o = JSON.parse(line) as { partition: number; ms: number; replayed: number };
