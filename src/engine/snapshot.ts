@@ -1,7 +1,8 @@
 import type { AlertType, Confidence } from './alert.js';
+import type { CompiledCondition } from './config.js';
 import { Fix, STRAP_NONE } from './fix.js';
-import { Episode, Track, type EngineState, type PositionMemory, type Slot } from './state.js';
-import { arm, armCurfew, armSubject, T_NO_FIX, T_OFFLINE } from './timers.js';
+import { Episode, Track, type EngineState, type PositionMemory, type Slot, type SubjectState } from './state.js';
+import { arm, armCurfew, armSubject, T_CURFEW_DEADLINE, T_CURFEW_END, T_NO_FIX, T_OFFLINE } from './timers.js';
 
 /**
  * Snapshot and restore: the live service persists engine state so a restart resumes exactly.
@@ -128,15 +129,33 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     if (s.tamper.late !== null) s.device.lateSlots.push(s.tamper);
     for (const t of s.tracks) if (t !== null && t.breach.late !== null) s.device.lateSlots.push(t.breach);
   }
+  const known = new Map(snap.subjects.map((ss) => [ss.id, ss]));
+  // Curfews whose snapshot timer no longer fits their schedule: armed afresh below.
+  const stale: [SubjectState, number][] = [];
   for (const ts of snap.timers) {
     const s = st.subjects.get(ts.subjectId);
     if (s === undefined) continue;
     if (ts.kind === T_NO_FIX) continue; // written before no_fix was judged on messages
+    // A timer names its condition by position in the configuration the snapshot was taken
+    // under; the configuration may have changed since (a condition removed or added ahead of
+    // it): find the same condition by id now, and drop the timer if it is gone.
+    let k = ts.cond;
+    if (k >= 0) {
+      const was = known.get(ts.subjectId)?.conditions[k];
+      k = was === undefined ? -1 : s.cfg.conditions.findIndex((c) => c.id === was.id && c.type === was.type);
+      if (k < 0) continue;
+    }
+    const endMs = den(ts.endMs, 0);
+    if ((ts.kind === T_CURFEW_DEADLINE || ts.kind === T_CURFEW_END) && !curfewTimerFits(s.cfg.conditions[k], ts.kind, ts.due, endMs)) {
+      // Its hours changed: the old deadline must not be judged (a false breach), the new one must.
+      stale.push([s, k]);
+      continue;
+    }
     if (ts.kind === T_OFFLINE) s.device.offlineDue = Math.min(s.device.offlineDue, ts.due);
-    arm(st, ts.due, ts.kind, s, ts.cond, den(ts.endMs, 0));
+    arm(st, ts.due, ts.kind, s, k, endMs);
   }
   if (!st.started) return; // the first advanceTo arms every subject
-  const known = new Map(snap.subjects.map((ss) => [ss.id, ss]));
+  for (const [s, k] of stale) armCurfew(st, s, k, st.clockMs);
   for (const s of st.subjects.values()) {
     const ss = known.get(s.cfg.id);
     if (ss === undefined) {
@@ -148,6 +167,18 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
       if (c.inside && c.schedule !== null && !ss.conditions.some((cs) => cs.id === c.id && cs.type === c.type)) armCurfew(st, s, k, st.clockMs);
     });
   }
+}
+
+/**
+ * Whether a restored curfew timer (deadline or window end, of the window ending at endMs) is the
+ * one the condition's current schedule would have armed: a window of it ends at endMs and the
+ * timer falls at its deadline (start + grace) or, for the end, at endMs.
+ */
+function curfewTimerFits(c: CompiledCondition, kind: number, due: number, endMs: number): boolean {
+  if (!c.inside || c.schedule === null) return false;
+  const w = c.schedule.intervalAt(endMs - 1);
+  if (w === null || w.endMs !== endMs) return false;
+  return kind === T_CURFEW_END ? due === endMs : due === w.startMs + c.graceMs;
 }
 
 function slotToJson(slot: Slot): SlotSnapshot | null {

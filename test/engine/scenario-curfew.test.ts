@@ -224,6 +224,44 @@ describe('curfew: the deadline (window start + graceS)', () => {
     again.advanceTo(Date.parse(t('19:06:01')));
     expect(again.drain().map((e) => `${e.event} ${e.episodeId}`)).toEqual(['opened S-1:c2:2026-11-23T19:05:00Z']);
   });
+
+  // The court moves the curfew from 19:00 to 21:00 after the partition's last snapshot; the
+  // partition is then restored (a restart, a takeover). The snapshot's 19:05 deadline must not
+  // fire: the subject is not in breach at 19:05 any more, and 21:05 is the deadline now.
+  it('the live clock: a curfew whose hours changed after the snapshot is judged at the new deadline, never the old one', () => {
+    const later = cfg({ schedule: { windows: [{ days: EVERY_DAY, start: '21:00', end: '07:00' }] } });
+    const engine = new Engine(compileConfig(cfg()), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('18:40')));
+    engine.ingest(parseFix(tag.at(t('18:45'), AWAY)));
+    const snap = JSON.parse(JSON.stringify(engine.snapshot()));
+    const again = new Engine(compileConfig(later), { clock: 'external' });
+    again.restore(snap);
+    again.advanceTo(Date.parse(t('20:30')));
+    expect(again.drain()).toEqual([]);
+    again.ingest(parseFix(tag.at(t('20:40'), AWAY)));
+    again.advanceTo(Date.parse(t('21:06:01')));
+    expect(again.drain().map((e) => `${e.event} ${e.episodeId}`)).toEqual(['opened S-1:c2:2026-11-23T21:05:00Z']);
+  });
+
+  // A condition removed ahead of the curfew after the snapshot: the snapshot's timers name
+  // conditions by position, which now points at another condition (or none).
+  it('the live clock: a condition removed ahead of the curfew after the snapshot does not shift its timers onto another condition', () => {
+    const exclusion = { id: 'c1', type: 'exclusion', zone: 'Z-far', schedule: { windows: [{ days: EVERY_DAY, start: '18:00', end: '20:00' }] } };
+    const before = config([subject([exclusion, curfew()])], [homeZone(), homeZone('Z-far')]);
+    const after = config([subject([curfew()])], [homeZone(), homeZone('Z-far')]);
+    const engine = new Engine(compileConfig(before), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    engine.advanceTo(Date.parse(t('18:40')));
+    engine.ingest(parseFix(tag.at(t('18:45'), AWAY)));
+    const snap = JSON.parse(JSON.stringify(engine.snapshot()));
+    const again = new Engine(compileConfig(after), { clock: 'external' });
+    again.restore(snap);
+    again.advanceTo(Date.parse(t('19:06:01')));
+    expect(again.drain().map((e) => `${e.event} ${e.episodeId}`)).toEqual(['opened S-1:c2:2026-11-23T19:05:00Z']);
+    again.advanceTo(Date.parse(t('20:30')));
+    expect(again.drain()).toEqual([]);
+  });
 });
 
 describe('curfew across the clock changes (Europe/London, 19:00–07:00 every day, grace 5 min)', () => {
