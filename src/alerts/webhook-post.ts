@@ -22,6 +22,8 @@ export class WebhookTimeout extends Error {
 export class WebhookSender {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
+  /** hook URL → its parsed form (a team has a few hooks; parsing one per POST showed in profiles) */
+  private readonly targets = new Map<string, { url: URL; https: boolean }>();
 
   constructor(maxSockets = 64) {
     // Idle connections are closed after 4 s, before a receiver's usual 5 s keep-alive timeout.
@@ -34,8 +36,14 @@ export class WebhookSender {
   post(hook: WebhookConfig, payload: unknown, key: string): Promise<void> {
     const body = JSON.stringify(payload);
     const ts = Math.floor(Date.now() / 1000);
-    const url = new URL(hook.url);
-    const https = url.protocol === 'https:';
+    let target = this.targets.get(hook.url);
+    if (target === undefined) {
+      const u = new URL(hook.url);
+      target = { url: u, https: u.protocol === 'https:' };
+      if (this.targets.size >= 10_000) this.targets.clear();
+      this.targets.set(hook.url, target);
+    }
+    const { url, https } = target;
     const headers = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

@@ -118,7 +118,7 @@ export const EnvSchema = z.object({
   /** Worker processes `npm start` runs beside the service. */
   WORKERS: int('WORKERS', 1),
   /** Jobs processed at once per delivery worker (slow receivers wait in parallel). */
-  WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 64, 1),
+  WORKER_CONCURRENCY: int('WORKER_CONCURRENCY', 128, 1),
   /** Deliveries to one team in flight at once in one worker; more wait briefly. */
   WORKER_PER_TEAM_IN_FLIGHT: int('WORKER_PER_TEAM_IN_FLIGHT', 8, 1),
   /** Delivery attempts before a job is dead-lettered. */

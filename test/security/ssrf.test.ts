@@ -1,6 +1,6 @@
 // Security wave 2, Medium 7: SSRF through webhook URLs. Private, loopback, link-local,
 // unique-local, numeric-IP spellings and cloud metadata names are refused when routing is set
-// AND before each delivery (DNS answers change), unless WEBHOOK_ALLOW_HOSTS lists them; URLs
+// AND before delivery, at least every webhookCheckTtlMs per destination (DNS answers change), unless WEBHOOK_ALLOW_HOSTS lists them; URLs
 // with user-info are refused; errors and dead letters never echo a URL's credentials or query,
 // nor an internal status code beyond its class.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,5 +110,33 @@ describe('routing and delivery', () => {
     expect(row.attempts).toBe(1);
     expect(String(row.error)).toMatch(/destination refused/);
     expect(JSON.stringify(dead)).not.toMatch(/query-secret-3|127\.0\.0\.1/);
+  });
+
+  it('a destination that passed the check is trusted for webhookCheckTtlMs only: checked again after it, and refused once it resolves to a private address', async () => {
+    await workers?.close();
+    // The name resolves (for the check) to a public address first, then to a private one; the
+    // POST itself cannot connect (no such name for the system resolver), so the job retries.
+    const url = 'http://hooks.iom-test.invalid:8080/h';
+    await t.service.redis.hset(t.service.keys.teams, 'iom-north', JSON.stringify({ webhooks: [{ id: 'default', url, secret: SECRET_N, timeoutMs: 2000 }] }));
+    const answers: string[][] = [];
+    const resolve = async (): Promise<string[]> => {
+      const a = answers.length === 0 ? ['93.184.216.34'] : ['10.0.0.5'];
+      answers.push(a);
+      return a;
+    };
+    workers = startWorkers(t.prefix, { webhookAllowHosts: '', attempts: 20, backoffMs: 50, webhookCheckTtlMs: 400, resolve });
+    const e = syntheticEvent(7, 'iom-north', 'exclusion', 'high');
+    await enqueueEvents(t.service.redis, t.service.keys, [e]);
+    const dead = await waitUntil('dead letter', async () => {
+      const d = await api(t.url, 'GET', '/v1/deliveries/dead', { token: TOKENS.operator });
+      const rows = (d.body.deadLetters as Record<string, unknown>[]).filter((r) => String(r.key).startsWith(e.episodeId));
+      return rows.length >= 1 ? rows[0] : null;
+    }, 15_000);
+    expect(String(dead.error)).toMatch(/destination refused/);
+    // Several attempts within the TTL (connection failures) went without a DNS lookup each.
+    expect(Number(dead.attempts)).toBeGreaterThan(2);
+    expect(answers.length).toBe(2);
+    await workers.close();
+    workers = null;
   });
 });

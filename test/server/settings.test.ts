@@ -59,7 +59,7 @@ describe('settings schema', () => {
     expect(s).toMatchObject({ port: 8080, keyPrefix: 'iom', redisUrl: 'redis://127.0.0.1:6379', wsHeartbeatMs: 30_000, ingestRateLimitPerS: 5000, ingestMaxBufferedBytes: 1 << 20 });
     expect(settingsFromEnv({}, { PORT: '' }).port).toBe(8080);
     expect(settingsFromEnv({ port: 1 }, { PORT: '9' }).port).toBe(1);
-    expect(workerSettingsFromEnv({})).toEqual({ redisUrl: 'redis://127.0.0.1:6379', redisClusterNodes: '', keyPrefix: 'iom', concurrency: 64, perTeamInFlight: 8, attempts: 8, backoffMs: 1000, webhookAllowHosts: '' });
+    expect(workerSettingsFromEnv({})).toEqual({ redisUrl: 'redis://127.0.0.1:6379', redisClusterNodes: '', keyPrefix: 'iom', concurrency: 128, perTeamInFlight: 8, attempts: 8, backoffMs: 1000, webhookAllowHosts: '' });
     expect(workerSettingsFromEnv({ WORKER_CONCURRENCY: '3', KEY_PREFIX: 'x' })).toMatchObject({ concurrency: 3, keyPrefix: 'x' });
     expect(readEnv({}).PRIVATE_REDIS_PORT).toBe(6390);
     expect(() => settingsFromEnv({}, { WS_HEARTBEAT_MS: '50' })).toThrow('WS_HEARTBEAT_MS must be an integer >= 100, got "50"');
