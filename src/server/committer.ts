@@ -3,9 +3,10 @@ import { writeAlertProjection } from '../alerts/alert-record.js';
 import type { AlertEvent } from '../engine/alert.js';
 import type { Engine, IngestOutcome } from '../engine/engine.js';
 import { Fix } from '../engine/fix.js';
-import { encodeFix, logFix } from '../engine/fix-codec.js';
+import { logFix } from '../engine/fix-codec.js';
 import type { Keys, PartitionKeys } from './keys.js';
 import { FENCED_COMMIT, nextStreamId, waitForReplicas } from './partitions.js';
+import { stageTrail } from './trail-append.js';
 import type { ArchiveExtras, ArchiveFeed } from '../archive/feed.js';
 
 /**
@@ -382,11 +383,8 @@ export class Committer {
 
   private stageProjection(m: ChainableCommander, g: Group): void {
     const k = this.keys;
-    const explicit = this.options.oneSlot === null;
-    g.trail.forEach((f, i) => {
-      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, explicit ? trailEntryId(g.logId, i) : '*', ...encodeFix(f));
-    });
-    if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
+    // One script call for the group's trail (trail-append.ts); explicit ids in two-step commits.
+    stageTrail(m, k, g.trail, this.options.trailMaxPerDevice, this.options.oneSlot === null ? g.logId : null);
     writeAlertProjection(m, k, g.events);
   }
 
