@@ -95,8 +95,12 @@ interface ReadySnapshot {
   json: string | Buffer;
 }
 
-/** Least time between two snapshots asked for by configuration changes (a bulk import makes hundreds). */
-export const CHANGE_SNAPSHOT_GAP_MS = 1000;
+/**
+ * A large engine's snapshot owed to configuration changes is taken once no change has come for
+ * this long: a bulk import or seeding (hundreds of changes, one after another) costs one snapshot
+ * after it, not one each (the periodic snapshot still runs meanwhile).
+ */
+export const CHANGE_SNAPSHOT_QUIET_MS = 1000;
 
 /** Devices or subjects stringified per turn of the event loop while a snapshot is sliced. */
 const SNAPSHOT_SLICE = 2000;
@@ -163,8 +167,8 @@ export class Committer {
   private lastLogMs = 0;
   private lastLogSeq = 0;
   private lastSnapshotMs = 0;
-  /** When the last snapshot was started (CHANGE_SNAPSHOT_GAP_MS). */
-  private lastSnapshotStartMs = -Infinity;
+  /** When the last configuration change was staged (CHANGE_SNAPSHOT_QUIET_MS). */
+  private lastChangeMs = -Infinity;
   /** A configuration change was committed that no snapshot includes yet. */
   private changeUnsnapshotted = false;
   /** The last snapshot was at most one slice: the next is taken at once (with its change's group). */
@@ -263,7 +267,7 @@ export class Committer {
     if (this.broken) return Promise.resolve();
     // Idle: a snapshot owed to a configuration change (or one built meanwhile) still gets written.
     if (this.flushing === null && this.current.waiters.length === 0 && (this.ready !== null ||
-      (this.changeUnsnapshotted && this.building === null && Date.now() - this.lastSnapshotStartMs >= CHANGE_SNAPSHOT_GAP_MS))) {
+      (this.changeUnsnapshotted && this.building === null && Date.now() - this.lastChangeMs >= CHANGE_SNAPSHOT_QUIET_MS))) {
       this.wait(this.current).catch(() => undefined);
     }
     const due = this.engine.nextDue();
@@ -281,15 +285,16 @@ export class Committer {
 
   /**
    * A configuration change already applied to the engine: its events (episodes it closed) go in
-   * the next group, which answers it. A snapshot follows (sliced, off the hot path): started at
-   * the next group, or CHANGE_SNAPSHOT_GAP_MS after the last one, so that the log after the
-   * snapshot spans the change only briefly, and a stream of changes (a bulk import, seeding)
-   * costs a snapshot a second, not one each.
+   * the next group, which answers it. A snapshot follows: with that group when the engine is small
+   * (as always), else sliced off the hot path once changes have paused for
+   * CHANGE_SNAPSHOT_QUIET_MS, so that the log after the snapshot spans the change only briefly,
+   * and a stream of changes (a bulk import, seeding) costs one snapshot, not one each.
    */
   changed(): Promise<void> {
     if (this.broken) return Promise.reject(new StorageUnavailableError('recovering'));
     const g = this.current;
     this.changeUnsnapshotted = true;
+    this.lastChangeMs = Date.now();
     this.stageEvents(g);
     return this.wait(g);
   }
@@ -331,15 +336,14 @@ export class Committer {
       // Asked for (hand-over, shutdown): the state after this group, now, on the event loop;
       // anything sliced in progress is older and dropped.
       this.dropSnapshotInProgress();
-      this.lastSnapshotStartMs = now;
       this.changeUnsnapshotted = false;
       snapshotJson = JSON.stringify(this.engine.snapshot());
     } else if (this.ready !== null) {
       g.carries = this.ready;
       this.ready = null;
     } else if (this.building === null && (now - this.lastSnapshotMs >= this.options.snapshotIntervalMs ||
-      (this.changeUnsnapshotted && (this.lastSnapshotSmall || now - this.lastSnapshotStartMs >= CHANGE_SNAPSHOT_GAP_MS)))) {
-      snapshotJson = this.startSnapshot(g, now);
+      (this.changeUnsnapshotted && (this.lastSnapshotSmall || now - this.lastChangeMs >= CHANGE_SNAPSHOT_QUIET_MS)))) {
+      snapshotJson = this.startSnapshot(g);
     }
     this.flushing = this.flush(g, snapshotJson).finally(() => {
       this.flushing = null;
@@ -354,9 +358,8 @@ export class Committer {
    * `g` is written it goes with the next group, under `g`'s log id (the log entries after `g`
    * stay, and are replayed over it); null is returned.
    */
-  private startSnapshot(g: Group, now: number): string | null {
+  private startSnapshot(g: Group): string | null {
     const epoch = this.epoch;
-    this.lastSnapshotStartMs = now;
     this.changeUnsnapshotted = false;
     const snap = this.engine.snapshot();
     this.lastSnapshotSmall = snap.devices.length + snap.subjects.length <= SNAPSHOT_SLICE;
