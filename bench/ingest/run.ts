@@ -84,7 +84,8 @@ async function metricsSnapshot(baseUrl: string, token: string): Promise<Record<s
     const res = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     const text = await res.text();
     const out: Record<string, number> = {};
-    for (const name of ['iom_redis_commit_seconds_count', 'iom_redis_commit_seconds_sum', 'iom_fixes_accepted_total', 'iom_nodejs_heap_size_used_bytes', 'iom_process_resident_memory_bytes', 'iom_alerts_total']) {
+    for (const name of ['iom_redis_commit_seconds_count', 'iom_redis_commit_seconds_sum', 'iom_fixes_accepted_total', 'iom_nodejs_heap_size_used_bytes', 'iom_process_resident_memory_bytes', 'iom_alerts_total',
+      'iom_nodejs_gc_duration_seconds_sum', 'iom_nodejs_gc_duration_seconds_count']) {
       let sum = 0, found = false;
       for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))) {
         sum += Number(m[1]);
@@ -92,6 +93,8 @@ async function metricsSnapshot(baseUrl: string, token: string): Promise<Record<s
       }
       if (found) out[name] = sum;
     }
+    // GC pauses by kind (minor = scavenge, major = mark-compact, incremental marking steps).
+    for (const m of text.matchAll(/^iom_nodejs_gc_duration_seconds_(sum|count)\{kind="([a-z]+)"\} ([0-9.e+-]+)$/gm)) out[`gc_${m[2]}_${m[1]}`] = Number(m[3]);
     return out;
   } catch {
     return {};
@@ -264,6 +267,8 @@ async function main(): Promise<number> {
     const phase2Us: [number, number] = [monoUs() + Math.min(2, o.warmupS) * 1e6, 0];
     const phase2 = await load.phase({ name: 'half', durationS: phase2Duration, warmupS: Math.min(2, o.warmupS), window: o.window, rate: halfRate, onSecond });
     phase2Us[1] = phase2Us[0] + phase2Duration * 1e6;
+    const phase2WallS = (performance.now() - t1) / 1000 - phase1WallS;
+    const cpuSvc2 = pid === null ? NaN : cpuSeconds(pid);
     const endSample = rssAt('end', 0);
     log(`  phase 2: ${fmt(phase2.fixesPerSec)} fixes/s acked; send→ack p50 ${fmt(phase2.ackP50Ms, 1)} ms, p99 ${fmt(phase2.ackP99Ms, 1)} ms${phase2.behindScheduleMessages > 0 ? `; ${fmt(phase2.behindScheduleMessages)} messages behind schedule` : ''}`);
     load.close();
@@ -336,6 +341,18 @@ async function main(): Promise<number> {
     const groups = (metricsMid.iom_redis_commit_seconds_count ?? NaN) - (metricsStart.iom_redis_commit_seconds_count ?? NaN);
     const groupSecs = (metricsMid.iom_redis_commit_seconds_sum ?? NaN) - (metricsStart.iom_redis_commit_seconds_sum ?? NaN);
     const accepted1 = (metricsMid.iom_fixes_accepted_total ?? NaN) - (metricsStart.iom_fixes_accepted_total ?? NaN);
+    // GC pressure: the service's own GC pause time (prom-client's perf_hooks observer) per phase.
+    const gcOf = (a: Record<string, number>, b: Record<string, number>, wallS: number, cpuS: number): object => {
+      const d = (k: string): number => (b[k] ?? NaN) - (a[k] ?? NaN);
+      const secs = d('iom_nodejs_gc_duration_seconds_sum');
+      return {
+        seconds: round1(secs, 100), pauses: d('iom_nodejs_gc_duration_seconds_count'),
+        pctOfWall: round1((secs / wallS) * 100), pctOfServiceCpu: round1((secs / cpuS) * 100),
+        byKind: Object.fromEntries(['minor', 'major', 'incremental', 'weakcb'].map((k) => [k, { seconds: Math.round(d(`gc_${k}_sum`) * 1000) / 1000, pauses: d(`gc_${k}_count`) }])),
+      };
+    };
+    const gc1 = gcOf(metricsStart, metricsMid, phase1WallS, cpuSvc1 - cpuSvc0) as { seconds: number | null; pctOfServiceCpu: number | null; byKind: Record<string, { seconds: number }> };
+    const gc2 = gcOf(metricsMid, metricsEnd, phase2WallS, cpuSvc2 - cpuSvc1) as { seconds: number | null; pctOfServiceCpu: number | null };
 
     log('');
     log(formatTable(['result', 'value'], [
@@ -345,6 +362,7 @@ async function main(): Promise<number> {
       ['service RSS start / middle / end', pid === null ? 'n/a' : `${startSample.rssMB} / ${fmt(midMB)} / ${fmt(endMB)} MB after-GC floors (medians ${fmt(midMedianMB)} / ${fmt(endMedianMB)}; after phase 2 ${endSample.rssMB}) → ${memoryVerdict}`],
       ['CPU in phase 1: service / redis / bench', `${fmt(serviceCpuPct1)} % / ${fmt(redisCpuPct1)} % / ${fmt(phase1.clientCpuPct)} % (of one core)`],
       ['machine in phase 1 (all cores)', `${fmt(machineBusyPct1)} % busy of ${env.logicalCpus * 100} %; other processes${pid === null ? ' (the service included)' : ''} ${fmt(othersPct1)} %; load average ${load0.toFixed(1)} → ${load1.toFixed(1)}`],
+      ['service GC in phase 1 / 2', `${fmt(gc1.seconds ?? NaN, 1)} s (${fmt(gc1.pctOfServiceCpu ?? NaN, 1)} % of its CPU; major ${fmt(gc1.byKind.major?.seconds ?? NaN, 1)} s) / ${fmt(gc2.seconds ?? NaN, 1)} s (${fmt(gc2.pctOfServiceCpu ?? NaN, 1)} %)`],
       ['group commits in phase 1', Number.isNaN(groups) ? 'n/a' : `${fmt(groups)} (${fmt(accepted1 / groups)} fixes each, EXEC ${fmt((groupSecs / groups) * 1000, 1)} ms mean)`],
       ['fixes recorded / acked', `${fmt(verify.recorded)} / ${fmt(verify.acked)} (${verify.method})`],
       ['alert events raised during the run', fmt((metricsEnd.iom_alerts_total ?? 0) - (metricsStart.iom_alerts_total ?? 0))],
@@ -400,6 +418,10 @@ async function main(): Promise<number> {
         servicePct: round1(serviceCpuPct1), redisPct: round1(redisCpuPct1), benchPct: round1(phase1.clientCpuPct),
         machineBusyPct: round1(machineBusyPct1), otherProcessesPct: round1(othersPct1), loadAverage1m: [round1(load0), round1(load1)],
         note: 'percent of one core over phase 1 (warm-up included); Redis figure is the whole Redis server; machineBusyPct is over all cores',
+      },
+      gc: {
+        phase1: gc1, phase2: gc2,
+        note: 'the service\'s GC pause time from its iom_nodejs_gc_duration_seconds (prom-client, perf_hooks), warm-ups included; pctOfServiceCpu: of the service\'s CPU seconds in the phase',
       },
       commits1: { groups, fixesPerGroup: round1(accepted1 / groups), execMeanMs: round1((groupSecs / groups) * 1000) },
       rss: {

@@ -1,11 +1,12 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { writeAlertProjection } from '../alerts/alert-record.js';
 import type { AlertEvent } from '../engine/alert.js';
-import type { Engine, IngestOutcome } from '../engine/engine.js';
+import type { Engine, EngineSnapshot, IngestOutcome } from '../engine/engine.js';
 import { Fix } from '../engine/fix.js';
-import { encodeFix, logFix } from '../engine/fix-codec.js';
+import { logFix } from '../engine/fix-codec.js';
 import type { Keys, PartitionKeys } from './keys.js';
 import { FENCED_COMMIT, nextStreamId, waitForReplicas } from './partitions.js';
+import { stageTrail } from './trail-append.js';
 import type { ArchiveExtras, ArchiveFeed } from '../archive/feed.js';
 
 /**
@@ -52,11 +53,18 @@ class Group {
   readonly events: AlertEvent[] = [];
   readonly waiters: Waiter[] = [];
   fixes = 0;
+  /** A snapshot of the state after this group, built now on the event loop (hand-over, shutdown). */
   snapshot = false;
+  /** A snapshot built (sliced) since, of the state after an earlier group, written with this one. */
+  carries: ReadySnapshot | null = null;
   /** The newest inbox entry this group consumed (trimmed in the same fenced commit). */
   inboxTo: string | null = null;
   /** The group's log entry id (set when it is written). */
   logId = '';
+  /** Written (both steps). */
+  written = false;
+  /** Called once it is written. */
+  readonly afterWrite: (() => void)[] = [];
 }
 
 /**
@@ -78,6 +86,43 @@ export function isAlreadyWritten(e: Error): boolean {
 /** A commit refused because the partition lease no longer names this owner. */
 export function isFenced(e: Error): boolean {
   return e.message.includes('FENCED');
+}
+
+/** A snapshot string and the log entry (group) whose state it is. */
+interface ReadySnapshot {
+  logId: string;
+  /** UTF-8, encoded slice by slice (one multi-megabyte string encoded at once is a stall of its own). */
+  json: string | Buffer;
+}
+
+/**
+ * A large engine's snapshot owed to configuration changes is taken once no change has come for
+ * this long: a bulk import or seeding (hundreds of changes, one after another) costs one snapshot
+ * after it, not one each (the periodic snapshot still runs meanwhile).
+ */
+export const CHANGE_SNAPSHOT_QUIET_MS = 1000;
+
+/** Devices or subjects stringified per turn of the event loop while a snapshot is sliced. */
+const SNAPSHOT_SLICE = 2000;
+
+/**
+ * JSON.stringify(snapshot), byte for byte, a slice of devices or subjects per turn of the event
+ * loop: the object is a copy of the engine state (snapshotState builds it from primitives), so
+ * fixes evaluated meanwhile do not change it.
+ */
+export async function stringifySliced(snap: EngineSnapshot, stillWanted: () => boolean): Promise<Buffer | null> {
+  const parts: Buffer[] = [Buffer.from(`{"v":${JSON.stringify(snap.v)},"clockMs":${JSON.stringify(snap.clockMs)},"started":${JSON.stringify(snap.started)},"devices":[`)];
+  for (const [name, list] of [['devices', snap.devices], ['subjects', snap.subjects]] as const) {
+    if (name === 'subjects') parts.push(Buffer.from('],"subjects":['));
+    for (let i = 0; i < list.length; i += SNAPSHOT_SLICE) {
+      const chunk = JSON.stringify(list.slice(i, i + SNAPSHOT_SLICE));
+      parts.push(Buffer.from(i === 0 ? chunk.slice(1, -1) : `,${chunk.slice(1, -1)}`));
+      await new Promise((r) => setImmediate(r));
+      if (!stillWanted()) return null;
+    }
+  }
+  parts.push(Buffer.from(`],"timers":${JSON.stringify(snap.timers)}}`));
+  return Buffer.concat(parts);
 }
 
 export class StorageUnavailableError extends Error {
@@ -122,6 +167,18 @@ export class Committer {
   private lastLogMs = 0;
   private lastLogSeq = 0;
   private lastSnapshotMs = 0;
+  /** When the last configuration change was staged (CHANGE_SNAPSHOT_QUIET_MS). */
+  private lastChangeMs = -Infinity;
+  /** A configuration change was committed that no snapshot includes yet. */
+  private changeUnsnapshotted = false;
+  /** The last snapshot was at most one slice: the next is taken at once (with its change's group). */
+  private lastSnapshotSmall = true;
+  /** A sliced snapshot is being built (of the state after `building.group`). */
+  private building: { group: Group; epoch: number } | null = null;
+  /** A sliced snapshot ready to go with the next group (its own group is written). */
+  private ready: ReadySnapshot | null = null;
+  /** Bumped whenever a snapshot in progress or ready must be dropped (a failed write, a newer snapshot). */
+  private epoch = 0;
   private broken = false;
   private readonly queued: Group[] = [];
   /** The engine clock as the ingest log has it (recovery replays the log's ticks, not silent ones). */
@@ -157,6 +214,13 @@ export class Committer {
     this.current = new Group();
     this.broken = false;
     this.loggedClockMs = -Infinity;
+    this.dropSnapshotInProgress();
+  }
+
+  private dropSnapshotInProgress(): void {
+    this.epoch++;
+    this.building = null;
+    this.ready = null;
   }
 
   /**
@@ -201,6 +265,11 @@ export class Committer {
   /** Moves the engine's clock; logs the tick only if a timer was due (so replay repeats it). */
   tick(now: number): Promise<void> {
     if (this.broken) return Promise.resolve();
+    // Idle: a snapshot owed to a configuration change (or one built meanwhile) still gets written.
+    if (this.flushing === null && this.current.waiters.length === 0 && (this.ready !== null ||
+      (this.changeUnsnapshotted && this.building === null && Date.now() - this.lastChangeMs >= CHANGE_SNAPSHOT_QUIET_MS))) {
+      this.wait(this.current).catch(() => undefined);
+    }
     const due = this.engine.nextDue();
     if (!(due < now) && this.engine.isStarted) {
       this.engine.advanceTo(now);
@@ -215,13 +284,17 @@ export class Committer {
   }
 
   /**
-   * A configuration change already applied to the engine: its events (episodes it closed) and a
-   * snapshot go in the next group, so the log does not span the change.
+   * A configuration change already applied to the engine: its events (episodes it closed) go in
+   * the next group, which answers it. A snapshot follows: with that group when the engine is small
+   * (as always), else sliced off the hot path once changes have paused for
+   * CHANGE_SNAPSHOT_QUIET_MS, so that the log after the snapshot spans the change only briefly,
+   * and a stream of changes (a bulk import, seeding) costs one snapshot, not one each.
    */
   changed(): Promise<void> {
     if (this.broken) return Promise.reject(new StorageUnavailableError('recovering'));
     const g = this.current;
-    g.snapshot = true;
+    this.changeUnsnapshotted = true;
+    this.lastChangeMs = Date.now();
     this.stageEvents(g);
     return this.wait(g);
   }
@@ -257,13 +330,59 @@ export class Committer {
     const g = this.current;
     if (g.waiters.length === 0) return;
     this.current = new Group();
-    // Snapshot now, synchronously: the engine state is exactly "after this group" at this point.
-    const snap = g.snapshot || Date.now() - this.lastSnapshotMs >= this.options.snapshotIntervalMs;
-    const snapshotJson = snap ? JSON.stringify(this.engine.snapshot()) : null;
+    const now = Date.now();
+    let snapshotJson: string | null = null;
+    if (g.snapshot) {
+      // Asked for (hand-over, shutdown): the state after this group, now, on the event loop;
+      // anything sliced in progress is older and dropped.
+      this.dropSnapshotInProgress();
+      this.changeUnsnapshotted = false;
+      snapshotJson = JSON.stringify(this.engine.snapshot());
+    } else if (this.ready !== null) {
+      g.carries = this.ready;
+      this.ready = null;
+    } else if (this.building === null && (now - this.lastSnapshotMs >= this.options.snapshotIntervalMs ||
+      (this.changeUnsnapshotted && (this.lastSnapshotSmall || now - this.lastChangeMs >= CHANGE_SNAPSHOT_QUIET_MS)))) {
+      snapshotJson = this.startSnapshot(g);
+    }
     this.flushing = this.flush(g, snapshotJson).finally(() => {
       this.flushing = null;
       this.kick();
     });
+  }
+
+  /**
+   * Takes the state after group `g` (a copy: snapshotState, on the event loop, the part that must
+   * be). A small one (at most one slice of devices and subjects) is stringified at once and
+   * returned, to go with `g` itself, as it always did. A large one is stringified in slices; once
+   * `g` is written it goes with the next group, under `g`'s log id (the log entries after `g`
+   * stay, and are replayed over it); null is returned.
+   */
+  private startSnapshot(g: Group): string | null {
+    const epoch = this.epoch;
+    this.changeUnsnapshotted = false;
+    const snap = this.engine.snapshot();
+    this.lastSnapshotSmall = snap.devices.length + snap.subjects.length <= SNAPSHOT_SLICE;
+    if (this.lastSnapshotSmall) return JSON.stringify(snap);
+    this.building = { group: g, epoch };
+    const stillWanted = (): boolean => this.epoch === epoch && !this.broken;
+    void stringifySliced(snap, stillWanted).then((json) => {
+      if (json === null || !stillWanted()) return;
+      this.building = null;
+      const publish = (): void => {
+        if (!stillWanted()) return;
+        this.ready = { logId: g.logId, json };
+        // Written with the next group: one is made now if nothing else is coming.
+        if (this.current.waiters.length === 0) this.wait(this.current).catch(() => undefined);
+        else this.kick();
+      };
+      // `g` itself must be written first (groups are written in order).
+      if (g.written) publish();
+      else g.afterWrite.push(publish);
+    }, () => {
+      if (this.epoch === epoch) this.building = null;
+    });
+    return null;
   }
 
   private nextLogId(): string {
@@ -314,9 +433,11 @@ export class Committer {
 
   private committed(g: Group, snapshotJson: string | null, started: number): void {
     this.hooks.observeRedisSeconds((performance.now() - started) / 1000);
-    if (snapshotJson !== null) this.lastSnapshotMs = Date.now();
+    if (snapshotJson !== null || g.carries !== null) this.lastSnapshotMs = Date.now();
+    g.written = true;
     if (g.events.length > 0) this.hooks.eventsCommitted(g.events);
     for (const w of g.waiters) w.resolve();
+    for (const f of g.afterWrite) f();
   }
 
   /**
@@ -347,20 +468,23 @@ export class Committer {
     }
   }
 
-  private commitArgs(g: Group, snapshotJson: string | null): (string | number)[] {
+  private commitArgs(g: Group, snapshotJson: string | null): (string | number | Buffer)[] {
     const logId = this.nextLogId();
     g.logId = logId;
-    const args: (string | number)[] = [
+    // This group's state (built now), or an earlier group's (sliced, carried by this one).
+    const snap: ReadySnapshot | null = snapshotJson !== null ? { logId, json: snapshotJson } : g.carries;
+    const args: (string | number | Buffer)[] = [
       this.options.holder,
       logId,
       JSON.stringify(g.log),
-      // Everything up to and including this group is in the snapshot: the log is trimmed past it.
+      // Everything up to and including the snapshot's group is in it: the log is trimmed past it.
       // (Spliced as text: the same bytes as stringifying {logId, engine} without parsing a
       // megabyte-sized snapshot back first.)
-      snapshotJson === null ? '' : `{"logId":${JSON.stringify(logId)},"engine":${snapshotJson}}`,
+      snap === null ? '' : typeof snap.json === 'string' ? `{"logId":${JSON.stringify(snap.logId)},"engine":${snap.json}}`
+        : Buffer.concat([Buffer.from(`{"logId":${JSON.stringify(snap.logId)},"engine":`), snap.json, Buffer.from('}')]),
       // Two-step commits keep the snapshot's own entry: its trail may need writing again (restorePartition).
       // With the archive on, the script keeps what the archive has not copied besides.
-      snapshotJson === null ? '' : this.options.oneSlot === null ? logId : nextStreamId(logId),
+      snap === null ? '' : this.options.oneSlot === null ? snap.logId : nextStreamId(snap.logId),
       g.inboxTo === null ? '' : nextStreamId(g.inboxTo),
       this.options.archive === undefined ? '' : this.options.archive.maxLogEntries,
       this.options.archive === undefined ? '' : this.options.archive.feed.maxEntries,
@@ -382,11 +506,8 @@ export class Committer {
 
   private stageProjection(m: ChainableCommander, g: Group): void {
     const k = this.keys;
-    const explicit = this.options.oneSlot === null;
-    g.trail.forEach((f, i) => {
-      m.xadd(k.trail(f.deviceId), 'MAXLEN', '~', this.options.trailMaxPerDevice, explicit ? trailEntryId(g.logId, i) : '*', ...encodeFix(f));
-    });
-    if (g.trail.length > 0) m.sadd(k.trailDevices, ...new Set(g.trail.map((f) => f.deviceId)));
+    // One script call for the group's trail (trail-append.ts); explicit ids in two-step commits.
+    stageTrail(m, k, g.trail, this.options.trailMaxPerDevice, this.options.oneSlot === null ? g.logId : null);
     writeAlertProjection(m, k, g.events);
   }
 
@@ -411,6 +532,7 @@ export class Committer {
 
   private fail(g: Group, e: Error): void {
     this.broken = true;
+    this.dropSnapshotInProgress();
     const err = new StorageUnavailableError(e.message);
     for (const w of g.waiters) w.reject(err);
     // Everything staged after the failed group was evaluated on top of it: none of it stands.

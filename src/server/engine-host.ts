@@ -213,7 +213,9 @@ export class EngineHost {
   }
 
   isKnownDevice(deviceId: string): boolean {
-    return this.targets(deviceId).length > 0;
+    // Once per fix on the ingest path: no list built.
+    for (const p of this.parts) if (p.engine.isKnownDevice(deviceId)) return true;
+    return false;
   }
 
   /**

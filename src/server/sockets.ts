@@ -232,12 +232,21 @@ export class Sockets {
         return nack(e, good, errors);
       }
       const view = host.view;
+      // Per team once per message (a message's fixes are mostly one team's).
+      let team: string | null = null;
+      let teamFixes = 0;
       for (const f of good) {
         ack.push([f.deviceId, f.seq]);
         metrics.ingestLagSeconds.observe(Math.max(0, arrived - f.ts) / 1000);
-        const team = view.teamOfDevice(f.deviceId);
-        if (team !== null) metrics.fixRate.recordTeam(team, 1, arrived);
+        const t = view.teamOfDevice(f.deviceId);
+        if (t !== team) {
+          if (team !== null) metrics.fixRate.recordTeam(team, teamFixes, arrived);
+          team = t;
+          teamFixes = 0;
+        }
+        teamFixes++;
       }
+      if (team !== null) metrics.fixRate.recordTeam(team, teamFixes, arrived);
       metrics.fixesAccepted.inc(good.length);
       metrics.fixRate.recordTotal(good.length, arrived);
     }

@@ -6,8 +6,9 @@ import {
 import { Engine, type EngineSnapshot } from '../engine/engine.js';
 import { buildLayerIndexes } from '../engine/layer-index.js';
 import { writeAlertProjection } from '../alerts/alert-record.js';
-import { encodeFix, fixFromLog, tickFromLog } from '../engine/fix-codec.js';
-import { trailEntryId } from './committer.js';
+import type { Fix } from '../engine/fix.js';
+import { fixFromLog, tickFromLog } from '../engine/fix-codec.js';
+import { stageTrail } from './trail-append.js';
 import type { Keys } from './keys.js';
 import { partitionOf } from './partitions.js';
 
@@ -115,9 +116,9 @@ export async function restorePartition(redis: Redis, keys: Keys, n: number, engi
     if (entries.length === 0) break;
     const trail = retrail === null ? null : redis.multi();
     for (const [id, fields] of entries) {
+      const trailed: Fix[] = [];
       const items = JSON.parse(fields[1]) as Parameters<typeof fixFromLog>[0][];
       const replay = id !== snapLogId;
-      let t = 0;
       for (const item of items) {
         const tick = tickFromLog(item);
         if (tick !== null) {
@@ -128,11 +129,9 @@ export async function restorePartition(redis: Redis, keys: Keys, n: number, engi
         if (replay) engine.ingest(fix);
         // The last group's second step may have been cut off: its trail entries are written
         // again under their deterministic ids (Redis refuses those already there).
-        if (trail !== null && retrail !== null && retrail.writesTrail(fix.deviceId)) {
-          trail.xadd(keys.trail(fix.deviceId), 'MAXLEN', '~', retrail.trailMaxPerDevice, trailEntryId(id, t++), ...encodeFix(fix));
-          trail.sadd(keys.trailDevices, fix.deviceId);
-        }
+        if (trail !== null && retrail !== null && retrail.writesTrail(fix.deviceId)) trailed.push(fix);
       }
+      if (trail !== null && retrail !== null) stageTrail(trail, keys, trailed, retrail.trailMaxPerDevice, id);
       lastLogId = id;
       if (replay) replayed++;
     }
