@@ -53,6 +53,12 @@ export interface EngineHostOptions {
   statusPublishMs?: number;
   /** A connection of its own for blocking reads (the configuration-change stream). */
   blockingConnection(): Redis;
+  /**
+   * A connection of its own for leases (acquire, renew, release, the instance heartbeat), so a
+   * renewal never queues behind the bulk writes of the main connection (snapshots, commits, the
+   * live state). Default: `redis`.
+   */
+  leaseConnection?: Redis;
   /** A plain-Redis connection of its own for one-slot commits (PARTITIONS=1, no cluster), else null (see CommitterOptions.oneSlot). */
   oneSlotConnection(): Redis | null;
 }
@@ -102,6 +108,12 @@ export class EngineHost {
   private leaseRunning: Promise<void> | null = null;
   /** Partition loads, one after another (acquire). */
   private loads: Promise<void> = Promise.resolve();
+  /** Leases and the instance heartbeat (EngineHostOptions.leaseConnection). */
+  private readonly leaseRedis: Redis;
+  /** When the last lease round started (Date.now ms; 0: none yet). */
+  private lastRoundMs = 0;
+  /** Partition hand-overs, one after another (leaseRound; release never rejects). */
+  private handovers: Promise<void> = Promise.resolve();
   private follower: Redis | null = null;
   private configCursor = '$';
   /** The last configuration-change entry of another instance applied here (configCursor moves before it is applied). */
@@ -127,6 +139,7 @@ export class EngineHost {
 
   private constructor(private readonly opts: EngineHostOptions, private readonly config: LoadedConfig) {
     this.now = opts.now ?? Date.now;
+    this.leaseRedis = opts.leaseConnection ?? opts.redis;
     this.P = opts.keys.partitions;
     this.board = new StatusBoard({ redis: opts.redis, keyOf: (n) => opts.keys.partition(n).status, intervalMs: opts.statusPublishMs ?? 1000, now: this.now });
     this.parts = config.subjects.map((subjects, n) => new Partition(n, partitionEngine(config, subjects, config.devices[n])));
@@ -603,8 +616,15 @@ export class EngineHost {
 
   /** One round of ownership: heartbeat, renew what is owned, hand over, take what is free. */
   private async leaseRound(atStart: boolean): Promise<void> {
-    const { redis, keys, instanceId: me, leaseTtlMs: ttl } = this.opts;
+    const { keys, instanceId: me, leaseTtlMs: ttl } = this.opts;
+    const redis = this.leaseRedis;
     const now = Date.now();
+    // A round far behind its schedule (every fifth of the TTL) means renewals are late: say so
+    // before the leases lapse, with how late (the event loop or Redis was held up).
+    if (!atStart && this.lastRoundMs > 0 && now - this.lastRoundMs > ttl / 2) {
+      this.opts.log.warn({ sinceLastRoundMs: now - this.lastRoundMs, leaseTtlMs: ttl }, 'partition lease round late');
+    }
+    this.lastRoundMs = now;
     await redis.zadd(keys.instances, now + ttl, me);
     await redis.zremrangebyscore(keys.instances, '-inf', now);
     const live = await redis.zrangebyscore(keys.instances, now, '+inf');
@@ -622,9 +642,15 @@ export class EngineHost {
           return;
         }
         if (p.loading || p.releasing) return;
-        // Not awaited: a hand-over waits for the partition's writes and a snapshot, and the
-        // round must not (the other partitions' leases would go unrenewed meanwhile).
-        if (want !== null && want !== me && !this.stopping) void this.release(p);
+        // A hand-over waits for the partition's writes and a snapshot: not awaited here (the
+        // other partitions' leases would go unrenewed meanwhile), and one at a time (an instance
+        // joining takes half the partitions: 30 snapshots in one go held the event loop and the
+        // connection long enough for the leases kept here to lapse). From now on its fixes go to
+        // its inbox, as for any partition not active here.
+        if (want !== null && want !== me && !this.stopping) {
+          p.releasing = true;
+          this.handovers = this.handovers.then(() => this.release(p));
+        }
         return;
       }
       if (this.stopping) return;
@@ -638,7 +664,8 @@ export class EngineHost {
   }
 
   private async acquire(p: Partition, atStart: boolean): Promise<void> {
-    const { redis, keys, instanceId, leaseTtlMs, log } = this.opts;
+    const { keys, instanceId, leaseTtlMs } = this.opts;
+    const redis = this.leaseRedis;
     const pk = keys.partition(p.n);
     let replace = '';
     if (atStart) {
@@ -735,12 +762,15 @@ export class EngineHost {
   private async release(p: Partition): Promise<void> {
     const c = p.committer;
     const holder = p.holder;
-    if (c === null || holder === null) return;
+    if (c === null || holder === null) {
+      p.releasing = false;
+      return;
+    }
     p.releasing = true;
     try {
       await c.drain();
       if (!c.isBroken) await c.snapshotSoon();
-      await this.opts.redis.eval(LEASE_RELEASE, 1, this.opts.keys.partition(p.n).lease, holder);
+      await this.leaseRedis.eval(LEASE_RELEASE, 1, this.opts.keys.partition(p.n).lease, holder);
       this.opts.log.info({ partition: p.n }, 'partition handed over');
     } catch (e) {
       this.opts.log.warn({ partition: p.n, err: (e as Error).message }, 'partition hand-over failed; the lease will lapse');
@@ -806,7 +836,8 @@ export class EngineHost {
   /** The last step of a graceful stop: leases released (another instance, or a restart, takes over at once). */
   async releaseAll(): Promise<void> {
     await this.leaseRunning?.catch(() => undefined);
-    const { redis, keys, instanceId } = this.opts;
+    const { keys, instanceId } = this.opts;
+    const redis = this.leaseRedis;
     await Promise.all(this.parts.map(async (p) => {
       if (p.holder !== null) await redis.eval(LEASE_RELEASE, 1, keys.partition(p.n).lease, p.holder).catch(() => undefined);
       p.committer = null;
