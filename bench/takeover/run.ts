@@ -29,7 +29,7 @@
  *     rebuilds all 64 partitions from snapshot + log: spawn until /readyz answers 200.
  * Writes bench/results/takeover.json (`summary`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +58,10 @@ const LOAD_S = envInt('BENCH_TAKEOVER_LOAD_S', 40);
 /** One fix a minute per subject's tag: the national fleet's rate. */
 const FIXES_PER_S = envInt('BENCH_TAKEOVER_FIXES_PER_S', Math.round(SUBJECTS / 60));
 const TARGET_S = 10;
+/** Diagnostics: each instance's log lines appended to <dir>/<id>-<pid>.log. */
+const LOG_DIR = process.env['BENCH_TAKEOVER_LOG_DIR'] ?? '';
+/** Diagnostics: instances run with --cpu-prof into this directory; the survivor is then stopped with SIGTERM (so it writes its profile) instead of SIGKILL before the restart. */
+const PROF_DIR = process.env['BENCH_TAKEOVER_PROF_DIR'] ?? '';
 const START_TIMEOUT_MS = 600_000;
 
 const log = (msg: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -134,9 +138,11 @@ async function startInstance(id: string, redisUrl: string, prefix: string): Prom
     INGEST_RATE_LIMIT_PER_S: '1000000', RATE_LIMIT_PER_S: '1000000',
     ENGINE_SETTINGS: JSON.stringify({ offlineAfterS: 864_000, noFixAfterS: 864_000 }),
   };
+  let logFile = '';
   const onLine = (line: string): void => {
+    if (LOG_DIR !== '') appendFileSync(logFile || (logFile = join(LOG_DIR, `${id}-${Date.now()}.log`)), `${line}\n`);
     // Ownership moving between live instances is what a takeover figure must not hide.
-    if (/partition given up|handed over|hand-over failed|lease round failed/.test(line)) log(`${id}: ${line.slice(0, 300)}`);
+    if (/partition given up|handed over|hand-over failed|lease round failed|lease round late/.test(line)) log(`${id}: ${line.slice(0, 300)}`);
     if (!line.includes('partition acquired and loaded')) return;
     try {
       const o = JSON.parse(line) as { partition: number; ms: number; replayed: number };
@@ -146,7 +152,7 @@ async function startInstance(id: string, redisUrl: string, prefix: string): Prom
     }
   };
   const { child, url } = await startServiceProcess(`service:${id}`, env, {
-    nodeArgs: ['--max-old-space-size=8192'], timeoutMs: START_TIMEOUT_MS, onLine,
+    nodeArgs: ['--max-old-space-size=8192', ...(PROF_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`])], timeoutMs: START_TIMEOUT_MS, onLine,
   });
   while (!(await readyz(url))) {
     if (child.exited) throw new Error(`instance ${id} exited:\n${child.tail()}`);
@@ -355,7 +361,8 @@ async function main(): Promise<void> {
     // 6. Restart of a crashed instance: the survivor killed and started again under its own id.
     await sleep(1000);
     log(`SIGKILL instance ${survivorInst.id} and start it again (same INSTANCE_ID: the leases are taken at once)`);
-    await survivorInst.child.kill();
+    if (PROF_DIR === '') await survivorInst.child.kill();
+    else await survivorInst.child.stop('SIGTERM', 60_000);
     const b2 = await startInstance(survivorInst.id, redisServer.url, prefix);
     const restartSeconds = b2.readySeconds;
     const replayedAll = [...b2.inst.loads.values()].reduce((x, l) => x + l.replayed, 0);

@@ -316,15 +316,14 @@ export function compileSubjects(
   const seenIds = new Set<string>();
   const seenDevices = new Map<string, string>();
   const subjects = list.map((s, i) => {
-    const at = `${base}subjects[${i}]`;
-    if (seenIds.has(s.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `${at}.id`, `subject id ${JSON.stringify(s.id)} is used twice`);
+    if (seenIds.has(s.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `${base}subjects[${i}].id`, `subject id ${JSON.stringify(s.id)} is used twice`);
     seenIds.add(s.id);
     const other = seenDevices.get(s.deviceId);
     if (other !== undefined) {
-      throw new ConfigError('CONFIG_DUPLICATE_DEVICE', `${at}.deviceId`, `device ${JSON.stringify(s.deviceId)} is already worn by subject ${JSON.stringify(other)}`);
+      throw new ConfigError('CONFIG_DUPLICATE_DEVICE', `${base}subjects[${i}].deviceId`, `device ${JSON.stringify(s.deviceId)} is already worn by subject ${JSON.stringify(other)}`);
     }
     seenDevices.set(s.deviceId, s.id);
-    return compileSubject(s, zones, settings, at);
+    return compileSubjectAt(s, zones, settings, base, i);
   });
   for (const [i, s] of subjects.entries()) {
     for (const c of s.conditions) {
@@ -338,19 +337,37 @@ export function compileSubjects(
 }
 
 export function compileSubject(s: SubjectParsed, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, at: string): CompiledSubject {
+  return compileSubjectAt(s, zones, settings, at, -1);
+}
+
+/**
+ * compileSubject, with the subject's path in error messages given as `where` (index < 0) or as
+ * `${where}subjects[${index}]`: paths are made only for an error, not for each of a national
+ * configuration's 100,000 subjects and 200,000 conditions.
+ */
+function compileSubjectAt(s: SubjectParsed, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, where: string, index: number): CompiledSubject {
   const validFromMs = s.validFrom ?? -Infinity;
   const validToMs = s.validTo ?? Infinity;
-  if (validFromMs >= validToMs) throw new ConfigError('CONFIG_INVALID', `${at}.validTo`, 'validTo must be later than validFrom');
-  const condIds = new Set<string>();
-  const conditions = s.conditions.map((c, k) => {
-    const cat = `${at}.conditions[${k}]`;
-    if (condIds.has(c.id)) throw new ConfigError('CONFIG_DUPLICATE_ID', `${cat}.id`, `condition id ${JSON.stringify(c.id)} is used twice in this subject`);
-    condIds.add(c.id);
-    return compileCondition(c, k, zones, settings, s.timezone, cat);
-  });
+  if (validFromMs >= validToMs) throw new ConfigError('CONFIG_INVALID', `${subjectPath(where, index)}.validTo`, 'validTo must be later than validFrom');
+  const list = s.conditions;
+  const conditions: CompiledCondition[] = new Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const c = list[k];
+    // Duplicate ids: conditions are few per subject, so a scan of the earlier ones (no Set each).
+    for (let j = 0; j < k; j++) {
+      if (list[j].id === c.id) {
+        throw new ConfigError('CONFIG_DUPLICATE_ID', `${subjectPath(where, index)}.conditions[${k}].id`, `condition id ${JSON.stringify(c.id)} is used twice in this subject`);
+      }
+    }
+    conditions[k] = compileCondition(c, k, zones, settings, s.timezone, where, index);
+  }
   let effectiveRisk = s.risk;
   if ((s.mappaLevel === 3 || s.wisdom === true) && RISK_ORDER.indexOf(effectiveRisk) < RISK_ORDER.indexOf('high')) effectiveRisk = 'high';
   return subjectRecord(s, effectiveRisk, validFromMs, validToMs, conditions);
+}
+
+function subjectPath(where: string, index: number): string {
+  return index < 0 ? where : `${where}subjects[${index}]`;
 }
 
 /** The one way a CompiledSubject is built, so they all share a hidden class. */
@@ -364,41 +381,46 @@ export function subjectRecord(
 }
 
 function compileCondition(
-  c: ConditionParsed, index: number, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, tz: string, at: string,
+  c: ConditionParsed, index: number, zones: ReadonlyMap<string, PreparedZone>, settings: Settings, tz: string, where: string, subjectIndex: number,
 ): CompiledCondition {
-  const zoneRef = (id: string): PreparedZone => {
-    const z = zones.get(id);
-    if (z === undefined) throw new ConfigError('CONFIG_UNKNOWN_ZONE', `${at}.zone`, `no zone with id ${JSON.stringify(id)}`);
-    return z;
-  };
-  const schedule = (spec: ScheduleParsed | undefined): CompiledSchedule | null => {
-    if (spec === undefined) return null;
-    try {
-      return sharedSchedule(spec, tz);
-    } catch (e) {
-      if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${at}.schedule`, clip(e.message, 300));
-      throw e;
-    }
-  };
   const h = c.hysteresisM ?? settings.hysteresisM;
   const dwellMs = (c.dwellS ?? 0) * 1000;
   const n = c.confirmFixes ?? 1;
   const closeMs = (c.closeAfterS ?? settings.closeAfterS) * 1000;
   switch (c.type) {
     case 'exclusion':
-      return new CompiledCondition(c.id, 'exclusion', index, c.zone === undefined ? null : zoneRef(c.zone), c.layer ?? null,
-        c.bufferM ?? 0, h, dwellMs, schedule(c.schedule), 0, null, 0, n, closeMs);
+      return new CompiledCondition(c.id, 'exclusion', index, c.zone === undefined ? null : zoneAt(zones, c.zone, where, subjectIndex, index), c.layer ?? null,
+        c.bufferM ?? 0, h, dwellMs, c.schedule === undefined ? null : scheduleAt(c.schedule, tz, where, subjectIndex, index), 0, null, 0, n, closeMs);
     case 'curfew':
     case 'inclusion': {
       // A curfew is an inclusion at the curfew address with a schedule: one rule serves both.
-      const zone = c.zone === undefined ? null : zoneRef(c.zone);
+      const zone = c.zone === undefined ? null : zoneAt(zones, c.zone, where, subjectIndex, index);
       // Coming back must be able to close the episode: at most half the zone's inner size.
       return new CompiledCondition(c.id, c.type, index, zone, c.type === 'inclusion' ? (c.layer ?? null) : null, 0,
-        zone === null ? h : Math.min(h, innerSizeM(zone) / 2), dwellMs, schedule(c.schedule), c.graceS * 1000, null, 0, n, closeMs);
+        zone === null ? h : Math.min(h, innerSizeM(zone) / 2), dwellMs, c.schedule === undefined ? null : scheduleAt(c.schedule, tz, where, subjectIndex, index), c.graceS * 1000, null, 0, n, closeMs);
     }
     case 'proximity':
       return new CompiledCondition(c.id, 'proximity', index, null, null, c.warnM === undefined ? 0 : c.warnM - c.distanceM, h, dwellMs,
         null, 0, c.victimDeviceId, c.distanceM, n, closeMs);
+  }
+}
+
+function conditionPath(where: string, subjectIndex: number, index: number): string {
+  return `${subjectPath(where, subjectIndex)}.conditions[${index}]`;
+}
+
+function zoneAt(zones: ReadonlyMap<string, PreparedZone>, id: string, where: string, subjectIndex: number, index: number): PreparedZone {
+  const z = zones.get(id);
+  if (z === undefined) throw new ConfigError('CONFIG_UNKNOWN_ZONE', `${conditionPath(where, subjectIndex, index)}.zone`, `no zone with id ${JSON.stringify(id)}`);
+  return z;
+}
+
+function scheduleAt(spec: ScheduleParsed, tz: string, where: string, subjectIndex: number, index: number): CompiledSchedule {
+  try {
+    return sharedSchedule(spec, tz);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new ConfigError('CONFIG_BAD_SCHEDULE', `${conditionPath(where, subjectIndex, index)}.schedule`, clip(e.message, 300));
+    throw e;
   }
 }
 

@@ -20,9 +20,15 @@ export function deviceRole(st: EngineState, deviceId: string): { subjectId: stri
   return { victimOf: (st.watchers.get(deviceId) ?? []).map((w) => w.subject.cfg.id) };
 }
 
+/** The subjects whose conditions name this zone. */
+function usersOf(st: EngineState, id: string): SubjectState[] {
+  const users = st.zoneUsers.get(id);
+  return users === undefined ? [] : users instanceof Set ? [...users] : [users];
+}
+
 /** Subject ids whose conditions name this zone. */
 export function zoneUsersOf(st: EngineState, id: string): string[] {
-  return [...(st.zoneUsers.get(id) ?? [])].map((s) => s.cfg.id).sort();
+  return usersOf(st, id).map((s) => s.cfg.id).sort();
 }
 
 /**
@@ -36,7 +42,7 @@ export function setZone(st: EngineState, zone: PreparedZone, sharedDone = false)
     setLayerZone(config.layers, zone, config.zones.get(zone.id));
     config.zones.set(zone.id, zone);
   }
-  for (const s of st.zoneUsers.get(zone.id) ?? []) {
+  for (const s of usersOf(st, zone.id)) {
     const conditions = s.cfg.conditions.map((c) => (c.zone !== null && c.zone.id === zone.id ? c.withZone(zone) : c));
     const cfg = s.cfg;
     s.cfg = subjectRecord(cfg.input, cfg.effectiveRisk, cfg.validFromMs, cfg.validToMs, conditions);
@@ -53,7 +59,7 @@ export function setZone(st: EngineState, zone: PreparedZone, sharedDone = false)
 export function deleteZone(st: EngineState, id: string): boolean {
   const zone = st.config.zones.get(id);
   if (zone === undefined) return true;
-  if ((st.zoneUsers.get(id)?.size ?? 0) > 0) return false;
+  if (st.zoneUsers.has(id)) return false;
   st.config.zones.delete(id);
   if (zone.layer !== null) deleteLayerZone(st.config.layers, zone);
   forgetZone(st, zone);
@@ -187,9 +193,11 @@ export function addSubject(st: EngineState, cfg: CompiledSubject, replacing: Sub
   st.subjects.set(cfg.id, subject);
   for (const cond of cfg.conditions) {
     if (cond.zone !== null) {
-      let users = st.zoneUsers.get(cond.zone.id);
-      if (users === undefined) st.zoneUsers.set(cond.zone.id, (users = new Set()));
-      users.add(subject);
+      const id = cond.zone.id;
+      const users = st.zoneUsers.get(id);
+      if (users === undefined) st.zoneUsers.set(id, subject);
+      else if (users instanceof Set) users.add(subject);
+      else if (users !== subject) st.zoneUsers.set(id, new Set([users, subject]));
     }
     if (cond.victimDeviceId === null) continue;
     let list = st.watchers.get(cond.victimDeviceId);
@@ -215,7 +223,13 @@ function unlinkSubject(st: EngineState, s: SubjectState): void {
   s.retired = true;
   releaseConditionSlots(st, s);
   st.subjects.delete(s.cfg.id);
-  for (const users of st.zoneUsers.values()) users.delete(s);
+  // The zones its conditions name (a zone replaced through the API keeps its id).
+  for (const c of s.cfg.conditions) {
+    if (c.zone === null) continue;
+    const users = st.zoneUsers.get(c.zone.id);
+    if (users === s) st.zoneUsers.delete(c.zone.id);
+    else if (users instanceof Set && users.delete(s) && users.size === 0) st.zoneUsers.delete(c.zone.id);
+  }
   for (const [victim, list] of st.watchers) {
     const kept = list.filter((w) => w.subject !== s);
     if (kept.length > 0) st.watchers.set(victim, kept);

@@ -108,7 +108,7 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     if (s === undefined) continue;
     s.healthSlots.forEach((slot, i) => loadSlot(slot, ss.health[i]));
     for (const cs of ss.conditions) {
-      const k = s.cfg.conditions.findIndex((c) => c.id === cs.id && c.type === cs.type);
+      const k = conditionIndex(s.cfg.conditions, cs.id, cs.type);
       if (k < 0) continue;
       const track = s.tracks[k];
       if (track !== null && cs.track !== null) loadTrack(track, cs.track);
@@ -142,7 +142,7 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     let k = ts.cond;
     if (k >= 0) {
       const was = known.get(ts.subjectId)?.conditions[k];
-      k = was === undefined ? -1 : s.cfg.conditions.findIndex((c) => c.id === was.id && c.type === was.type);
+      k = was === undefined ? -1 : conditionIndex(s.cfg.conditions, was.id, was.type);
       if (k < 0) continue;
     }
     const endMs = den(ts.endMs, 0);
@@ -163,9 +163,11 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
       continue;
     }
     // A curfew (or scheduled inclusion) the subject did not have when the snapshot was taken.
-    s.cfg.conditions.forEach((c, k) => {
-      if (c.inside && c.schedule !== null && !ss.conditions.some((cs) => cs.id === c.id && cs.type === c.type)) armCurfew(st, s, k, st.clockMs);
-    });
+    const conditions = s.cfg.conditions;
+    for (let k = 0; k < conditions.length; k++) {
+      const c = conditions[k];
+      if (c.inside && c.schedule !== null && conditionIndex(ss.conditions, c.id, c.type) < 0) armCurfew(st, s, k, st.clockMs);
+    }
   }
 }
 
@@ -179,6 +181,12 @@ function curfewTimerFits(c: CompiledCondition, kind: number, due: number, endMs:
   const w = c.schedule.intervalAt(endMs - 1);
   if (w === null || w.endMs !== endMs) return false;
   return kind === T_CURFEW_END ? due === endMs : due === w.startMs + c.graceMs;
+}
+
+/** The index of the condition with this id and type, or -1 (a loop: restore visits every condition of a partition). */
+function conditionIndex(list: readonly { id: string; type: string }[], id: string, type: string): number {
+  for (let k = 0; k < list.length; k++) if (list[k].id === id && list[k].type === type) return k;
+  return -1;
 }
 
 function slotToJson(slot: Slot): SlotSnapshot | null {

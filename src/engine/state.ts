@@ -26,6 +26,21 @@ export class Episode {
   ) {}
 }
 
+/**
+ * A run of clearly-safe fixes (debounced closing): when it began (NaN: no run), and that first
+ * safe fix (what the closed event shows: its seq, position and accuracy) with its distance
+ * (proximity). Plain numbers, reused by its slot's later runs: a run starting allocates nothing
+ * after the slot's first.
+ */
+class SafeRun {
+  sinceMs = NaN;
+  distM = NaN;
+  seq = 0;
+  lat = NaN;
+  lon = NaN;
+  acc = NaN;
+}
+
 /** One alert type for one key (subject + condition [+ zone]): its open episode and recent past. */
 export class Slot {
   open: Episode | null = null;
@@ -36,37 +51,65 @@ export class Slot {
   hist: Float64Array | null = null;
   histN = 0;
   /**
-   * Debounced closing: when the current run of clearly-safe fixes began (NaN: none), and that
-   * first safe fix (what the closed event shows: its seq, position and accuracy) with its
-   * distance (proximity). Plain numbers held in the slot, so a run starting allocates nothing.
+   * Debounced closing: the current run of clearly-safe fixes (see SafeRun), made on the slot's
+   * first run and reused after: a slot that never held an episode (nearly all of them) carries
+   * no record and no boxed numbers for it.
    */
-  safeSinceMs = NaN;
-  safeDistM = NaN;
-  safeSeq = 0;
-  safeLat = NaN;
-  safeLon = NaN;
-  safeAcc = NaN;
+  private safe: SafeRun | null = null;
 
-  constructor(readonly type: AlertType, readonly idPrefix: string, readonly track: Track | null) {}
+  /**
+   * `subjectId`: the subject's id for a device-health slot ('' for a track's slot: the track
+   * names it). The id prefix is made when an episode opens, not here: a national configuration
+   * has 700,000 slots, nearly all of which never hold an episode.
+   */
+  constructor(readonly type: AlertType, private readonly subjectId: string, readonly track: Track | null) {}
+
+  /** The episode id prefix: subject, condition [, zone] [, warning type] (episodes.ts adds the start). */
+  get idPrefix(): string {
+    const t = this.track;
+    if (t === null) return `${this.subjectId}:${this.type}`;
+    // The track's subject and condition are rebound only to ones with the same ids (roster.ts).
+    const base = `${t.subject.cfg.id}:${t.cond.id}${t.zoneId === null ? '' : `:${t.zoneId}`}`;
+    return this === t.breach ? base : `${base}:${this.type}`;
+  }
+
+  /** When the current safe run began (NaN: none). Set it to NaN to end the run. */
+  get safeSinceMs(): number {
+    return this.safe === null ? NaN : this.safe.sinceMs;
+  }
+
+  set safeSinceMs(t: number) {
+    if (this.safe !== null) this.safe.sinceMs = t;
+    else if (t === t) throw new Error('a safe run starts through startSafeRun');
+  }
+
+  /** The distance at the safe run's first fix (proximity; NaN otherwise or with no run). */
+  get safeDistM(): number {
+    return this.safe === null ? NaN : this.safe.distM;
+  }
 
   /** Starts a safe run at this reading (the breach ended at `at`). */
   startSafeRun(at: number, pos: Position, distanceM: number): void {
-    this.safeSinceMs = at;
-    this.safeDistM = distanceM;
-    this.safeSeq = pos.seq;
-    this.safeLat = pos.lat;
-    this.safeLon = pos.lon;
-    this.safeAcc = pos.accuracy;
+    let r = this.safe;
+    if (r === null) r = this.safe = new SafeRun();
+    r.sinceMs = at;
+    r.distM = distanceM;
+    r.seq = pos.seq;
+    r.lat = pos.lat;
+    r.lon = pos.lon;
+    r.acc = pos.accuracy;
   }
 
   /** The safe run's first fix, as a position an event can show (made when the episode closes). */
   safePosition(): PositionMemory {
     const p = new PositionMemory('');
-    p.seq = this.safeSeq;
-    p.ts = this.safeSinceMs;
-    p.lat = this.safeLat;
-    p.lon = this.safeLon;
-    p.accuracy = this.safeAcc;
+    const r = this.safe;
+    if (r === null) return p;
+    p.seq = r.seq;
+    p.ts = r.sinceMs;
+    p.lat = r.lat;
+    p.lon = r.lon;
+    p.accuracy = r.acc;
     return p;
   }
 
@@ -90,12 +133,18 @@ export class Slot {
     this.lateLastMs = from.lateLastMs;
     this.hist = from.hist === null ? null : from.hist.slice();
     this.histN = from.histN;
-    this.safeSinceMs = from.safeSinceMs;
-    this.safeDistM = from.safeDistM;
-    this.safeSeq = from.safeSeq;
-    this.safeLat = from.safeLat;
-    this.safeLon = from.safeLon;
-    this.safeAcc = from.safeAcc;
+    const r = from.safe;
+    if (r === null) {
+      if (this.safe !== null) this.safe.sinceMs = NaN;
+    } else {
+      const mine = this.safe ?? (this.safe = new SafeRun());
+      mine.sinceMs = r.sinceMs;
+      mine.distM = r.distM;
+      mine.seq = r.seq;
+      mine.lat = r.lat;
+      mine.lon = r.lon;
+      mine.acc = r.acc;
+    }
   }
 
   covers(t: number): boolean {
@@ -127,11 +176,10 @@ export class Track {
     public cond: CompiledCondition,
     readonly zoneId: string | null,
   ) {
-    const base = `${subject.cfg.id}:${cond.id}${zoneId === null ? '' : `:${zoneId}`}`;
     const mainType: AlertType = cond.type;
     const warnType: AlertType = cond.type === 'exclusion' ? 'exclusion_buffer' : 'proximity_warning';
-    this.breach = new Slot(mainType, base, this);
-    this.warn = cond.warnBandM > 0 ? new Slot(warnType, `${base}:${warnType}`, this) : null;
+    this.breach = new Slot(mainType, '', this);
+    this.warn = cond.warnBandM > 0 ? new Slot(warnType, '', this) : null;
   }
 
   /** Nothing open and no breach pending. */
@@ -172,11 +220,15 @@ export class PositionMemory {
   }
 }
 
+/**
+ * RECENT_TS Infinities. A literal, not a loop of pushes: one allocation of the final size, and
+ * its allocation site lets V8 allocate these long-lived arrays in old space directly.
+ */
 function recentTimes(): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < RECENT_TS; i++) a.push(Infinity);
-  return a;
+  const I = Infinity;
+  return [I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I];
 }
+if (recentTimes().length !== RECENT_TS) throw new Error('recentTimes() must hold RECENT_TS entries');
 
 export class DeviceState {
   readonly seen = new SeqSet();
@@ -288,10 +340,10 @@ export class SubjectState {
     // An inclusion over a layer is one track (inside any of its zones); an exclusion over a layer, one per zone.
     this.tracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? new Track(this, c, null) : null));
     this.layerTracks = cfg.conditions.map((c) => (c.layer === null || c.inside ? null : new Map()));
-    this.tamper = new Slot('tamper', `${cfg.id}:tamper`, null);
-    this.battery = new Slot('battery_low', `${cfg.id}:battery_low`, null);
-    this.noFix = new Slot('no_fix', `${cfg.id}:no_fix`, null);
-    this.offline = new Slot('device_offline', `${cfg.id}:device_offline`, null);
+    this.tamper = new Slot('tamper', cfg.id, null);
+    this.battery = new Slot('battery_low', cfg.id, null);
+    this.noFix = new Slot('no_fix', cfg.id, null);
+    this.offline = new Slot('device_offline', cfg.id, null);
     this.healthSlots = [this.tamper, this.battery, this.noFix, this.offline];
     this.endTimerMs = new Float64Array(cfg.conditions.length).fill(-Infinity);
   }
@@ -348,8 +400,11 @@ export class EngineState {
   readonly settings: Settings;
   readonly devices = new Map<string, DeviceState>();
   readonly subjects = new Map<string, SubjectState>();
-  /** zone id → subjects with a condition naming it (to rebind when the zone is replaced) */
-  readonly zoneUsers = new Map<string, Set<SubjectState>>();
+  /**
+   * zone id → the subject with a condition naming it, or a Set when there are several (to rebind
+   * when the zone is replaced). Nearly every zone has one user: a Set each was 200,000 Sets.
+   */
+  readonly zoneUsers = new Map<string, SubjectState | Set<SubjectState>>();
   /** victim device → proximity conditions watching it */
   readonly watchers = new Map<string, { subject: SubjectState; cond: CompiledCondition }[]>();
   /** Devices in the device register: kept (with their history) while no subject wears them. */

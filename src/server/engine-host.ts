@@ -53,6 +53,12 @@ export interface EngineHostOptions {
   statusPublishMs?: number;
   /** A connection of its own for blocking reads (the configuration-change stream). */
   blockingConnection(): Redis;
+  /**
+   * A connection of its own for leases (acquire, renew, release, the instance heartbeat), so a
+   * renewal never queues behind the bulk writes of the main connection (snapshots, commits, the
+   * live state). Default: `redis`.
+   */
+  leaseConnection?: Redis;
   /** A plain-Redis connection of its own for one-slot commits (PARTITIONS=1, no cluster), else null (see CommitterOptions.oneSlot). */
   oneSlotConnection(): Redis | null;
 }
@@ -102,6 +108,12 @@ export class EngineHost {
   private leaseRunning: Promise<void> | null = null;
   /** Partition loads, one after another (acquire). */
   private loads: Promise<void> = Promise.resolve();
+  /** Leases and the instance heartbeat (EngineHostOptions.leaseConnection). */
+  private readonly leaseRedis: Redis;
+  /** When the last lease round started (Date.now ms; 0: none yet). */
+  private lastRoundMs = 0;
+  /** Partition hand-overs, one after another (leaseRound; release never rejects). */
+  private handovers: Promise<void> = Promise.resolve();
   private follower: Redis | null = null;
   private configCursor = '$';
   /** The last configuration-change entry of another instance applied here (configCursor moves before it is applied). */
@@ -118,9 +130,16 @@ export class EngineHost {
   private readonly board: StatusBoard;
   /** Instances alive at the last lease round (this one included). */
   private liveInstances = 1;
+  /**
+   * targets() of the devices asked about since the last change of which devices an engine
+   * knows (subjects and the register, through changer()): asking every partition's engine cost
+   * 64 map lookups a fix, and a fifth of a national instance's CPU time (bench:takeover profile).
+   */
+  private readonly targetsOf = new Map<string, readonly number[]>();
 
   private constructor(private readonly opts: EngineHostOptions, private readonly config: LoadedConfig) {
     this.now = opts.now ?? Date.now;
+    this.leaseRedis = opts.leaseConnection ?? opts.redis;
     this.P = opts.keys.partitions;
     this.board = new StatusBoard({ redis: opts.redis, keyOf: (n) => opts.keys.partition(n).status, intervalMs: opts.statusPublishMs ?? 1000, now: this.now });
     this.parts = config.subjects.map((subjects, n) => new Partition(n, partitionEngine(config, subjects, config.devices[n])));
@@ -275,10 +294,14 @@ export class EngineHost {
    * partition, and for a victim unit every partition watching it), lowest first. The first one
    * writes its trail.
    */
-  targets(deviceId: string): number[] {
-    if (this.P === 1) return this.parts[0].engine.isKnownDevice(deviceId) ? [0] : [];
+  targets(deviceId: string): readonly number[] {
+    if (this.P === 1) return this.parts[0].engine.isKnownDevice(deviceId) ? ONLY_PARTITION_0 : NO_PARTITIONS;
+    const hit = this.targetsOf.get(deviceId);
+    if (hit !== undefined) return hit;
     const out: number[] = [];
     for (const p of this.parts) if (p.engine.isKnownDevice(deviceId)) out.push(p.n);
+    // Unknown devices are not remembered: a stream of made-up ids must not grow the map.
+    if (out.length > 0) this.targetsOf.set(deviceId, out);
     return out;
   }
 
@@ -477,6 +500,7 @@ export class EngineHost {
       },
       setSubject: (cfg: CompiledSubject) => {
         ids.subjects.add(cfg.id);
+        this.targetsOf.clear();
         const target = parts[partitionOf(cfg.deviceId, P)];
         const from = P === 1 ? undefined : holding(cfg.id);
         if (from !== undefined && from !== target) {
@@ -494,6 +518,7 @@ export class EngineHost {
       },
       deleteSubject: (id) => {
         ids.subjects.add(id);
+        this.targetsOf.clear();
         const p = P === 1 ? parts[0] : holding(id);
         if (p === undefined) return false;
         touched.add(p.n);
@@ -501,12 +526,15 @@ export class EngineHost {
       },
       registerDevice: (id) => {
         ids.devices.add(id);
+        this.targetsOf.clear();
         const p = parts[partitionOf(id, P)];
         touched.add(p.n);
         p.engine.registerDevice(id);
       },
       unregisterDevice: (id) => {
         ids.devices.add(id);
+        this.targetsOf.clear();
+        this.targetsOf.clear();
         const p = parts[partitionOf(id, P)];
         touched.add(p.n);
         p.engine.unregisterDevice(id);
@@ -590,8 +618,15 @@ export class EngineHost {
 
   /** One round of ownership: heartbeat, renew what is owned, hand over, take what is free. */
   private async leaseRound(atStart: boolean): Promise<void> {
-    const { redis, keys, instanceId: me, leaseTtlMs: ttl } = this.opts;
+    const { keys, instanceId: me, leaseTtlMs: ttl } = this.opts;
+    const redis = this.leaseRedis;
     const now = Date.now();
+    // A round far behind its schedule (every fifth of the TTL) means renewals are late: say so
+    // before the leases lapse, with how late (the event loop or Redis was held up).
+    if (!atStart && this.lastRoundMs > 0 && now - this.lastRoundMs > ttl / 2) {
+      this.opts.log.warn({ sinceLastRoundMs: now - this.lastRoundMs, leaseTtlMs: ttl }, 'partition lease round late');
+    }
+    this.lastRoundMs = now;
     await redis.zadd(keys.instances, now + ttl, me);
     await redis.zremrangebyscore(keys.instances, '-inf', now);
     const live = await redis.zrangebyscore(keys.instances, now, '+inf');
@@ -600,15 +635,24 @@ export class EngineHost {
       const pk = keys.partition(p.n);
       const want = preferredOwner(p.n, live);
       if (p.holder !== null) {
-        if (p.releasing) return;
-        // A partition still loading is renewed too (its load may outlast the lease).
+        // A partition still loading is renewed too (its load may outlast the lease), and so is
+        // one being handed over (its drain and snapshot may too).
         const ok = await redis.eval(LEASE_RENEW, 1, pk.lease, p.holder, ttl);
         if (ok !== 1) {
-          this.drop(p, 'the lease lapsed or was taken');
+          // A hand-over that has released the lease clears the partition itself.
+          if (!p.releasing) this.drop(p, 'the lease lapsed or was taken');
           return;
         }
-        if (p.loading) return;
-        if (want !== null && want !== me && !this.stopping) await this.release(p);
+        if (p.loading || p.releasing) return;
+        // A hand-over waits for the partition's writes and a snapshot: not awaited here (the
+        // other partitions' leases would go unrenewed meanwhile), and one at a time (an instance
+        // joining takes half the partitions: 30 snapshots in one go held the event loop and the
+        // connection long enough for the leases kept here to lapse). From now on its fixes go to
+        // its inbox, as for any partition not active here.
+        if (want !== null && want !== me && !this.stopping) {
+          p.releasing = true;
+          this.handovers = this.handovers.then(() => this.release(p));
+        }
         return;
       }
       if (this.stopping) return;
@@ -622,7 +666,8 @@ export class EngineHost {
   }
 
   private async acquire(p: Partition, atStart: boolean): Promise<void> {
-    const { redis, keys, instanceId, leaseTtlMs, log } = this.opts;
+    const { keys, instanceId, leaseTtlMs } = this.opts;
+    const redis = this.leaseRedis;
     const pk = keys.partition(p.n);
     let replace = '';
     if (atStart) {
@@ -686,6 +731,8 @@ export class EngineHost {
     const c: Committer = new Committer(this.opts.redis, engine, this.opts.keys, {
       trailMaxPerDevice: this.opts.trailMaxPerDevice,
       snapshotIntervalMs: this.opts.snapshotIntervalMs,
+      // Spread over the interval by partition number (see CommitterOptions.snapshotPhase).
+      snapshotPhase: p.n / this.P,
       now: this.now,
       partition: this.opts.keys.partition(p.n),
       holder,
@@ -717,12 +764,15 @@ export class EngineHost {
   private async release(p: Partition): Promise<void> {
     const c = p.committer;
     const holder = p.holder;
-    if (c === null || holder === null) return;
+    if (c === null || holder === null) {
+      p.releasing = false;
+      return;
+    }
     p.releasing = true;
     try {
       await c.drain();
       if (!c.isBroken) await c.snapshotSoon();
-      await this.opts.redis.eval(LEASE_RELEASE, 1, this.opts.keys.partition(p.n).lease, holder);
+      await this.leaseRedis.eval(LEASE_RELEASE, 1, this.opts.keys.partition(p.n).lease, holder);
       this.opts.log.info({ partition: p.n }, 'partition handed over');
     } catch (e) {
       this.opts.log.warn({ partition: p.n, err: (e as Error).message }, 'partition hand-over failed; the lease will lapse');
@@ -788,7 +838,8 @@ export class EngineHost {
   /** The last step of a graceful stop: leases released (another instance, or a restart, takes over at once). */
   async releaseAll(): Promise<void> {
     await this.leaseRunning?.catch(() => undefined);
-    const { redis, keys, instanceId } = this.opts;
+    const { keys, instanceId } = this.opts;
+    const redis = this.leaseRedis;
     await Promise.all(this.parts.map(async (p) => {
       if (p.holder !== null) await redis.eval(LEASE_RELEASE, 1, keys.partition(p.n).lease, p.holder).catch(() => undefined);
       p.committer = null;
@@ -798,6 +849,9 @@ export class EngineHost {
     this.oneSlot?.disconnect();
   }
 }
+
+const ONLY_PARTITION_0: readonly number[] = [0];
+const NO_PARTITIONS: readonly number[] = [];
 
 /** Is stream id a before b (`<ms>-<seq>`)? */
 function streamIdBefore(a: string, b: string): boolean {

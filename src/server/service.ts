@@ -76,6 +76,10 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
   const redis = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
   redis.on('error', () => undefined); // reported through failed commands and /readyz
   await redis.connect();
+  // Leases on a connection of their own (EngineHostOptions.leaseConnection), same failure mode.
+  const leaseRedis = redisClient(settings, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  leaseRedis.on('error', () => undefined);
+  await leaseRedis.connect();
   // BullMQ needs its connection to wait for Redis rather than fail.
   const bullConnection = redisClient(settings, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true });
   bullConnection.on('error', () => undefined);
@@ -110,6 +114,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       archiveDb = await openArchiveDb({ url: settings.databaseUrl, schema: settings.archiveSchema, max: 4 });
     } catch (e) {
       redis.disconnect();
+      leaseRedis.disconnect();
       bullConnection.disconnect();
       throw new Error(`the archive (DATABASE_URL) could not be opened: ${(e as Error).message.replace(/\/\/[^@]*@/, '//***@')}`);
     }
@@ -160,6 +165,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       r.on('error', () => undefined);
       return r;
     },
+    leaseConnection: leaseRedis,
     blockingConnection: () => {
       const r = redisClient(settings, { maxRetriesPerRequest: null });
       r.on('error', () => undefined);
@@ -179,6 +185,7 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
     await app.close();
     if (ownArchive) await archiveDb?.end();
     redis.disconnect();
+    leaseRedis.disconnect();
     bullConnection.disconnect();
     throw e;
   });
@@ -237,6 +244,8 @@ export async function startService(given: ServiceSettings, options: ServiceOptio
       await bounded(app.close());
       await bounded(redis.quit(), 1000);
       redis.disconnect();
+      await bounded(leaseRedis.quit(), 1000);
+      leaseRedis.disconnect();
       if (ownArchive && archiveDb !== null) await bounded(archiveDb.end(), 1000);
       await bounded(bullConnection.quit(), 1000);
       bullConnection.disconnect();
