@@ -13,7 +13,7 @@ export interface ZoneIndexOptions {
    * part). Default 1024.
    */
   overlayMax?: number;
-  /** The overlay may also grow to this fraction of the static size before a rebuild. Default 0.05. */
+  /** The overlay may also grow to this fraction of the static size before a rebuild. Default 0.25. */
   rebuildFraction?: number;
 }
 
@@ -106,7 +106,7 @@ export class ZoneIndex {
 
   constructor(options: ZoneIndexOptions = {}) {
     this.overlayMax = options.overlayMax ?? 1024;
-    this.rebuildFraction = options.rebuildFraction ?? 0.05;
+    this.rebuildFraction = options.rebuildFraction ?? 0.25;
   }
 
   static from(zones: Iterable<PreparedZone>, options?: ZoneIndexOptions): ZoneIndex {
