@@ -44,7 +44,7 @@ export function importZones(body: Uint8Array): { reply: ImportReply; transfer: A
   const jsons: string[] = [];
   const rejected: { index: number; id: string | null; code: string; message: string }[] = [];
   const transfer = new Set<ArrayBuffer>();
-  const polygons: { coords: Float64Array; ringStart: Int32Array }[] = [];
+  const polygons: PolygonParts = { list: [], coords: 0, rings: 0 };
   const seen = new Set<string>();
   parsed.data.features.forEach((f, index) => {
     try {
@@ -71,15 +71,9 @@ export function importZones(body: Uint8Array): { reply: ImportReply; transfer: A
   const bytes = new Uint8Array(json.buffer, json.byteOffset, json.byteLength);
   // Every polygon's coordinates in one array (and ring starts in another): two buffers cross
   // the thread boundary, whatever the number of zones.
+  const coords = new Float64Array(polygons.coords), rings = new Int32Array(polygons.rings);
   let nc = 0, nr = 0;
-  for (const p of polygons) {
-    nc += p.coords.length;
-    nr += p.ringStart.length;
-  }
-  const coords = new Float64Array(nc), rings = new Int32Array(nr);
-  nc = 0;
-  nr = 0;
-  for (const p of polygons) {
+  for (const p of polygons.list) {
     coords.set(p.coords, nc);
     rings.set(p.ringStart, nr);
     nc += p.coords.length;
@@ -92,21 +86,23 @@ export function importZones(body: Uint8Array): { reply: ImportReply; transfer: A
   return { reply: { ok: true, zones, coords, rings, json: bytes, jsonEnds, rejected }, transfer: [...transfer] };
 }
 
-function shapeOf(zone: PreparedZone, polygons: { coords: Float64Array; ringStart: Int32Array }[]): ZoneShape {
+/** The polygon parts gathered so far, and their total coordinates and ring starts (offsets of the next part). */
+interface PolygonParts {
+  list: { coords: Float64Array; ringStart: Int32Array }[];
+  coords: number;
+  rings: number;
+}
+
+function shapeOf(zone: PreparedZone, polygons: PolygonParts): ZoneShape {
   if (zone instanceof CircleZone) {
     return { kind: 'circle', id: zone.id, layer: zone.layer, name: zone.name, lon: zone.lon, lat: zone.lat, radiusM: zone.radiusM };
   }
   const parts: number[] = [];
-  let nc = 0, nr = 0;
-  for (const p of polygons) {
-    nc += p.coords.length;
-    nr += p.ringStart.length;
-  }
   for (const p of (zone as PolygonZone).parts) {
-    parts.push(nc, p.coords.length, nr, p.ringStart.length);
-    nc += p.coords.length;
-    nr += p.ringStart.length;
-    polygons.push({ coords: p.coords, ringStart: p.ringStart });
+    parts.push(polygons.coords, p.coords.length, polygons.rings, p.ringStart.length);
+    polygons.coords += p.coords.length;
+    polygons.rings += p.ringStart.length;
+    polygons.list.push({ coords: p.coords, ringStart: p.ringStart });
   }
   return { kind: 'polygon', id: zone.id, layer: zone.layer, name: zone.name, parts };
 }
