@@ -85,6 +85,12 @@ export function skippable(hot: Float64Array, o: number, lon: number, lat: number
   return rowsEnabled && ((t < hot[o + 7] && t >= hot[o + 6]) || idleFar(hot, o, lon, lat));
 }
 
+/** Can every one of the n condition rows from slot id base be skipped (skippable) for this position and time? */
+export function allSkippable(hot: Float64Array, base: number, n: number, lon: number, lat: number, t: number): boolean {
+  for (let k = 0, o = base * ROW; k < n; k++, o += ROW) if (!skippable(hot, o, lon, lat, t)) return false;
+  return true;
+}
+
 function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolean {
   if (hot[o + 1] !== 1) return false;
   const mode = hot[o];

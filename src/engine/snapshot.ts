@@ -1,6 +1,6 @@
 import type { AlertType, Confidence } from './alert.js';
 import { Fix, STRAP_NONE } from './fix.js';
-import { Episode, Track, type EngineState, type PositionMemory, type Slot } from './state.js';
+import { Episode, Track, type EngineState, type Position, type Slot } from './state.js';
 import { arm, armCurfew, armSubject, T_NO_FIX, T_OFFLINE } from './timers.js';
 
 /**
@@ -204,7 +204,7 @@ function episodeFromJson(j: EpisodeSnapshot): Episode {
   return new Episode(j[0], j[1], j[2], j[3], j[4]);
 }
 
-function positionToJson(f: PositionMemory): FixSnapshot {
+function positionToJson(f: Position): FixSnapshot {
   return [f.seq, f.ts, f.lat, f.lon, num(f.accuracy)];
 }
 
