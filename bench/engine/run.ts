@@ -16,7 +16,8 @@
  * - The world and the stream are generated first (not timed, but reported); the configuration is
  *   built as JSON and compiled with compileConfig (timed: that is the start-up cost).
  * - Fixes are made from the typed columns 40,000 at a time, outside the timed region, then fed in
- *   stream order. Each fix is `engine.ingest(fix)` then `engine.drain()`, as replay does.
+ *   stream order. Each fix is `engine.ingestAt(slot, fix)` then `engine.drain()`, as replay does (the
+ *   device's slot id resolved once per device beforehand, as replay does while parsing).
  * - Timing: batches of 32 fixes between two process.hrtime.bigint() reads (one timer pair per 32
  *   fixes, ~1 ns a fix). Every 8th batch instead times each of its 32 fixes on its own, minus
  *   the median cost of a back-to-back timer pair: these single-fix samples (1/8 of all fixes,
@@ -196,6 +197,9 @@ function localTime(s: FixStream, i: number): string {
 function runEngine(engine: Engine, world: World, stream: FixStream, warmup: number, slices: [number, number][], heapEvery: number, timerNs: number): MainRun {
   const N = stream.n;
   const chunk: Fix[] = new Array<Fix>(CHUNK);
+  // Each device's slot id, resolved once (as parsing does in replay.ts): no lookup by id per fix.
+  const slots = Int32Array.from(world.deviceIds, (id) => engine.deviceSlot(id));
+  const dev = stream.dev;
   const singles = new Float64Array(Math.ceil(N / BATCH / SINGLE_EVERY) * BATCH);
   const batchMeans = new Float64Array(Math.ceil(N / BATCH));
   let singleCount = 0, batchMeanCount = 0, batchFixes = 0, batchNs = 0, sliceFixes = 0, sliceNs = 0;
@@ -231,8 +235,9 @@ function runEngine(engine: Engine, world: World, stream: FixStream, warmup: numb
         // Single-fix samples.
         for (let i = b0; i < b1; i++) {
           const fix = chunk[i - c0]!;
+          const slot = slots[dev[i]!]!;
           const t0 = nowNs();
-          engine.ingest(fix);
+          engine.ingestAt(slot, fix);
           const ev = engine.drain();
           const t1 = nowNs();
           if (ev.length !== 0) {
@@ -249,7 +254,7 @@ function runEngine(engine: Engine, world: World, stream: FixStream, warmup: numb
         let nEv = 0;
         const t0 = nowNs();
         for (let i = b0; i < b1; i++) {
-          engine.ingest(chunk[i - c0]!);
+          engine.ingestAt(slots[dev[i]!]!, chunk[i - c0]!);
           const ev = engine.drain();
           if (ev.length !== 0) {
             pending.push(ev);

@@ -63,10 +63,13 @@ function runEngine(world: World, stream: FixStream): { compileSeconds: number; i
   const fixes: Fix[] = new Array(stream.n);
   materialise(stream, world.deviceIds, 0, stream.n, fixes);
   const order = Array.from({ length: stream.n }, (_, i) => i).sort((a, b) => fixes[a]!.ts - fixes[b]!.ts || a - b);
+  // Each device's slot resolved once, as a parser would (replay.ts): no lookup by id per fix.
+  const slotOfDevice = Int32Array.from(world.deviceIds, (id) => engine.deviceSlot(id));
   let events = 0;
   t0 = nowNs();
   for (let k = 0; k < order.length; k++) {
-    engine.ingest(fixes[order[k]!]!);
+    const i = order[k]!;
+    engine.ingestAt(slotOfDevice[stream.dev[i]!]!, fixes[i]!);
     events += engine.drain().length;
   }
   engine.flush();

@@ -52,6 +52,7 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
   // Parse and validate every line before replaying any: bad input writes nothing.
   const fixes: Fix[] = [];
   const lines: number[] = [];
+  const slots: number[] = [];
   const seen = new Map<string, SeqSet>();
   let lineNo = 0;
   let start = 0;
@@ -71,7 +72,9 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
     }
     try {
       const fix = parseFix(value);
-      if (!engine.isKnownDevice(fix.deviceId)) {
+      // The device's slot, resolved once here: the replay loop never looks a device up by id.
+      const slot = engine.deviceSlot(fix.deviceId);
+      if (slot < 0) {
         warnings.push(`${fixesName}:${lineNo}: unknown device ${JSON.stringify(fix.deviceId)}: no subject wears it and no condition watches it; skipped`);
         continue;
       }
@@ -81,6 +84,7 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
       if (seqs === undefined) seen.set(fix.deviceId, (seqs = new SeqSet()));
       if (!seqs.add(fix.seq)) continue;
       fixes.push(fix);
+      slots.push(slot);
       lines.push(lineNo);
     } catch (e) {
       if (!(e instanceof FixError)) throw e;
@@ -92,7 +96,7 @@ export function replay(configJson: unknown, fixesText: string, fixesName = 'fixe
   const out: string[] = [];
   let alerts = 0;
   for (const i of eventTimeOrder(fixes)) {
-    engine.ingest(fixes[i]);
+    engine.ingestAt(slots[i], fixes[i]);
     for (const e of engine.drain()) {
       out.push(JSON.stringify(e));
       alerts++;

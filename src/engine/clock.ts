@@ -30,6 +30,7 @@ export function advanceClock(st: EngineState, now: number): void {
     if (t === undefined || t.due >= now) break;
     st.timers.pop();
     fire(st, t);
+    recycle(st, t);
   }
   if (now > st.clockMs) st.clockMs = now;
 }
@@ -41,6 +42,7 @@ export function flushClock(st: EngineState): void {
     if (t === undefined || t.due > st.clockMs) break;
     st.timers.pop();
     fire(st, t);
+    recycle(st, t);
   }
   for (const device of st.devices.values()) endLateBurst(st, device);
 }
@@ -51,6 +53,16 @@ export function flushClock(st: EngineState): void {
  */
 export function fireSubjectTimers(st: EngineState, s: SubjectState, ts: number): void {
   for (let t = nextPending(s, ts); t !== null; t = nextPending(s, ts)) fire(st, t);
+}
+
+/**
+ * Replay: a timer popped and fired is referenced by nothing (timers fire only from the queue),
+ * so the next arm() reuses it: a curfew wave re-arms tens of thousands of timers at once, and
+ * fresh ones would each survive a scavenge or two. Not live: there a timer fired by its device's
+ * message is still in the queue (skipped when popped), and the pending lists hold timers too.
+ */
+function recycle(st: EngineState, t: EngineTimer): void {
+  if (st.fixClock) st.spareTimer = t;
 }
 
 function fire(st: EngineState, t: EngineTimer): void {

@@ -22,9 +22,9 @@ import type { EngineState, SubjectState, Track } from './state.js';
  *       distance from the victim's latest position (lon [2], lat [3], metres per degree of
  *       longitude there [4]) is above the square root of [5], surely beyond the warning band;
  *       rules.ts judgeVictimFix moves [2..4] with each victim fix).
- *   [1] 1 when the track was idle after its last update (rules.ts update writes it after every
- *       update; anything else that can make a track busy resets the row: a snapshot restore, a
- *       replaced configuration (prepareConditionSlots)).
+ *   [1] 1 when the track is idle: read from the track when the row is filled, then written by
+ *       rules.ts update after every update (only an update makes a track busy; a snapshot
+ *       restore or a replaced configuration refills the row: prepareConditionSlots).
  *   [6, 7] a span of time [from, to) in which the condition is not judged at all (its schedule
  *       inactive, or a curfew's grace running): skipped whatever the position or the track.
  * The margins are generous (x1.25 + 5 m, and the flat-vs-haversine error bound doubled): a fix
@@ -56,7 +56,16 @@ export function prepareConditionSlots(st: EngineState, s: SubjectState): void {
     s.condCount = n;
   }
   const hot = st.condHot;
-  for (let k = 0; k < n; k++) fillRow(st, hot, (s.condBase + k) * ROW, conds[k]);
+  for (let k = 0; k < n; k++) {
+    const o = (s.condBase + k) * ROW;
+    fillRow(st, hot, o, conds[k]);
+    // The track's idleness is known now: read it, rather than leave it unknown until the
+    // condition's next update. A curfew is not judged outside its hours, so its row would stay
+    // "unknown" until the deadline, and every subject of a curfew wave would be judged in full
+    // there (clock.ts) just to find it home.
+    const track = s.tracks[k];
+    if (track !== null) hot[o + 1] = track.idle ? 1 : 0;
+  }
   s.hotCfg = s.cfg;
 }
 
@@ -83,6 +92,12 @@ export function noteTrackIdle(st: EngineState, track: Track): void {
 /** Can condition row `o` be skipped for a position at (lon, lat) at time t? */
 export function skippable(hot: Float64Array, o: number, lon: number, lat: number, t: number): boolean {
   return rowsEnabled && ((t < hot[o + 7] && t >= hot[o + 6]) || idleFar(hot, o, lon, lat));
+}
+
+/** Can every one of the n condition rows from slot id base be skipped (skippable) for this position and time? */
+export function allSkippable(hot: Float64Array, base: number, n: number, lon: number, lat: number, t: number): boolean {
+  for (let k = 0, o = base * ROW; k < n; k++, o += ROW) if (!skippable(hot, o, lon, lat, t)) return false;
+  return true;
 }
 
 function idleFar(hot: Float64Array, o: number, lon: number, lat: number): boolean {

@@ -4,7 +4,7 @@ import { advanceClock, flushClock } from './clock.js';
 import type { CompiledConfig, CompiledSubject, Settings } from './config.js';
 import type { Fix } from './fix.js';
 import { deviceStatus, eachDeviceStatus, teamOfDevice, type DeviceStatus } from './device-view.js';
-import { ingestFix, type IngestOutcome } from './ingest.js';
+import { ingestFix, ingestFixAt, type IngestOutcome } from './ingest.js';
 import { addSubject, deleteSubject, deleteZone, deviceRole, forgetZone, registerDevice, setSubject, setZone, unregisterDevice, zoneUsersOf } from './roster.js';
 import { restoreState, snapshotState, type EngineSnapshot } from './snapshot.js';
 import { EngineState } from './state.js';
@@ -87,6 +87,20 @@ export class Engine {
   /** Processes one validated fix. Events go to drain(). */
   ingest(fix: Fix): IngestOutcome {
     return ingestFix(this.st, fix);
+  }
+
+  /**
+   * The device's slot id in this engine (-1 if unknown), for ingestAt: resolve it once per
+   * device where the input is parsed, and no fix is looked up by its device id string. A slot
+   * stays the device's while the engine knows it; a stale one is only a missed shortcut.
+   */
+  deviceSlot(deviceId: string): number {
+    return this.st.devices.get(deviceId)?.slot ?? -1;
+  }
+
+  /** ingest(fix) with the fix's device slot from deviceSlot(): the same outcome and events. */
+  ingestAt(slot: number, fix: Fix): IngestOutcome {
+    return ingestFixAt(this.st, slot, fix);
   }
 
   /**

@@ -115,8 +115,9 @@ export function endLateBurst(st: EngineState, device: DeviceState): void {
 /** The first in-order fix time after t that the device still remembers (else its newest). */
 function successor(device: DeviceState, t: number): number {
   let best = device.newestMs;
+  const recent = device.recent;
   for (let i = 0; i < RECENT_TS; i++) {
-    const x = device.recent[i];
+    const x = recent[i];
     if (x > t && x < best) best = x;
   }
   return best;

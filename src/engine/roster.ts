@@ -3,7 +3,7 @@ import { subjectRecord, type CompiledSubject } from './config.js';
 import { releaseConditionSlots } from './condition-slots.js';
 import { closeCondition, closeSubject, closeTrack } from './episodes.js';
 import { deleteLayerZone, setLayerZone } from './layer-index.js';
-import { DeviceState, SubjectState, type EngineState } from './state.js';
+import { newDevice, releaseDeviceSlot, setDeviceSubject, SubjectState, type DeviceState, type EngineState } from './state.js';
 import { armSubject, rearmHealthTimers } from './timers.js';
 
 /**
@@ -150,14 +150,14 @@ export function deleteSubject(st: EngineState, id: string): boolean {
  */
 export function registerDevice(st: EngineState, id: string): void {
   st.registered.add(id);
-  if (!st.devices.has(id)) st.devices.set(id, new DeviceState(id));
+  if (!st.devices.has(id)) st.devices.set(id, newDevice(st, id));
 }
 
 /** Takes a device off the register; if nothing else uses it, its fixes are refused again. */
 export function unregisterDevice(st: EngineState, id: string): void {
   if (!st.registered.delete(id)) return;
   const d = st.devices.get(id);
-  if (d !== undefined && d.subject === null && !st.watchers.has(id)) st.devices.delete(id);
+  if (d !== undefined && d.subject === null && !st.watchers.has(id)) dropDevice(st, d);
 }
 
 /** A subject stopped wearing the device: a registered one stays (bare), any other goes. */
@@ -165,10 +165,10 @@ function releaseDevice(st: EngineState, id: string): void {
   const d = st.devices.get(id);
   if (d === undefined) return;
   if (!st.registered.has(id)) {
-    st.devices.delete(id);
+    dropDevice(st, d);
     return;
   }
-  d.subject = null;
+  setDeviceSubject(d, null);
   d.lateSlots.length = 0;
   d.offlineDue = Infinity;
 }
@@ -189,7 +189,7 @@ export function addSubject(st: EngineState, cfg: CompiledSubject, replacing: Sub
     for (let i = 0; i < subject.healthSlots.length; i++) subject.healthSlots[i].takeOver(replacing.healthSlots[i]);
     device.lateSlots.length = 0;
   }
-  device.subject = subject;
+  setDeviceSubject(device, subject);
   st.subjects.set(cfg.id, subject);
   for (const cond of cfg.conditions) {
     if (cond.zone !== null) {
@@ -204,7 +204,8 @@ export function addSubject(st: EngineState, cfg: CompiledSubject, replacing: Sub
     if (list === undefined) {
       list = [];
       st.watchers.set(cond.victimDeviceId, list);
-      if (!st.devices.has(cond.victimDeviceId)) st.devices.set(cond.victimDeviceId, new DeviceState(cond.victimDeviceId));
+      if (!st.devices.has(cond.victimDeviceId)) st.devices.set(cond.victimDeviceId, newDevice(st, cond.victimDeviceId));
+      syncWatchers(st, cond.victimDeviceId);
     }
     list.push({ subject, cond });
   }
@@ -214,7 +215,9 @@ export function addSubject(st: EngineState, cfg: CompiledSubject, replacing: Sub
 function deviceFor(st: EngineState, id: string): DeviceState {
   const existing = st.devices.get(id);
   if (existing !== undefined && existing.subject === null) return existing;
-  const device = new DeviceState(id);
+  // Another subject's device object is replaced in the map: it keeps its numbers, not the slot.
+  if (existing !== undefined) releaseDeviceSlot(st, existing);
+  const device = newDevice(st, id);
   st.devices.set(id, device);
   return device;
 }
@@ -232,11 +235,26 @@ function unlinkSubject(st: EngineState, s: SubjectState): void {
   }
   for (const [victim, list] of st.watchers) {
     const kept = list.filter((w) => w.subject !== s);
-    if (kept.length > 0) st.watchers.set(victim, kept);
-    else {
+    if (kept.length > 0) {
+      st.watchers.set(victim, kept);
+      syncWatchers(st, victim);
+    } else {
       st.watchers.delete(victim);
+      syncWatchers(st, victim);
       const d = st.devices.get(victim);
-      if (d !== undefined && d.subject === null && !st.registered.has(victim)) st.devices.delete(victim);
+      if (d !== undefined && d.subject === null && !st.registered.has(victim)) dropDevice(st, d);
     }
   }
+}
+
+/** Removes the device from the engine and frees its row. */
+function dropDevice(st: EngineState, d: DeviceState): void {
+  st.devices.delete(d.id);
+  releaseDeviceSlot(st, d);
+}
+
+/** The device's own reference to its watchers' list (rules.ts judgeVictimFix reads it there). */
+function syncWatchers(st: EngineState, victimId: string): void {
+  const d = st.devices.get(victimId);
+  if (d !== undefined) d.watchers = st.watchers.get(victimId) ?? null;
 }

@@ -159,8 +159,8 @@ export function judgeVictimFix(st: EngineState, device: DeviceState, fix: Fix, l
   // Only the victim's latest position counts; a late victim fix is older than what we have.
   if (late || !fix.hasPosition) return;
   device.rememberPosition(fix);
-  const list = st.watchers.get(device.id);
-  if (list === undefined) return;
+  const list = device.watchers;
+  if (list === null) return;
   for (let i = 0; i < list.length; i++) {
     const { subject, cond } = list[i];
     noteVictimPosition(st, subject, cond.index, fix.lon, fix.lat);

@@ -3,17 +3,48 @@
  * their messages consecutively, so a device's history is usually one range however long it is;
  * gaps (lost or not-yet-uploaded messages) add a range each until they fill.
  *
- * The newest range is held in two fields (topLo, topHi) and the older ones in arrays, so the
- * common case, the next message in order, reads and writes this one object only (no array
- * elements: one cache line less per fix at national scale, `npm run bench:engine`).
+ * The newest range is held in two doubles (topLo, topHi) and the older ones in arrays, so the
+ * common case, the next message in order, touches no array element. The two doubles live in a
+ * Float64Array the owner may share: the engine keeps them in the device's row (state.ts), where
+ * ingest reads and writes them without touching this object at all (`npm run bench:engine`).
  */
 export class SeqSet {
   /** Older ranges, ascending, all below topLo. */
   private lo: number[] = [];
   private hi: number[] = [];
-  /** The highest range; topLo > topHi when the set is empty. */
-  private topLo = 1;
-  private topHi = 0;
+  /** The highest range at top[at] (lo) and top[at + 1] (hi); lo > hi when the set is empty. */
+  private top: Float64Array;
+  private at: number;
+
+  /** Storage for the highest range: its own by default, or two doubles of the owner's (set to 1, 0 there). */
+  constructor(top: Float64Array = new Float64Array(2), at = 0) {
+    this.top = top;
+    this.at = at;
+    top[at] = 1;
+    top[at + 1] = 0;
+  }
+
+  /** The highest range moved to another array (the owner's grew); the doubles were copied there. */
+  rebind(top: Float64Array, at: number): void {
+    this.top = top;
+    this.at = at;
+  }
+
+  private get topLo(): number {
+    return this.top[this.at];
+  }
+
+  private set topLo(v: number) {
+    this.top[this.at] = v;
+  }
+
+  private get topHi(): number {
+    return this.top[this.at + 1];
+  }
+
+  private set topHi(v: number) {
+    this.top[this.at + 1] = v;
+  }
 
   /** At most this many ranges are kept; the oldest are forgotten first (see README: duplicates). */
   static maxRanges = 4096;

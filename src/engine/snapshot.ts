@@ -1,7 +1,7 @@
 import type { AlertType, Confidence } from './alert.js';
 import type { CompiledCondition } from './config.js';
 import { Fix, STRAP_NONE } from './fix.js';
-import { Episode, Track, type EngineState, type PositionMemory, type Slot, type SubjectState } from './state.js';
+import { Episode, Track, type EngineState, type Position, type Slot, type SubjectState } from './state.js';
 import { arm, armCurfew, armSubject, T_CURFEW_DEADLINE, T_CURFEW_END, T_NO_FIX, T_OFFLINE } from './timers.js';
 
 /**
@@ -243,7 +243,7 @@ function episodeFromJson(j: EpisodeSnapshot): Episode {
   return new Episode(j[0], j[1], j[2], j[3], j[4]);
 }
 
-function positionToJson(f: PositionMemory): FixSnapshot {
+function positionToJson(f: Position): FixSnapshot {
   return [f.seq, f.ts, f.lat, f.lon, num(f.accuracy)];
 }
 

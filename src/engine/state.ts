@@ -221,68 +221,228 @@ export class PositionMemory {
 }
 
 /**
- * RECENT_TS Infinities. A literal, not a loop of pushes: one allocation of the final size, and
- * its allocation site lets V8 allocate these long-lived arrays in old space directly.
+ * A device's per-fix numbers, in one row of DEV_ROW doubles of EngineState.devHot (the row at
+ * DeviceState.slot * DEV_ROW). Ingest reads and writes the row directly (ingest.ts), so an
+ * in-order fix touches a few consecutive cache lines instead of the device object, its SeqSet,
+ * its ring of times, its last position and the heap numbers behind each double field. The rest
+ * of the engine reads the same numbers through DeviceState's accessors.
  */
-function recentTimes(): number[] {
-  const I = Infinity;
-  return [I, I, I, I, I, I, I, I, I, I, I, I, I, I, I, I];
+export const DEV_ROW = 48;
+export const D_NEWEST = 0;
+export const D_LAST_LATE = 1;
+export const D_LAST_HEARD = 2;
+/** SeqSet's highest range (lo, hi): seq-set.ts. */
+export const D_SEQ_LO = 3;
+export const D_SEQ_HI = 4;
+export const D_RECENT_N = 5;
+export const D_OFFLINE_DUE = 6;
+export const D_LAST_MSG = 7;
+/** Latest position fix (PositionMemory's fields), D_HAS_LAST 1 once there is one. */
+export const D_L_SEQ = 8;
+export const D_L_TS = 9;
+export const D_L_LAT = 10;
+export const D_L_LON = 11;
+export const D_L_ACC = 12;
+export const D_L_BATTERY = 13;
+export const D_L_STRAP = 14;
+export const D_HAS_LAST = 15;
+export const D_LAST_BATTERY = 16;
+export const D_LAST_STRAP = 17;
+export const D_FIRST_MSG = 18;
+export const D_LAST_POS_MS = 19;
+/**
+ * The wearer's per-fix numbers, mirrored from its SubjectState (syncSubjectRow) while it is the
+ * device's subject: its next live timer, its validity [from, to) (from Infinity when the order
+ * is not active, or there is no subject), healthQuiet, and its condition rows (ready: filled
+ * for its current configuration; base; count).
+ */
+export const D_S_NEXT_TIMER = 20;
+export const D_S_FROM = 21;
+export const D_S_TO = 22;
+export const D_S_QUIET = 23;
+export const D_S_READY = 24;
+export const D_S_COND_BASE = 25;
+export const D_S_COND_N = 26;
+/** In-order fix times, a ring of RECENT_TS. */
+export const D_RECENT = 32;
+
+/** Fresh row values (a new device, or a released row's copy). */
+function initRow(h: Float64Array, o: number): void {
+  h.fill(0, o, o + DEV_ROW);
+  h[o + D_NEWEST] = -Infinity;
+  h[o + D_LAST_LATE] = Infinity;
+  h[o + D_LAST_HEARD] = -Infinity;
+  h[o + D_OFFLINE_DUE] = Infinity;
+  h[o + D_LAST_MSG] = -Infinity;
+  h[o + D_L_LAT] = NaN;
+  h[o + D_L_LON] = NaN;
+  h[o + D_L_ACC] = NaN;
+  h[o + D_L_BATTERY] = NaN;
+  h[o + D_L_STRAP] = STRAP_NONE;
+  h[o + D_LAST_BATTERY] = NaN;
+  h[o + D_LAST_STRAP] = STRAP_NONE;
+  h[o + D_FIRST_MSG] = -Infinity;
+  h[o + D_LAST_POS_MS] = -Infinity;
+  noSubjectRow(h, o);
+  h.fill(Infinity, o + D_RECENT, o + D_RECENT + RECENT_TS);
 }
-if (recentTimes().length !== RECENT_TS) throw new Error('recentTimes() must hold RECENT_TS entries');
+
+function noSubjectRow(h: Float64Array, o: number): void {
+  h[o + D_S_NEXT_TIMER] = Infinity;
+  h[o + D_S_FROM] = Infinity;
+  h[o + D_S_TO] = -Infinity;
+  h[o + D_S_QUIET] = 0;
+  h[o + D_S_READY] = 0;
+  h[o + D_S_COND_BASE] = -1;
+  h[o + D_S_COND_N] = 0;
+}
+
+/** Writes the subject's mirrored numbers into its device's row, if it is the device's subject. */
+export function syncSubjectRow(s: SubjectState): void {
+  const d = s.device;
+  if (d.subject !== s) return;
+  const h = d.row, o = d.o;
+  h[o + D_S_NEXT_TIMER] = s.nextTimerMs;
+  h[o + D_S_FROM] = s.active ? s.validFromMs : Infinity;
+  h[o + D_S_TO] = s.validToMs;
+  h[o + D_S_QUIET] = s.healthQuiet ? 1 : 0;
+  h[o + D_S_READY] = s.condBase >= 0 && s.hotCfg === s.cfg ? 1 : 0;
+  h[o + D_S_COND_BASE] = s.condBase;
+  h[o + D_S_COND_N] = s.condCount;
+}
+
+/** The device's wearer changes (or it has none now): its row mirrors the new one. */
+export function setDeviceSubject(d: DeviceState, s: SubjectState | null): void {
+  d.subject = s;
+  if (s === null) noSubjectRow(d.row, d.o);
+  else syncSubjectRow(s);
+}
+
+/** The device's latest position fix, read from its row (what PositionMemory was, without the copies). */
+export class DevicePosition {
+  constructor(private readonly d: DeviceState) {}
+
+  get deviceId(): string {
+    return this.d.id;
+  }
+  get seq(): number {
+    return this.d.row[this.d.o + D_L_SEQ];
+  }
+  get ts(): number {
+    return this.d.row[this.d.o + D_L_TS];
+  }
+  get lat(): number {
+    return this.d.row[this.d.o + D_L_LAT];
+  }
+  get lon(): number {
+    return this.d.row[this.d.o + D_L_LON];
+  }
+  get accuracy(): number {
+    return this.d.row[this.d.o + D_L_ACC];
+  }
+  get battery(): number {
+    return this.d.row[this.d.o + D_L_BATTERY];
+  }
+  get strap(): number {
+    return this.d.row[this.d.o + D_L_STRAP];
+  }
+  get hasPosition(): boolean {
+    const lat = this.d.row[this.d.o + D_L_LAT];
+    return lat === lat;
+  }
+}
+
+/** A proximity condition watching a victim's device. */
+export interface Watcher {
+  subject: SubjectState;
+  cond: CompiledCondition;
+}
 
 export class DeviceState {
-  readonly seen = new SeqSet();
+  /** Its row: EngineState.devHot at o = slot * DEV_ROW (or a row of its own once released). */
+  row: Float64Array;
+  o: number;
+  /** Its slot id (EngineState.deviceBySlot), -1 once released. */
+  slot: number;
+  readonly seen: SeqSet;
+  /** Late-burst bookkeeping: tracks with open late episodes. */
+  readonly lateSlots: Slot[] = [];
+  subject: SubjectState | null = null;
+  /** Proximity conditions watching this device (st.watchers' list for its id, kept in step by roster.ts), or null. */
+  watchers: Watcher[] | null = null;
+  /** lastFix's view, made once (not during ingest). */
+  private readonly view: DevicePosition;
+
+  constructor(readonly id: string, row: Float64Array, slot: number) {
+    this.row = row;
+    this.slot = slot;
+    this.o = slot * DEV_ROW;
+    initRow(row, this.o);
+    this.seen = new SeqSet(row, this.o + D_SEQ_LO);
+    this.view = new DevicePosition(this);
+  }
+
+  /** The row moved (devHot grew, or the device left and keeps a copy of its own). */
+  rebind(row: Float64Array, o: number): void {
+    this.row = row;
+    this.o = o;
+    this.seen.rebind(row, o + D_SEQ_LO);
+  }
+
   /** Newest fix time processed (late fixes are older than this). */
-  newestMs = -Infinity;
-  firstMessageMs = -Infinity;
-  lastMessageMs = -Infinity;
+  get newestMs(): number { return this.row[this.o + D_NEWEST]; }
+  set newestMs(v: number) { this.row[this.o + D_NEWEST] = v; }
+  get firstMessageMs(): number { return this.row[this.o + D_FIRST_MSG]; }
+  set firstMessageMs(v: number) { this.row[this.o + D_FIRST_MSG] = v; }
+  get lastMessageMs(): number { return this.row[this.o + D_LAST_MSG]; }
+  set lastMessageMs(v: number) { this.row[this.o + D_LAST_MSG] = v; }
   /**
    * When the engine last heard from the device: the fix time in replay, the clock at arrival in
    * the live service. device_offline is about silence on the wire, so a tag uploading an old
    * backlog is talking, whatever its fixes' own times say.
    */
-  lastHeardMs = -Infinity;
-  lastPositionMs = -Infinity;
+  get lastHeardMs(): number { return this.row[this.o + D_LAST_HEARD]; }
+  set lastHeardMs(v: number) { this.row[this.o + D_LAST_HEARD] = v; }
+  get lastPositionMs(): number { return this.row[this.o + D_LAST_POS_MS]; }
+  set lastPositionMs(v: number) { this.row[this.o + D_LAST_POS_MS] = v; }
   /**
    * Latest battery and strap reported by an in-order message (heartbeats included; NaN and
    * STRAP_NONE until one reports them). Not in the snapshot: after a restart the latest
    * position fix's own values stand in until the next report.
    */
-  lastBattery = NaN;
-  lastStrap = STRAP_NONE;
-  /**
-   * Latest position fix by time (not changed by late fixes), copied into this device's own
-   * record rather than keeping the Fix: holding every fix object would make each one an
-   * old-to-young pointer for the garbage collector to trace and promote.
-   */
-  private readonly last: PositionMemory;
-  private hasLast = false;
-  /**
-   * Recent in-order fix times, to find when a late episode was next contradicted. A plain array
-   * of doubles, not a Float64Array: its elements live on the JS heap next to this record, where
-   * a typed array this size would keep them in a separate allocation (one more cache miss a fix).
-   */
-  readonly recent: number[] = recentTimes();
-  recentN = 0;
-  /** Late-burst bookkeeping: time of the previous late fix, tracks with open late episodes. */
-  lastLateMs = Infinity;
-  readonly lateSlots: Slot[] = [];
+  get lastBattery(): number { return this.row[this.o + D_LAST_BATTERY]; }
+  set lastBattery(v: number) { this.row[this.o + D_LAST_BATTERY] = v; }
+  get lastStrap(): number { return this.row[this.o + D_LAST_STRAP]; }
+  set lastStrap(v: number) { this.row[this.o + D_LAST_STRAP] = v; }
+  /** Late-burst bookkeeping: time of the previous late fix (Infinity: no burst). */
+  get lastLateMs(): number { return this.row[this.o + D_LAST_LATE]; }
+  set lastLateMs(v: number) { this.row[this.o + D_LAST_LATE] = v; }
   /** device_offline timer armed (due time), so each device has at most one in the queue. */
-  offlineDue = Infinity;
-
-  subject: SubjectState | null = null;
-
-  constructor(readonly id: string) {
-    this.last = new PositionMemory(id);
+  get offlineDue(): number { return this.row[this.o + D_OFFLINE_DUE]; }
+  set offlineDue(v: number) { this.row[this.o + D_OFFLINE_DUE] = v; }
+  /** In-order fix times written so far (the ring `recent` holds the last RECENT_TS). */
+  get recentN(): number { return this.row[this.o + D_RECENT_N]; }
+  set recentN(v: number) { this.row[this.o + D_RECENT_N] = v; }
+  /** Recent in-order fix times (a view of the row: writes go to it), to find when a late episode was next contradicted. */
+  get recent(): Float64Array {
+    return this.row.subarray(this.o + D_RECENT, this.o + D_RECENT + RECENT_TS);
   }
 
-  get lastFix(): PositionMemory | null {
-    return this.hasLast ? this.last : null;
+  /** Latest position fix by time (not changed by late fixes); a live view of the row. */
+  get lastFix(): DevicePosition | null {
+    return this.row[this.o + D_HAS_LAST] === 1 ? this.view : null;
   }
 
-  rememberPosition(fix: Fix): void {
-    this.last.copy(fix);
-    this.hasLast = true;
+  rememberPosition(fix: Position): void {
+    const h = this.row, o = this.o;
+    h[o + D_L_SEQ] = fix.seq;
+    h[o + D_L_TS] = fix.ts;
+    h[o + D_L_LAT] = fix.lat;
+    h[o + D_L_LON] = fix.lon;
+    h[o + D_L_ACC] = fix.accuracy;
+    h[o + D_L_BATTERY] = fix.battery;
+    h[o + D_L_STRAP] = fix.strap;
+    h[o + D_HAS_LAST] = 1;
   }
 
   /** Since when the device has been without a position: its last position, or its first message. */
@@ -308,11 +468,29 @@ export class SubjectState {
    * Slot id of the subject's first condition row in EngineState.condHot (condition-slots.ts),
    * -1 until the first fix judges its conditions; the configuration the rows were filled for.
    */
-  condBase = -1;
-  condCount = 0;
-  hotCfg: CompiledSubject | null = null;
+  get condBase(): number { return this._condBase; }
+  set condBase(v: number) { this._condBase = v; syncSubjectRow(this); }
+  get condCount(): number { return this._condCount; }
+  set condCount(v: number) { this._condCount = v; syncSubjectRow(this); }
+  get hotCfg(): CompiledSubject | null { return this._hotCfg; }
+  set hotCfg(v: CompiledSubject | null) { this._hotCfg = v; syncSubjectRow(this); }
   /** No device-health episode was open after the last in-order fix, and none opened since (rules.ts judgeHealth). */
-  healthQuiet = false;
+  get healthQuiet(): boolean { return this._healthQuiet; }
+  set healthQuiet(v: boolean) {
+    if (v === this._healthQuiet) return;
+    this._healthQuiet = v;
+    syncSubjectRow(this);
+  }
+  /** Replaced when a zone it names changes (roster.ts setZone): its condition rows are refilled. */
+  get cfg(): CompiledSubject { return this._cfg; }
+  set cfg(v: CompiledSubject) { this._cfg = v; syncSubjectRow(this); }
+  // Backing fields of the accessors above, which keep the device's row in step (syncSubjectRow).
+  private _condBase = -1;
+  private _condCount = 0;
+  private _hotCfg: CompiledSubject | null = null;
+  private _healthQuiet = false;
+  private _cfg: CompiledSubject;
+  private _nextTimerMs = Infinity;
 
   /** Set when the subject is replaced or deleted: its timers still in the queue are ignored. */
   retired = false;
@@ -322,7 +500,8 @@ export class SubjectState {
    * (timers.ts) with one comparison per fix.
    */
   readonly pending: EngineTimer[] = [];
-  nextTimerMs = Infinity;
+  get nextTimerMs(): number { return this._nextTimerMs; }
+  set nextTimerMs(v: number) { this._nextTimerMs = v; syncSubjectRow(this); }
 
   /**
    * The order's validity, copied from cfg (read on every fix; cfg is one more cache miss). A
@@ -333,7 +512,8 @@ export class SubjectState {
   readonly validFromMs: number;
   readonly validToMs: number;
 
-  constructor(public cfg: CompiledSubject, readonly device: DeviceState) {
+  constructor(cfg: CompiledSubject, readonly device: DeviceState) {
+    this._cfg = cfg;
     this.active = cfg.active;
     this.validFromMs = cfg.validFromMs;
     this.validToMs = cfg.validToMs;
@@ -354,7 +534,7 @@ export class SubjectState {
 }
 
 /** A fix, or a device's remembered position: what an event shows and a rule measures from. */
-export type Position = Fix | PositionMemory;
+export type Position = Fix | PositionMemory | DevicePosition;
 
 /**
  * One measurement handed to the episode state machine (rules.ts update). One per engine,
@@ -399,6 +579,10 @@ export interface EngineTimer extends Timer {
 export class EngineState {
   readonly settings: Settings;
   readonly devices = new Map<string, DeviceState>();
+  /** Device rows (DeviceState), DEV_ROW doubles a slot; devices by slot id (null: free). */
+  devHot = new Float64Array(DEV_ROW * 1024);
+  readonly deviceBySlot: (DeviceState | null)[] = [];
+  readonly freeDeviceSlots: number[] = [];
   readonly subjects = new Map<string, SubjectState>();
   /**
    * zone id → the subject with a condition naming it, or a Set when there are several (to rebind
@@ -406,10 +590,12 @@ export class EngineState {
    */
   readonly zoneUsers = new Map<string, SubjectState | Set<SubjectState>>();
   /** victim device → proximity conditions watching it */
-  readonly watchers = new Map<string, { subject: SubjectState; cond: CompiledCondition }[]>();
+  readonly watchers = new Map<string, Watcher[]>();
   /** Devices in the device register: kept (with their history) while no subject wears them. */
   readonly registered = new Set<string>();
   readonly timers = new TimerQueue<EngineTimer>();
+  /** Replay: the last timer fired, for arm() to reuse (clock.ts recycle). */
+  spareTimer: EngineTimer | null = null;
   /** The clock is the latest fix time (replay), or only advanceTo moves it (live). */
   readonly fixClock: boolean;
   clockMs = -Infinity;
@@ -455,4 +641,36 @@ export function layerTrackFor(s: SubjectState, c: CompiledCondition, tracks: Map
 export function hitsInclude(hits: ZoneHits, n: number, zoneId: string): boolean {
   for (let i = 0; i < n; i++) if (hits.zones[i].id === zoneId) return true;
   return false;
+}
+
+/** A new device with a row of its own in devHot (a free slot, or a new one: the array grows by doubling). */
+export function newDevice(st: EngineState, id: string): DeviceState {
+  let slot = st.freeDeviceSlots.pop();
+  if (slot === undefined) {
+    slot = st.deviceBySlot.length;
+    st.deviceBySlot.push(null);
+    if ((slot + 1) * DEV_ROW > st.devHot.length) {
+      const grown = new Float64Array(st.devHot.length * 2);
+      grown.set(st.devHot);
+      st.devHot = grown;
+      for (const d of st.deviceBySlot) if (d !== null) d.rebind(grown, d.o);
+    }
+  }
+  const d = new DeviceState(id, st.devHot, slot);
+  d.watchers = st.watchers.get(id) ?? null;
+  st.deviceBySlot[slot] = d;
+  return d;
+}
+
+/**
+ * The device left the engine (st.devices no longer holds it): its slot is free for another. The
+ * object keeps a copy of its row, so anything still holding it reads what it held.
+ */
+export function releaseDeviceSlot(st: EngineState, d: DeviceState): void {
+  if (d.slot < 0 || st.deviceBySlot[d.slot] !== d) return;
+  const own = st.devHot.slice(d.o, d.o + DEV_ROW);
+  st.deviceBySlot[d.slot] = null;
+  st.freeDeviceSlots.push(d.slot);
+  d.slot = -1;
+  d.rebind(own, 0);
 }

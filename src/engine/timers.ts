@@ -34,7 +34,21 @@ export const T_OFFLINE = 6;
  */
 export function arm(st: EngineState, atMs: number, kind: number, s: SubjectState, cond: number, endMs: number): void {
   const live = !st.fixClock && kind !== T_OFFLINE;
-  const t: EngineTimer = { due: live ? atMs + st.settings.timerWaitS * 1000 : atMs, order: 0, atMs, fired: false, kind, subject: s, cond, endMs };
+  const due = live ? atMs + st.settings.timerWaitS * 1000 : atMs;
+  let t = st.spareTimer;
+  if (t !== null) {
+    // Replay: the last timer fired, which nothing references any more (clock.ts).
+    st.spareTimer = null;
+    t.due = due;
+    t.atMs = atMs;
+    t.fired = false;
+    t.kind = kind;
+    t.subject = s;
+    t.cond = cond;
+    t.endMs = endMs;
+  } else {
+    t = { due, order: 0, atMs, fired: false, kind, subject: s, cond, endMs };
+  }
   st.timers.push(t);
   if (live) {
     s.pending.push(t);
