@@ -20,7 +20,7 @@ export interface Chart {
 }
 
 const FONT = { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', labelFontSize: 11, titleFontSize: 12 };
-const config = { axis: FONT, legend: FONT, title: { font: FONT.font, fontSize: 13 }, view: { stroke: '#ccc' } };
+const config = { axis: FONT, legend: { ...FONT, labelLimit: 420 }, title: { font: FONT.font, fontSize: 13 }, view: { stroke: '#ccc' } };
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Every chart the results on disk allow, in README order. */
