@@ -33,6 +33,13 @@ export function advanceClock(st: EngineState, now: number): void {
     recycle(st, t);
   }
   if (now > st.clockMs) st.clockMs = now;
+  // Live service: a backlog upload is over once its device has sent nothing for timerWaitS; its
+  // late episodes close then (at the next fix the engine had after them), not at some later
+  // message that may never come. Replay ends bursts on the device's next fix or at end of input.
+  if (!st.fixClock && st.lateBursts.size > 0) {
+    const quietMs = st.settings.timerWaitS * 1000;
+    for (const d of st.lateBursts) if (now - d.lastHeardMs > quietMs) endLateBurst(st, d);
+  }
 }
 
 /** End of input (replay): fires timers due up to and including the clock; ends late bursts. */

@@ -86,6 +86,7 @@ function lateSlot(st: EngineState, s: SubjectState, slot: Slot, fix: Fix, verdic
     openLateEpisode(st, s, slot, fix, verdict);
     slot.lateLastMs = t;
     s.device.lateSlots.push(slot);
+    st.lateBursts.add(s.device);
   } else if (slot.late !== null && t > slot.lateLastMs) {
     closeLateEpisode(st, s, slot, t, fix);
   }
@@ -106,6 +107,7 @@ function endLate(st: EngineState, s: SubjectState, slot: Slot): void {
 /** Ends the device's late burst: every late episode it raised closes. */
 export function endLateBurst(st: EngineState, device: DeviceState): void {
   device.lastLateMs = Infinity;
+  st.lateBursts.delete(device);
   const s = device.subject;
   if (s === null || device.lateSlots.length === 0) return;
   for (const slot of device.lateSlots) endLate(st, s, slot);

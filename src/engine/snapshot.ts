@@ -128,6 +128,7 @@ export function restoreState(st: EngineState, snap: EngineSnapshot): void {
     s.healthQuiet = false;
     if (s.tamper.late !== null) s.device.lateSlots.push(s.tamper);
     for (const t of s.tracks) if (t !== null && t.breach.late !== null) s.device.lateSlots.push(t.breach);
+    if (s.device.lateSlots.length > 0) st.lateBursts.add(s.device);
   }
   const known = new Map(snap.subjects.map((ss) => [ss.id, ss]));
   // Curfews whose snapshot timer no longer fits their schedule: armed afresh below.

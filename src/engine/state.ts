@@ -594,6 +594,8 @@ export class EngineState {
   /** Devices in the device register: kept (with their history) while no subject wears them. */
   readonly registered = new Set<string>();
   readonly timers = new TimerQueue<EngineTimer>();
+  /** Devices with a late burst open (late episodes not yet closed): live, ended once the device is quiet (clock.ts). */
+  readonly lateBursts = new Set<DeviceState>();
   /** Replay: the last timer fired, for arm() to reuse (clock.ts recycle). */
   spareTimer: EngineTimer | null = null;
   /** The clock is the latest fix time (replay), or only advanceTo moves it (live). */

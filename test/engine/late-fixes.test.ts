@@ -61,6 +61,27 @@ describe('a late burst can raise a past episode nothing covered', () => {
     ]);
   });
 
+  // Live service: a tag uploads its backlog after its live fixes and then says nothing more (out
+  // of coverage again, or its battery died). The burst is over once the tag has been quiet for
+  // timerWaitS: its late episode closes then, at the next fix the engine had after it, rather
+  // than staying open on the officer's list until the tag's next message.
+  it('live clock: a burst whose device then goes quiet ends after timerWaitS; its late episode closes', () => {
+    const engine = new Engine(compileConfig(cfgX), { clock: 'external' });
+    const tag = new Tag('TAG-1');
+    const arrive = Date.parse(t('12:00:30'));
+    engine.advanceTo(arrive);
+    for (const f of [
+      tag.at(t('11:50'), FAR, { seq: 9 }), tag.at(t('12:00'), FAR, { seq: 10 }),
+      tag.at(t('11:00'), FAR, { seq: 1 }), tag.at(t('11:10'), IN, { seq: 2 }), tag.at(t('11:20'), IN, { seq: 3 }),
+    ]) engine.ingest(parseFix(f));
+    engine.advanceTo(arrive + 30_000);
+    expect(engine.drain().map(brief)).toEqual(['opened exclusion 2026-11-23T11:10:00Z late seq=2']);
+    engine.advanceTo(arrive + (engine.settings.timerWaitS + 1) * 1000);
+    expect(engine.drain().map(brief)).toEqual(['closed exclusion 2026-11-23T11:50:00Z late -']);
+    engine.advanceTo(arrive + 3_600_000);
+    expect(engine.drain()).toEqual([]);
+  });
+
   it('a late breach just before a live episode opens a late episode ending where the live one begins', () => {
     const tag = new Tag('TAG-1');
     expect(run(cfgX, [
